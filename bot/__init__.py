@@ -1,0 +1,1 @@
+"""The runtime: config, wiring, message types, router, dispatcher, outbox, scheduler, CLI."""

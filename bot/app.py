@@ -1,0 +1,118 @@
+"""The wiring: everything `xieshang run` starts, in one place (the only importer of handlers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from aiohttp import web
+
+from bot.adapters import Adapter
+from bot.adapters.local import LocalAdapter
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.database import Database
+from bot.dispatcher import Dispatcher
+from bot.outbox import OutboxSender
+from bot.router import CommandTable, job_ref
+from bot.scheduler import Scheduler
+from bot.secrets import ballot_secret
+from handlers import ROUTERS
+from storage.engine import is_sqlite, make_engine, upgrade_database
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    """The bot: database, dispatcher, outbox, scheduler, web server and platform adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        adapters: list[Adapter] | None = None,
+        secret: bytes | None = None,
+        fire_jobs: bool = True,
+        serve_web: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = make_engine(
+            settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous
+        )
+        self.database = Database(self.engine)
+        self.commands = CommandTable(ROUTERS)
+        self.dispatcher = Dispatcher(
+            database=self.database,
+            commands=self.commands,
+            settings=settings,
+            clock=self.clock,
+            ballot_secret=secret
+            or ballot_secret(
+                settings.security.ballot_secret_file, allow_generated=is_sqlite(self.engine)
+            ),
+        )
+        self.web = web.Application()
+        self.adapters: dict[str, Adapter] = {}
+        if adapters is None:
+            adapters = self._configured_adapters()
+        for adapter in adapters:
+            self.adapters[adapter.platform] = adapter
+            if isinstance(adapter, LocalAdapter):
+                adapter.install(self.web)
+        self.outbox = OutboxSender(
+            database=self.database, adapters=self.adapters, settings=settings, clock=self.clock
+        )
+        self.scheduler = Scheduler(self.engine, self.dispatcher)
+        self.dispatcher.schedule_job = self.scheduler.add
+        self.dispatcher.committed_listeners.append(self.outbox.wake)
+        self.fire_jobs = fire_jobs
+        self.serve_web = serve_web
+        self.web_port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._outbox_task: asyncio.Task[None] | None = None
+
+    def _configured_adapters(self) -> list[Adapter]:
+        adapters: list[Adapter] = []
+        if self.settings.platforms.local.enabled:
+            adapters.append(
+                LocalAdapter(
+                    clock=self.clock,
+                    zone=self.settings.zone,
+                    trust_roles=self.settings.platforms.local.trust_roles,
+                )
+            )
+        return adapters
+
+    async def start(self) -> None:
+        """Upgrade the database, then start jobs, the web server, adapters and the outbox."""
+        await self.database.call(upgrade_database, self.engine)
+        self.scheduler.start(fire=self.fire_jobs)
+        for job in self.commands.startup:
+            await self.dispatcher.run_job(job_ref(job))
+        if self.serve_web:
+            self._runner = web.AppRunner(self.web, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+            await site.start()
+            self.web_port = self._runner.addresses[0][1]
+        for adapter in self.adapters.values():
+            await adapter.start(self.dispatcher)
+        self._outbox_task = asyncio.create_task(self.outbox.run())
+
+    async def stop(self) -> None:
+        """Stop taking messages, finish sends under way, and close the database."""
+        for adapter in self.adapters.values():
+            with suppress(Exception):
+                await adapter.stop()
+        await self.outbox.stop()
+        if self._outbox_task is not None:
+            self._outbox_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._outbox_task
+        self.scheduler.shutdown()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.database.close()

@@ -1,0 +1,217 @@
+"""Settings: `config.yaml`, overridden by `XIESHANG_*` environment variables (`__` nests).
+
+Secrets never live here: they are read from the environment by `bot.secrets`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///./data/xieshang.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    batch_max: int = Field(default=200, ge=1, le=5000)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class RateLimit(_Section):
+    per_minute: int = Field(default=20, ge=1)
+    per_hour: int | None = Field(default=None, ge=1)
+
+
+class LocalSettings(_Section):
+    enabled: bool = True
+    trust_roles: bool = True
+    rate_limit: RateLimit = RateLimit()
+
+
+class DingTalkSettings(_Section):
+    admins_are_moderators: bool = True
+    rate_limit: RateLimit = RateLimit()
+
+
+class WeComSettings(_Section):
+    rate_limit: RateLimit = RateLimit(per_minute=30, per_hour=1000)
+
+
+class PlatformSettings(_Section):
+    local: LocalSettings = LocalSettings()
+    dingtalk: DingTalkSettings = DingTalkSettings()
+    wecom: WeComSettings = WeComSettings()
+
+    def rate_limit(self, platform: str) -> RateLimit:
+        """The send limit of a platform (the default for one without settings)."""
+        section = getattr(self, platform, None)
+        limit = getattr(section, "rate_limit", None)
+        return limit if isinstance(limit, RateLimit) else RateLimit()
+
+
+class RoleSettings(_Section):
+    """Members named as `platform:user_id`, e.g. `local:alice` or `dingtalk:manager0123`."""
+
+    moderators: list[str] = []
+    secretaries: list[str] = []
+    liaisons: list[str] = []
+
+    @field_validator("moderators", "secretaries", "liaisons")
+    @classmethod
+    def _platform_prefixed(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            platform, _, user = entry.partition(":")
+            if not platform or not user:
+                raise ValueError(f"应写成 平台:用户ID（如 local:alice），而不是 {entry!r}")
+        return value
+
+
+class OutboxSettings(_Section):
+    ack_delay_seconds: float = Field(default=1.5, ge=0)
+    max_message_chars: int = Field(default=3000, ge=200)
+    retry_max_seconds: float = Field(default=300, ge=1)
+
+
+class LimitSettings(_Section):
+    max_text_chars: int = Field(default=2000, ge=10)
+    max_poll_options: int = Field(default=20, ge=2, le=50)
+
+
+class SecuritySettings(_Section):
+    # Used only when XIESHANG_BALLOT_SECRET is unset: the embedded default generates one.
+    ballot_secret_file: Path = Path("data/ballot-secret")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; `config.yaml` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="XIESHANG_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    timezone: str = "Asia/Shanghai"
+    roles: RoleSettings = RoleSettings()
+    platforms: PlatformSettings = PlatformSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    limits: LimitSettings = LimitSettings()
+    security: SecuritySettings = SecuritySettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"未知时区 {value!r}") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone times are shown in."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line naming the key."""
+
+
+# Variables with our prefix that are not settings: secrets (read by bot.secrets) and the
+# test suite's database.
+NOT_SETTINGS = frozenset({"XIESHANG_BALLOT_SECRET", "XIESHANG_TEST_DATABASE_URL"})
+
+_MESSAGES = {
+    "extra_forbidden": "没有这个配置项",
+    "missing": "缺少这个配置项",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文字",
+    "list_type": "应为列表",
+    "model_type": "应为键值表",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "literal_error": "只能是 {expected}",
+}
+
+
+def _env_names(model: type[BaseModel], prefix: str) -> set[str]:
+    names = set()
+    for name, field in model.model_fields.items():
+        env = f"{prefix}{name.upper()}"
+        names.add(env)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            names |= _env_names(field.annotation, env + "__")
+    return names
+
+
+def _check_environment() -> None:
+    """A misspelt XIESHANG_ variable would be silently ignored; refuse it instead."""
+    known = _env_names(Settings, "XIESHANG_") | NOT_SETTINGS
+    for name in sorted(os.environ):
+        if name.upper().startswith("XIESHANG_") and name.upper() not in known:
+            raise ConfigError(f"环境变量 {name} 不是已知的配置项，请检查拼写（见 config.yaml）")
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read `path` (default ./config.yaml, optional) under the environment's overrides."""
+    source = path or DEFAULT_CONFIG
+    data: dict[str, Any] = {}
+    if source.exists():
+        try:
+            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise ConfigError(f"配置文件 {source} 不是合法的 YAML：{error}") from error
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"配置文件 {source} 的顶层应是键值表")
+        data = loaded or {}
+    elif path is not None:
+        raise ConfigError(f"找不到配置文件 {source}")
+
+    _check_environment()
+    try:
+        return Settings(**data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        env = "XIESHANG_" + "__".join(str(part).upper() for part in first["loc"])
+        template = _MESSAGES.get(first["type"])
+        detail = (
+            template.format(**first.get("ctx", {}))
+            if template
+            else first["msg"].removeprefix("Value error, ")
+        )
+        raise ConfigError(f"配置项 {key} 有误：{detail}（见 {source} 或环境变量 {env}）") from error

@@ -1,0 +1,212 @@
+"""What a handler sees: the message, the database session, and ways to answer."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.errors import UserError
+from bot.router import Job, job_ref
+from storage.consultations import current_consultation
+from storage.enums import Role
+from storage.groups import get_group
+from storage.models import Consultation
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.messages import IncomingMessage
+    from bot.router import CommandTable
+
+NO_CONSULTATION = "本群当前没有进行中的协商。主持人可发送 /协商 开始 <主题> 开启。"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """The conversation being answered: its database id and platform address."""
+
+    id: int
+    platform: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A short acknowledgement that the outbox may merge with its neighbours.
+
+    Alone it reads `one`; several with the same `key` read "{prefix}已记录 N {unit} #refs".
+    """
+
+    key: str
+    one: str
+    unit: str
+    ref: int | None = None
+    prefix: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        """The form kept in the outbox row."""
+        return {
+            "key": self.key,
+            "one": self.one,
+            "unit": self.unit,
+            "ref": self.ref,
+            "prefix": self.prefix,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A job to put on the scheduler once the transaction committed."""
+
+    job_id: str
+    func_ref: str
+    run_at: datetime
+    args: tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Reply:
+    """One outbox row to write at the end of the message's transaction."""
+
+    platform: str
+    conversation_id: str
+    kind: str
+    body: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Context:
+    """One message (or one scheduled job) being handled inside the dispatcher's transaction."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        settings: Settings,
+        now: datetime,
+        group: GroupRef | None,
+        member_id: int | None,
+        member_name: str,
+        roles: frozenset[Role],
+        message: IncomingMessage | None,
+        ballot_secret: bytes,
+        commands: CommandTable,
+    ) -> None:
+        self.session = session
+        self.commands = commands
+        self.settings = settings
+        self.now = now
+        self._group = group
+        self.member_name = member_name
+        self.roles = roles
+        self.message = message
+        self.replies: list[Reply] = []
+        self.jobs: list[ScheduledJob] = []
+        self._member_id = member_id
+        self._ballot_secret = ballot_secret
+        self._consultation: Consultation | None = None
+        self._consultation_loaded = False
+
+    @property
+    def member_id(self) -> int:
+        """The sender's member id (a scheduled job has no sender)."""
+        if self._member_id is None:
+            raise RuntimeError("this context has no sender")
+        return self._member_id
+
+    @property
+    def group(self) -> GroupRef:
+        """The conversation being answered."""
+        if self._group is None:
+            raise RuntimeError("this context has no group yet: call use_group()")
+        return self._group
+
+    @property
+    def group_id(self) -> int:
+        """The group's database id."""
+        return self.group.id
+
+    def use_group(self, group_id: int) -> None:
+        """Answer in this group (scheduled jobs, which arrive without a message)."""
+        group = get_group(self.session, group_id=group_id)
+        assert group.id is not None
+        self._group = GroupRef(group.id, group.platform, group.conversation_id)
+        self.forget_consultation()
+
+    @property
+    def consultation(self) -> Consultation | None:
+        """The group's open consultation, looked up once per message."""
+        if not self._consultation_loaded:
+            self._consultation = current_consultation(self.session, group_id=self.group_id)
+            self._consultation_loaded = True
+        return self._consultation
+
+    def require_consultation(self) -> Consultation:
+        """The open consultation, or an answer telling how to open one."""
+        consultation = self.consultation
+        if consultation is None:
+            raise UserError(NO_CONSULTATION)
+        return consultation
+
+    def forget_consultation(self) -> None:
+        """Look the consultation up again (after opening or closing one)."""
+        self._consultation_loaded = False
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the sender holds `role`."""
+        return role in self.roles
+
+    def reply(self, text: str, *, mention: bool = True) -> None:
+        """Answer the sender in the group, naming them."""
+        payload: dict[str, Any] = {}
+        body = text
+        if self.message is not None:
+            payload["reply"] = dict(self.message.reply_context)
+            if mention:
+                payload["mentions"] = [self.message.sender_id]
+                body = f"{self.member_name}：{text}" if self.message.is_group else text
+        self._queue("text", body, payload)
+
+    def post(self, text: str, *, kind: str = "text", payload: dict[str, Any] | None = None) -> None:
+        """Say something to the whole group."""
+        data = dict(payload or {})
+        if self.message is not None:
+            data.setdefault("reply", dict(self.message.reply_context))
+        self._queue(kind, text, data)
+
+    def ack(self, ack: Ack) -> None:
+        """Acknowledge quietly: the outbox folds many acknowledgements into one message."""
+        payload: dict[str, Any] = {"ack": ack.to_payload()}
+        if self.message is not None:
+            payload["reply"] = dict(self.message.reply_context)
+        self._queue("ack", ack.one, payload)
+
+    def schedule(self, job_id: str, job: Job, *, run_at: datetime, args: tuple[Any, ...]) -> None:
+        """Run `job(ctx, *args)` at `run_at`, once this transaction has committed."""
+        self.jobs.append(
+            ScheduledJob(job_id=job_id, func_ref=job_ref(job), run_at=run_at, args=args)
+        )
+
+    def voter_key(self, poll_id: int, *, anonymous: bool) -> str:
+        """The ballot's dedupe key: the member id, or for anonymous polls a keyed hash."""
+        if not anonymous:
+            return f"m{self.member_id}"
+        digest = hmac.new(
+            self._ballot_secret, f"{poll_id}:{self.member_id}".encode(), hashlib.sha256
+        )
+        return digest.hexdigest()
+
+    def _queue(self, kind: str, body: str, payload: dict[str, Any]) -> None:
+        self.replies.append(
+            Reply(
+                platform=self.group.platform,
+                conversation_id=self.group.conversation_id,
+                kind=kind,
+                body=body,
+                payload=payload,
+            )
+        )

@@ -1,0 +1,201 @@
+"""Commands: one Router per feature module, included by the app (as in aiogram).
+
+A command has a Chinese name and English aliases, may have a sub-command (`/协商 开始`),
+declares who may use it and in which stages, and takes typed arguments: the handler's
+`args` annotation names a class whose `parse(raw)` builds it or raises UsageError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, Self, get_type_hints
+
+from bot.text import fold
+from storage.enums import Role, Stage
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+COMMAND_PREFIXES = ("/", "／")
+
+
+class Args(Protocol):
+    """Typed arguments of a command."""
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Build the arguments from what followed the command, or raise UsageError."""
+        ...
+
+
+Handler = Callable[["Context", Any], Awaitable[None]]
+# A job runs like a handler, without a message: `async def job(ctx, *args) -> None`.
+Job = Callable[..., Awaitable[None]]
+
+
+def job_ref(job: Job) -> str:
+    """The importable name of a job function, as the scheduler stores it."""
+    return f"{job.__module__}:{job.__qualname__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command the bot answers."""
+
+    name: str
+    aliases: tuple[str, ...]
+    handler: Handler
+    args_type: type[Args]
+    usage: str
+    summary: str
+    # None means everyone in the group.
+    roles: frozenset[Role] | None
+    # None means it needs no open consultation; otherwise the stages it works in.
+    stages: frozenset[Stage] | None
+
+    def allowed_for(self, roles: frozenset[Role]) -> bool:
+        """Whether someone with `roles` may use the command."""
+        return self.roles is None or bool(self.roles & roles)
+
+
+@dataclass
+class Router:
+    """The commands of one feature module."""
+
+    name: str
+    commands: list[Command] = field(default_factory=list)
+    startup: list[Job] = field(default_factory=list)
+
+    def on_startup(self, job: Job) -> Job:
+        """Run `job(ctx)` once when the bot starts (e.g. to re-arm deadlines)."""
+        self.startup.append(job)
+        return job
+
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        usage: str,
+        summary: str,
+        roles: Iterable[Role] | None = None,
+        stages: Iterable[Stage] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated handler under `name` (words separated by a space)."""
+
+        def register(handler: Handler) -> Handler:
+            hints = get_type_hints(handler)
+            args_type = hints.get("args")
+            if args_type is None or not hasattr(args_type, "parse"):
+                raise TypeError(
+                    f"{handler.__name__}: annotate `args` with a class that has parse()"
+                )
+            self.commands.append(
+                Command(
+                    name=name,
+                    aliases=aliases,
+                    handler=handler,
+                    args_type=args_type,
+                    usage=usage,
+                    summary=summary,
+                    roles=None if roles is None else frozenset(roles),
+                    stages=None if stages is None else frozenset(stages),
+                )
+            )
+            return handler
+
+        return register
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A message resolved to a command (or to a command family with no sub-command)."""
+
+    command: Command | None
+    raw_args: str
+    # Set when only the family matched (`/协商` alone, `/协商 飞`): its sub-commands.
+    family: tuple[Command, ...] = ()
+    family_name: str = ""
+
+
+@dataclass
+class _Node:
+    command: Command | None = None
+    children: dict[str, _Node] = field(default_factory=dict)
+
+
+class CommandTable:
+    """All commands, matched by the longest name at each word.
+
+    Chinese has no spaces, so `/投2` and `/意见建议增加…` are matched by prefix, as a
+    member on a phone types them.
+    """
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.commands: list[Command] = []
+        self.startup: list[Job] = []
+        self._root = _Node()
+        for router in routers:
+            self.startup.extend(router.startup)
+            for command in router.commands:
+                self.commands.append(command)
+                for spelling in (command.name, *command.aliases):
+                    self._insert(spelling, command)
+
+    def _insert(self, spelling: str, command: Command) -> None:
+        node = self._root
+        for word in fold(spelling).split():
+            node = node.children.setdefault(word, _Node())
+        if node.command is not None:
+            raise ValueError(f"command {spelling!r} registered twice")
+        node.command = command
+
+    def match(self, text: str) -> Match | None:
+        """Resolve a message; None when it is not a command at all."""
+        stripped = text.lstrip()
+        if not stripped.startswith(COMMAND_PREFIXES):
+            return None
+        rest = stripped[1:]
+        node = self._root
+        path: list[str] = []
+        while True:
+            word, rest_after = self._longest_child(node, rest)
+            if word is None:
+                break
+            node = node.children[word]
+            path.append(word)
+            rest = rest_after
+        raw_args = rest.strip()
+        if node.command is not None:
+            return Match(command=node.command, raw_args=raw_args)
+        if node is self._root:
+            return Match(command=None, raw_args=raw_args)
+        family = tuple(self._commands_under(node))
+        return Match(command=None, raw_args=raw_args, family=family, family_name=" ".join(path))
+
+    @staticmethod
+    def _longest_child(node: _Node, text: str) -> tuple[str | None, str]:
+        head = text.lstrip()
+        folded = fold(head[:24])
+        best: str | None = None
+        for word in node.children:
+            if folded.startswith(word) and (best is None or len(word) > len(best)):
+                after = folded[len(word) : len(word) + 1]
+                # An ASCII alias must end at a word boundary (`/vote2` yes, `/voter` no).
+                if word.isascii() and after.isascii() and after.isalpha():
+                    continue
+                best = word
+        if best is None:
+            return None, text
+        # fold() keeps lengths for the characters that make up command names.
+        return best, head[len(best) :]
+
+    def _commands_under(self, node: _Node) -> Iterable[Command]:
+        seen: set[str] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.command is not None and current.command.name not in seen:
+                seen.add(current.command.name)
+                yield current.command
+            stack.extend(current.children.values())

@@ -1,0 +1,7 @@
+"""The web pages served by `xieshang run`: the local chat (and later the secretary console)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STATIC = Path(__file__).with_name("static")

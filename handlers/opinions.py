@@ -1,0 +1,106 @@
+"""/意见 /建议 /附议 /撤回: what members say, and who stands behind it."""
+
+from __future__ import annotations
+
+from bot.args import Refs, Text
+from bot.context import Ack, Context
+from bot.errors import UserError
+from bot.router import Router
+from bot.text import format_refs
+from storage.enums import OpinionKind, Stage
+from storage.models import Opinion
+from storage.opinions import add_opinion, add_second, get_opinions, retract_opinion
+
+router = Router("opinions")
+
+SPEAKING = [Stage.CONSULT]
+
+
+@router.command("意见", "opinion", usage="/意见 <内容>", summary="发表意见", stages=SPEAKING)
+async def post_opinion(ctx: Context, args: Text) -> None:
+    """Keep an opinion and acknowledge it with its number."""
+    _keep(ctx, args.text, OpinionKind.OPINION)
+
+
+@router.command("建议", "suggest", usage="/建议 <内容>", summary="提出建议", stages=SPEAKING)
+async def post_suggestion(ctx: Context, args: Text) -> None:
+    """Keep a suggestion (it may later be referred to a department)."""
+    _keep(ctx, args.text, OpinionKind.SUGGESTION)
+
+
+def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    assert ctx.message is not None
+    opinion = add_opinion(
+        ctx.session,
+        consultation_id=consultation.id,
+        member_id=ctx.member_id,
+        kind=kind,
+        text=text,
+        message_id=ctx.message.message_id,
+        now=ctx.message.timestamp,
+    )
+    ctx.ack(
+        Ack(
+            key=kind.value,
+            one=f"已记录{ctx.member_name}的{kind.label} #{opinion.number}",
+            unit=f"条{kind.label}",
+            ref=opinion.number,
+        )
+    )
+
+
+def _find(ctx: Context, numbers: tuple[int, ...]) -> list[Opinion]:
+    """The live opinions with these numbers, or an answer naming the ones that are not."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    found = get_opinions(ctx.session, consultation_id=consultation.id, numbers=list(numbers))
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise UserError(f"没有找到 {format_refs(missing)}，请核对编号。")
+    withdrawn = [n for n in numbers if found[n].retracted_at is not None]
+    if withdrawn:
+        raise UserError(f"{format_refs(withdrawn)} 已被撤回。")
+    return [found[n] for n in numbers]
+
+
+@router.command(
+    "附议", "second", usage="/附议 #编号 [#编号…]", summary="附议他人的意见或建议", stages=SPEAKING
+)
+async def second_opinion(ctx: Context, args: Refs) -> None:
+    """Second other members' opinions; each member counts once per opinion."""
+    opinions = _find(ctx, args.numbers)
+    own = [o.number for o in opinions if o.member_id == ctx.member_id]
+    if own:
+        raise UserError(f"不能附议自己的意见（{format_refs(own)}）。")
+    added = []
+    for opinion in opinions:
+        assert opinion.id is not None
+        if add_second(ctx.session, opinion_id=opinion.id, member_id=ctx.member_id, now=ctx.now):
+            added.append(opinion.number)
+    if not added:
+        raise UserError(f"你已附议过 {format_refs(args.numbers)}。")
+    for number in added:
+        ctx.ack(
+            Ack(
+                key="second",
+                one=f"已记录{ctx.member_name}对 #{number} 的附议",
+                unit="次附议",
+                ref=number,
+            )
+        )
+
+
+@router.command(
+    "撤回", "retract", usage="/撤回 #编号", summary="撤回自己的意见或建议", stages=SPEAKING
+)
+async def retract(ctx: Context, args: Refs) -> None:
+    """Withdraw one's own opinions; others' stay untouched."""
+    opinions = _find(ctx, args.numbers)
+    others = [o.number for o in opinions if o.member_id != ctx.member_id]
+    if others:
+        raise UserError(f"只能撤回自己的意见，{format_refs(others)} 不是你发表的。")
+    for opinion in opinions:
+        retract_opinion(ctx.session, opinion=opinion, now=ctx.now)
+    ctx.reply(f"已撤回 {format_refs(args.numbers)}。")

@@ -1,0 +1,354 @@
+"""/投票 /投 /结束投票 /结果: polls run by the moderator, one ballot per member."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Self
+
+from bot.args import OptionalRef
+from bot.context import Ack, Context
+from bot.errors import UsageError, UserError
+from bot.router import Router
+from bot.text import bar, fold, format_refs, format_time, one_line, parse_duration, parse_refs
+from storage.consultations import get_consultation
+from storage.enums import ALL_STAGES, PollStatus, Role
+from storage.models import Poll
+from storage.polls import (
+    close_poll,
+    create_poll,
+    get_poll,
+    get_poll_by_id,
+    latest_poll,
+    open_polls,
+    open_polls_with_deadline,
+    record_ballot,
+    tally,
+)
+
+router = Router("polls")
+
+QUESTION_LIMIT = 300
+OPTION_LIMIT = 60
+_SEPARATORS = re.compile(r"[|｜]")
+_FLAG_AT_END = re.compile(
+    r"(?:^|\s+)(多选|multiple|匿名|anonymous|(?:截止|deadline)\s*(\S+))\s*$", re.IGNORECASE
+)
+_CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
+
+
+@dataclass(frozen=True, slots=True)
+class PollSpec:
+    """`<问题> | 选项 | 选项 [多选] [匿名] [截止 <时长或时刻>]`."""
+
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+    anonymous: bool
+    # Either a duration from now or a clock time (today, or tomorrow if it has passed).
+    lasts: timedelta | None
+    until: time | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Split on `|`; flags may follow the last option or stand as their own pieces."""
+        pieces = [" ".join(p.split()) for p in _SEPARATORS.split(raw)]
+        multiple = anonymous = False
+        deadline_text: str | None = None
+        kept: list[str] = []
+        for piece in pieces:
+            while match := _FLAG_AT_END.search(piece):
+                flag = fold(match.group(1))
+                if flag in ("多选", "multiple"):
+                    multiple = True
+                elif flag in ("匿名", "anonymous"):
+                    anonymous = True
+                else:
+                    deadline_text = match.group(2)
+                piece = piece[: match.start()].strip()
+            if piece:
+                kept.append(piece)
+        if len(kept) < 3:
+            raise UsageError("请写出问题和至少两个选项，用 | 分隔。")
+        question, options = kept[0], tuple(kept[1:])
+        if len(question) > QUESTION_LIMIT:
+            raise UsageError(f"问题最多 {QUESTION_LIMIT} 字。")
+        if any(len(option) > OPTION_LIMIT for option in options):
+            raise UsageError(f"每个选项最多 {OPTION_LIMIT} 字。")
+        if len({fold(o) for o in options}) != len(options):
+            raise UsageError("选项不能重复。")
+        lasts, until = _deadline(deadline_text) if deadline_text else (None, None)
+        return cls(question, options, multiple, anonymous, lasts, until)
+
+    def deadline(self, now: datetime, ctx: Context) -> datetime | None:
+        """When the poll closes, in UTC."""
+        if self.lasts is not None:
+            return now + self.lasts
+        if self.until is None:
+            return None
+        local_now = now.astimezone(ctx.settings.zone)
+        moment = datetime.combine(local_now.date(), self.until, tzinfo=ctx.settings.zone)
+        if moment <= local_now:
+            moment += timedelta(days=1)
+        return moment.astimezone(now.tzinfo)
+
+
+def _deadline(text: str) -> tuple[timedelta | None, time | None]:
+    clock = _CLOCK.fullmatch(fold(text))
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+        if hour > 23 or minute > 59:
+            raise UsageError(f"无法识别时刻「{text}」。")
+        return None, time(hour, minute)
+    return parse_duration(text), None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """`[#投票编号] 序号…` or an option's text."""
+
+    poll_number: int | None
+    numbers: tuple[int, ...]
+    text: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Option numbers (`2`, `1 3`, `1,3`) or the option's own words."""
+        text = raw.strip()
+        poll_number = None
+        head = re.match(r"[#＃]\s*(\d+)\s*", text)
+        if head:
+            poll_number = int(head.group(1))
+            text = text[head.end() :]
+        if not text:
+            raise UsageError("请写出选项序号，如 /投 1。")
+        try:
+            numbers = tuple(parse_refs(text))
+        except UsageError:
+            return cls(poll_number, (), text)
+        return cls(poll_number, numbers, "")
+
+
+@router.command(
+    "投票",
+    "poll",
+    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [截止 30分钟]",
+    summary="发起投票",
+    roles=[Role.MODERATOR],
+    stages=ALL_STAGES,
+)
+async def start_poll(ctx: Context, args: PollSpec) -> None:
+    """Open a poll, announce it, and arm its deadline."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    limit = ctx.settings.limits.max_poll_options
+    if len(args.options) > limit:
+        raise UsageError(f"选项最多 {limit} 个。")
+    deadline = args.deadline(ctx.now, ctx)
+    poll = create_poll(
+        ctx.session,
+        consultation_id=consultation.id,
+        question=args.question,
+        options=list(args.options),
+        multiple=args.multiple,
+        anonymous=args.anonymous,
+        deadline=deadline,
+        member_id=ctx.member_id,
+        now=ctx.now,
+    )
+    assert poll.id is not None
+    if deadline is not None:
+        ctx.schedule(
+            f"poll-close-{poll.id}", close_poll_at_deadline, run_at=deadline, args=(poll.id,)
+        )
+    crowded = len(open_polls(ctx.session, consultation_id=consultation.id)) > 1
+    ctx.post(_announcement(ctx, poll, crowded=crowded))
+
+
+def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
+    traits = ["多选" if poll.multiple else "单选"]
+    if poll.anonymous:
+        traits.append("匿名")
+    if poll.deadline is not None:
+        traits.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
+    lines = [f"投票 #{poll.number}：{poll.question}（{'，'.join(traits)}）"]
+    lines += [f"{i}. {option}" for i, option in enumerate(poll.options, start=1)]
+    target = f"#{poll.number} " if crowded else ""
+    example = "1 2" if poll.multiple else "1"
+    lines.append(
+        f"发送 /投 {target}<序号> 投票，如 /投 {target}{example}；可改投，以最后一次为准。"
+    )
+    return "\n".join(lines)
+
+
+@router.command(
+    "投", "vote", usage="/投 [#投票编号] <序号…>", summary="参加投票（可改投）", stages=ALL_STAGES
+)
+async def cast_vote(ctx: Context, args: Choice) -> None:
+    """Record the sender's ballot, replacing their earlier one in the same poll."""
+    poll = _poll_to_vote_in(ctx, args.poll_number)
+    assert poll.id is not None
+    assert ctx.message is not None
+    choices = _choices(poll, args)
+    record_ballot(
+        ctx.session,
+        poll_id=poll.id,
+        voter_key=ctx.voter_key(poll.id, anonymous=poll.anonymous),
+        member_id=None if poll.anonymous else ctx.member_id,
+        choices=choices,
+        cast_at=ctx.message.timestamp,
+    )
+    who = "" if poll.anonymous else ctx.member_name
+    ctx.ack(
+        Ack(
+            key=f"vote:{poll.number}",
+            one=f"投票 #{poll.number}：已记录{who}的选票"
+            if who
+            else f"投票 #{poll.number}：已收到 1 张选票",
+            unit="张选票",
+            prefix=f"投票 #{poll.number}：",
+        )
+    )
+
+
+def _poll_to_vote_in(ctx: Context, number: int | None) -> Poll:
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    if number is not None:
+        poll = get_poll(ctx.session, consultation_id=consultation.id, number=number)
+        if poll is None:
+            raise UserError(f"没有投票 #{number}。")
+    else:
+        polls = open_polls(ctx.session, consultation_id=consultation.id)
+        if len(polls) > 1:
+            raise UsageError(
+                f"有多个投票在进行（{format_refs(p.number for p in polls)}），"
+                "请写明投票编号，如 /投 #2 1。"
+            )
+        latest = polls[0] if polls else latest_poll(ctx.session, consultation_id=consultation.id)
+        if latest is None:
+            raise UserError("当前没有进行中的投票。")
+        poll = latest
+    if poll.status is not PollStatus.OPEN or (poll.deadline and ctx.now >= poll.deadline):
+        raise UserError(f"投票 #{poll.number} 已结束，发送 /结果 #{poll.number} 查看结果。")
+    return poll
+
+
+def _choices(poll: Poll, args: Choice) -> list[int]:
+    count = len(poll.options)
+    if args.text:
+        wanted = fold(" ".join(args.text.split()))
+        numbers = tuple(i for i, o in enumerate(poll.options, start=1) if fold(o) == wanted)
+        if not numbers:
+            raise UsageError(f"没有「{one_line(args.text, 20)}」这个选项。{_option_hint(poll)}")
+    else:
+        numbers = args.numbers
+    bad = [n for n in numbers if not 1 <= n <= count]
+    if bad:
+        raise UsageError(f"没有第 {bad[0]} 项。{_option_hint(poll)}")
+    if not poll.multiple and len(numbers) != 1:
+        raise UsageError(f"投票 #{poll.number} 是单选，只能选一项。{_option_hint(poll)}")
+    return sorted(set(numbers))
+
+
+def _option_hint(poll: Poll) -> str:
+    return "选项：" + "　".join(f"{i}. {o}" for i, o in enumerate(poll.options, start=1))
+
+
+@router.command(
+    "结束投票",
+    "endpoll",
+    usage="/结束投票 [#投票编号]",
+    summary="结束投票并公布结果",
+    roles=[Role.MODERATOR],
+    stages=ALL_STAGES,
+)
+async def end_poll(ctx: Context, args: OptionalRef) -> None:
+    """Close a poll by hand and post its result."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    if args.number is not None:
+        poll = get_poll(ctx.session, consultation_id=consultation.id, number=args.number)
+        if poll is None:
+            raise UserError(f"没有投票 #{args.number}。")
+    else:
+        polls = open_polls(ctx.session, consultation_id=consultation.id)
+        if not polls:
+            raise UserError("当前没有进行中的投票。")
+        if len(polls) > 1:
+            raise UsageError(
+                f"有多个投票在进行（{format_refs(p.number for p in polls)}），请写明编号。"
+            )
+        poll = polls[0]
+    if not close_and_announce(ctx, poll, closed_by=ctx.member_id):
+        raise UserError(f"投票 #{poll.number} 已经结束。")
+
+
+@router.command(
+    "结果", "result", usage="/结果 [#投票编号]", summary="查看投票结果", stages=ALL_STAGES
+)
+async def show_result(ctx: Context, args: OptionalRef) -> None:
+    """Show a poll's tally (the latest poll when no number is given)."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    if args.number is None:
+        poll = latest_poll(ctx.session, consultation_id=consultation.id)
+        if poll is None:
+            raise UserError("本场协商还没有投票。")
+    else:
+        poll = get_poll(ctx.session, consultation_id=consultation.id, number=args.number)
+        if poll is None:
+            raise UserError(f"没有投票 #{args.number}。")
+    ctx.reply(render_result(ctx, poll), mention=False)
+
+
+def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bool:
+    """Close an open poll and post its result; False when it was closed already."""
+    assert poll.id is not None
+    if not close_poll(ctx.session, poll_id=poll.id, member_id=closed_by, now=ctx.now):
+        return False
+    poll.status = PollStatus.CLOSED
+    ctx.post(render_result(ctx, poll))
+    return True
+
+
+def render_result(ctx: Context, poll: Poll) -> str:
+    """The tally as the group reads it: `支持 ██████░░░░ 66 · 33%` per option."""
+    counted = tally(ctx.session, poll=poll)
+    closed = poll.status is PollStatus.CLOSED
+    lines = [f"投票 #{poll.number}{'结果' if closed else '（进行中）'}：{poll.question}"]
+    width = max(len(option) for option in poll.options)
+    for option, votes in zip(poll.options, counted.votes, strict=True):
+        share = votes / counted.voters if counted.voters else 0.0
+        lines.append(f"{option.ljust(width, '　')} {bar(share)} {votes} · {share:.0%}")
+    notes = [f"共 {counted.voters} 人投票"]
+    if poll.multiple:
+        notes.append("多选，占比按投票人数计")
+    if poll.anonymous:
+        notes.append("匿名")
+    if not closed and poll.deadline is not None:
+        notes.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
+    lines.append("，".join(notes))
+    return "\n".join(lines)
+
+
+async def close_poll_at_deadline(ctx: Context, poll_id: int) -> None:
+    """Scheduled at the deadline: close the poll and post its result (once, however often run)."""
+    poll = get_poll_by_id(ctx.session, poll_id=poll_id)
+    if poll is None or poll.status is not PollStatus.OPEN:
+        return
+    consultation = get_consultation(ctx.session, consultation_id=poll.consultation_id)
+    ctx.use_group(consultation.group_id)
+    close_and_announce(ctx, poll, closed_by=None)
+
+
+@router.on_startup
+async def rearm_poll_deadlines(ctx: Context) -> None:
+    """After a restart, make sure every open poll with a deadline has its closing job."""
+    for poll in open_polls_with_deadline(ctx.session):
+        assert poll.id is not None
+        assert poll.deadline is not None
+        ctx.schedule(
+            f"poll-close-{poll.id}", close_poll_at_deadline, run_at=poll.deadline, args=(poll.id,)
+        )

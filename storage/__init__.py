@@ -1,0 +1,1 @@
+"""Tables, engine, migrations and repository functions; imports nothing from bot/ or handlers/."""

@@ -1,0 +1,115 @@
+"""Consultations, their stages and per-consultation numbering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from storage.enums import OpinionKind, PollStatus, Stage
+from storage.models import Consultation, Opinion, Poll, StageChange
+
+
+def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
+    """The group's open consultation, if any."""
+    return session.exec(
+        select(Consultation).where(
+            Consultation.group_id == group_id, col(Consultation.closed_at).is_(None)
+        )
+    ).first()
+
+
+def get_consultation(session: Session, *, consultation_id: int) -> Consultation:
+    """A consultation by id."""
+    consultation = session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise LookupError(f"no consultation {consultation_id}")
+    return consultation
+
+
+def open_consultation(
+    session: Session, *, group_id: int, member_id: int, topic: str, stage: Stage, now: datetime
+) -> Consultation:
+    """Open a consultation in `stage`, keeping the first entry of its stage history."""
+    consultation = Consultation(
+        group_id=group_id, topic=topic, stage=stage, opened_by=member_id, opened_at=now
+    )
+    session.add(consultation)
+    session.flush()
+    assert consultation.id is not None
+    session.add(
+        StageChange(
+            consultation_id=consultation.id,
+            from_stage=None,
+            to_stage=stage,
+            changed_by=member_id,
+            changed_at=now,
+        )
+    )
+    session.flush()
+    return consultation
+
+
+def close_consultation(
+    session: Session, *, consultation: Consultation, member_id: int, now: datetime
+) -> None:
+    """Close the consultation; its records stay."""
+    consultation.closed_at = now
+    consultation.closed_by = member_id
+    session.add(consultation)
+    session.flush()
+
+
+def next_number(
+    session: Session, *, consultation_id: int, counter: Literal["opinion_seq", "poll_seq"]
+) -> int:
+    """The next #number of an opinion or poll; atomic, so processes never hand out one twice."""
+    column = getattr(Consultation, counter)
+    statement = (
+        sa.update(Consultation)
+        .where(col(Consultation.id) == consultation_id)
+        .values({counter: column + 1})
+        .returning(column)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationCounts:
+    """How much a consultation has gathered so far."""
+
+    opinions: int
+    suggestions: int
+    participants: int
+    open_polls: int
+    polls: int
+
+
+def consultation_counts(session: Session, *, consultation_id: int) -> ConsultationCounts:
+    """Counts for the status line of a consultation."""
+    live = (Opinion.consultation_id == consultation_id, col(Opinion.retracted_at).is_(None))
+    by_kind = dict(
+        session.exec(
+            select(Opinion.kind, func.count()).where(*live).group_by(col(Opinion.kind))
+        ).all()
+    )
+    participants = session.exec(
+        select(func.count(func.distinct(Opinion.member_id))).where(*live)
+    ).one()
+    polls = dict(
+        session.exec(
+            select(Poll.status, func.count())
+            .where(Poll.consultation_id == consultation_id)
+            .group_by(col(Poll.status))
+        ).all()
+    )
+    return ConsultationCounts(
+        opinions=by_kind.get(OpinionKind.OPINION, 0),
+        suggestions=by_kind.get(OpinionKind.SUGGESTION, 0),
+        participants=participants,
+        open_polls=polls.get(PollStatus.OPEN, 0),
+        polls=sum(polls.values()),
+    )

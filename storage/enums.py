@@ -1,0 +1,109 @@
+"""Domain vocabularies stored in the database; the bot shows their Chinese labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person may do in a group. Everyone in a group is a member."""
+
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    SECRETARY = "secretary"
+    LIAISON = "liaison"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group."""
+        return _ROLE_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        """Position in the order roles are listed in."""
+        return list(Role).index(self)
+
+
+_ROLE_LABELS = {
+    Role.MEMBER: "委员",
+    Role.MODERATOR: "主持人",
+    Role.SECRETARY: "秘书",
+    Role.LIAISON: "部门联络员",
+}
+
+
+class Stage(StrEnum):
+    """The seven steps of a consultation (海宁 七步协商法), in order."""
+
+    TOPIC = "topic"
+    PLAN = "plan"
+    RESEARCH = "research"
+    CONSULT = "consult"
+    REFER = "refer"
+    REPLY = "reply"
+    EVALUATE = "evaluate"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group."""
+        return _STAGE_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        """Position among the seven steps, from 0."""
+        return list(Stage).index(self)
+
+    @classmethod
+    def from_label(cls, text: str) -> Stage | None:
+        """Find a stage by its Chinese label or English value."""
+        for stage, label in _STAGE_LABELS.items():
+            if text in (label, stage.value):
+                return stage
+        return None
+
+
+_STAGE_LABELS = {
+    Stage.TOPIC: "选题定题",
+    Stage.PLAN: "制订方案",
+    Stage.RESEARCH: "组织调研",
+    Stage.CONSULT: "开展协商",
+    Stage.REFER: "报送意见",
+    Stage.REPLY: "办理反馈",
+    Stage.EVALUATE: "结果评价",
+}
+
+
+ALL_STAGES = frozenset(Stage)
+
+
+def labels(items: Iterable[Role | Stage], *, quote: bool = False) -> str:
+    """Chinese labels in their natural order, joined by 、 (stages optionally in 「」)."""
+    ordered = sorted(items, key=lambda item: item.rank)
+    return "、".join(f"「{item.label}」" if quote else item.label for item in ordered)
+
+
+class OpinionKind(StrEnum):
+    """Whether a statement is an opinion (意见) or a suggestion (建议)."""
+
+    OPINION = "opinion"
+    SUGGESTION = "suggestion"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group."""
+        return "意见" if self is OpinionKind.OPINION else "建议"
+
+
+class PollStatus(StrEnum):
+    """A poll takes ballots while open."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class OutboxStatus(StrEnum):
+    """An outbox row stays pending until the platform took it."""
+
+    PENDING = "pending"
+    SENT = "sent"

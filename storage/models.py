@@ -1,0 +1,237 @@
+"""The tables. Every time is UTC and timezone-aware; enums are stored as their values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.enums import OpinionKind, OutboxStatus, PollStatus, Role, Stage
+from storage.types import UTCDateTime
+
+
+def _enum(enum: type[StrEnum]) -> sa.Enum:
+    # Stored as plain strings (no PostgreSQL ENUM type to migrate) but loaded back as the enum.
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class ChatGroup(SQLModel, table=True):
+    """A group chat (or a single chat) on one platform."""
+
+    __tablename__ = "chat_group"
+    __table_args__ = (sa.UniqueConstraint("platform", "conversation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    conversation_id: str = Field(max_length=128)
+    title: str = Field(default="", max_length=128)
+    created_at: datetime = _utc()
+
+
+class Member(SQLModel, table=True):
+    """A person as one platform knows them; the name follows their latest message."""
+
+    __table_args__ = (sa.UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=128)
+    name: str = Field(max_length=64)
+    created_at: datetime = _utc()
+
+
+class MemberRole(SQLModel, table=True):
+    """A role granted to a member in one group, beside the roles given in config."""
+
+    __tablename__ = "member_role"
+    __table_args__ = (sa.UniqueConstraint("member_id", "group_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    group_id: int = Field(foreign_key="chat_group.id")
+    role: Role = Field(sa_type=_enum(Role))
+    granted_by: int | None = Field(default=None, foreign_key="member.id")
+    granted_at: datetime = _utc()
+
+
+class Consultation(SQLModel, table=True):
+    """One consultation in one group; open until closed, always in exactly one stage."""
+
+    __table_args__ = (
+        # At most one open consultation per group.
+        sa.Index(
+            "uq_consultation_open_group",
+            "group_id",
+            unique=True,
+            sqlite_where=sa.text("closed_at IS NULL"),
+            postgresql_where=sa.text("closed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", index=True)
+    topic: str = Field(default="", max_length=200)
+    stage: Stage = Field(sa_type=_enum(Stage))
+    opened_by: int = Field(foreign_key="member.id")
+    opened_at: datetime = _utc()
+    closed_at: datetime | None = _utc(nullable=True)
+    closed_by: int | None = Field(default=None, foreign_key="member.id")
+    # Per-consultation numbering, so members type #12 rather than a global #104532.
+    opinion_seq: int = 0
+    poll_seq: int = 0
+
+
+class StageChange(SQLModel, table=True):
+    """One move of a consultation from one stage to another: who and when."""
+
+    __tablename__ = "stage_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    from_stage: Stage | None = Field(default=None, sa_type=_enum(Stage), nullable=True)
+    to_stage: Stage = Field(sa_type=_enum(Stage))
+    changed_by: int | None = Field(default=None, foreign_key="member.id")
+    changed_at: datetime = _utc()
+
+
+class Opinion(SQLModel, table=True):
+    """An opinion or suggestion a member posted, numbered within its consultation."""
+
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    number: int
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: OpinionKind = Field(sa_type=_enum(OpinionKind))
+    text: str = Field(sa_type=sa.Text)
+    # The platform message it came from, so every quote points back to what was said.
+    message_id: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    retracted_at: datetime | None = _utc(nullable=True)
+
+
+class Second(SQLModel, table=True):
+    """A member seconding (附议) another member's opinion, once."""
+
+    __table_args__ = (sa.UniqueConstraint("opinion_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opinion_id: int = Field(foreign_key="opinion.id")
+    member_id: int = Field(foreign_key="member.id")
+    created_at: datetime = _utc()
+
+
+class Poll(SQLModel, table=True):
+    """A question with numbered options, open until closed by hand or by its deadline."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("consultation_id", "number"),
+        sa.Index("ix_poll_consultation_status", "consultation_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    number: int
+    question: str = Field(max_length=500)
+    options: list[str] = Field(sa_type=sa.JSON)
+    multiple: bool = False
+    anonymous: bool = False
+    deadline: datetime | None = _utc(nullable=True)
+    status: PollStatus = Field(default=PollStatus.OPEN, sa_type=_enum(PollStatus))
+    opened_by: int = Field(foreign_key="member.id")
+    opened_at: datetime = _utc()
+    closed_at: datetime | None = _utc(nullable=True)
+    # None when the deadline closed it.
+    closed_by: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Ballot(SQLModel, table=True):
+    """One member's choices in one poll; a later vote replaces it.
+
+    `voter_key` is the member id for named polls and a keyed hash of (poll, member) for
+    anonymous ones, where `member_id` stays empty: no readable link from ballot to member.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("poll_id", "voter_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id")
+    voter_key: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    choices: list[int] = Field(sa_type=sa.JSON)
+    # The platform time of the vote: the later one wins, whatever the arrival order.
+    cast_at: datetime = _utc()
+
+
+class InboundEvent(SQLModel, table=True):
+    """Every message the bot took from a platform, once: the dedupe key of the design."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (sa.UniqueConstraint("platform", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    message_id: str = Field(max_length=128)
+    conversation_id: str = Field(max_length=128)
+    sender_id: str = Field(max_length=128)
+    text: str = Field(sa_type=sa.Text)
+    platform_time: datetime = _utc()
+    received_at: datetime = _utc()
+    command: str | None = Field(default=None, max_length=32)
+    outcome: str = Field(default="", max_length=16)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message waiting to go to a group; it stays until the platform took it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The sender only ever scans pending rows; sent ones pile up and stay out of it.
+        sa.Index(
+            "ix_outbox_pending",
+            "platform",
+            "conversation_id",
+            "id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    conversation_id: str = Field(max_length=128)
+    # "text", "markdown", "ack" (coalesced with its neighbours) or an adapter's own kind.
+    kind: str = Field(max_length=16)
+    body: str = Field(sa_type=sa.Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=_enum(OutboxStatus))
+    created_at: datetime = _utc()
+    not_before: datetime = _utc()
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=500)
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+# APScheduler's job table, declared here so Alembic owns the schema (same columns as
+# apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore creates).
+scheduler_jobs = sa.Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
+)

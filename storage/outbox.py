@@ -1,0 +1,109 @@
+"""The outbox: replies wait here, committed with the message that caused them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from storage.enums import OutboxStatus
+from storage.models import OutboxRow
+
+_TABLE: Any = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
+def enqueue(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue replies in order (keys: platform, conversation_id, kind, body, payload, created_at)."""
+    if rows:
+        session.execute(
+            sa.insert(_TABLE),
+            [
+                {
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "last_error": "",
+                    "not_before": row["created_at"],
+                    **row,
+                }
+                for row in rows
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingConversation:
+    """A conversation with rows waiting, and when the first of them may go."""
+
+    platform: str
+    conversation_id: str
+    due_at: datetime
+
+
+def pending_conversations(session: Session) -> list[PendingConversation]:
+    """Every conversation with pending rows, and the earliest moment one may be sent."""
+    rows = session.exec(
+        select(OutboxRow.platform, OutboxRow.conversation_id, func.min(OutboxRow.not_before))
+        .where(OutboxRow.status == OutboxStatus.PENDING)
+        .group_by(col(OutboxRow.platform), col(OutboxRow.conversation_id))
+    )
+    result = []
+    for platform, conversation_id, due in rows:
+        if due is not None and due.tzinfo is None:  # aggregate bypasses the column type
+            due = _TABLE.c.not_before.type.process_result_value(due, session.get_bind().dialect)
+        if isinstance(due, str):
+            due = datetime.fromisoformat(due)
+            due = _TABLE.c.not_before.type.process_result_value(due, session.get_bind().dialect)
+        result.append(PendingConversation(platform, conversation_id, due))
+    return result
+
+
+def pending_rows(
+    session: Session, *, platform: str, conversation_id: str, limit: int
+) -> list[OutboxRow]:
+    """The conversation's pending rows, in the order they were written."""
+    return list(
+        session.exec(
+            select(OutboxRow)
+            .where(
+                OutboxRow.status == OutboxStatus.PENDING,
+                OutboxRow.platform == platform,
+                OutboxRow.conversation_id == conversation_id,
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+        )
+    )
+
+
+def mark_sent(session: Session, *, ids: Sequence[int], now: datetime) -> None:
+    """The platform took these rows."""
+    session.execute(
+        sa.update(_TABLE).where(_TABLE.c.id.in_(ids)).values(status=OutboxStatus.SENT, sent_at=now)
+    )
+
+
+def mark_platform_sent(session: Session, *, platform: str, now: datetime) -> None:
+    """Everything queued for `platform` was delivered another way (a replay printed it)."""
+    session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.platform == platform, _TABLE.c.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENT, sent_at=now)
+    )
+
+
+def mark_retry(session: Session, *, ids: Sequence[int], error: str, not_before: datetime) -> None:
+    """The platform refused for now: try these rows again later, in the same order."""
+    session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id.in_(ids))
+        .values(attempts=_TABLE.c.attempts + 1, last_error=error[:500], not_before=not_before)
+    )
+
+
+def pending_count(session: Session) -> int:
+    """How many rows wait to be sent (the outbox depth)."""
+    return session.exec(select(func.count()).where(OutboxRow.status == OutboxStatus.PENDING)).one()

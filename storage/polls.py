@@ -1,0 +1,148 @@
+"""Polls and ballots: one ballot per member per poll, the latest vote wins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.consultations import next_number
+from storage.enums import PollStatus
+from storage.models import Ballot, Poll
+from storage.sql import insert
+
+
+def create_poll(
+    session: Session,
+    *,
+    consultation_id: int,
+    question: str,
+    options: list[str],
+    multiple: bool,
+    anonymous: bool,
+    deadline: datetime | None,
+    member_id: int,
+    now: datetime,
+) -> Poll:
+    """Open a poll under the consultation's next poll number."""
+    number = next_number(session, consultation_id=consultation_id, counter="poll_seq")
+    poll = Poll(
+        consultation_id=consultation_id,
+        number=number,
+        question=question,
+        options=options,
+        multiple=multiple,
+        anonymous=anonymous,
+        deadline=deadline,
+        opened_by=member_id,
+        opened_at=now,
+    )
+    session.add(poll)
+    session.flush()
+    return poll
+
+
+def get_poll(session: Session, *, consultation_id: int, number: int) -> Poll | None:
+    """A poll of the consultation by its number."""
+    return session.exec(
+        select(Poll).where(Poll.consultation_id == consultation_id, Poll.number == number)
+    ).first()
+
+
+def get_poll_by_id(session: Session, *, poll_id: int) -> Poll | None:
+    """A poll by its database id (for scheduled jobs)."""
+    return session.get(Poll, poll_id)
+
+
+def open_polls(session: Session, *, consultation_id: int) -> list[Poll]:
+    """The consultation's polls still taking ballots, oldest first."""
+    return list(
+        session.exec(
+            select(Poll)
+            .where(Poll.consultation_id == consultation_id, Poll.status == PollStatus.OPEN)
+            .order_by(col(Poll.number))
+        )
+    )
+
+
+def latest_poll(session: Session, *, consultation_id: int) -> Poll | None:
+    """The consultation's most recent poll."""
+    return session.exec(
+        select(Poll)
+        .where(Poll.consultation_id == consultation_id)
+        .order_by(col(Poll.number).desc())
+        .limit(1)
+    ).first()
+
+
+def open_polls_with_deadline(session: Session) -> list[Poll]:
+    """Every open poll that should close by itself (to schedule after a restart)."""
+    return list(
+        session.exec(
+            select(Poll).where(Poll.status == PollStatus.OPEN, col(Poll.deadline).is_not(None))
+        )
+    )
+
+
+def record_ballot(
+    session: Session,
+    *,
+    poll_id: int,
+    voter_key: str,
+    member_id: int | None,
+    choices: list[int],
+    cast_at: datetime,
+) -> bool:
+    """Keep a ballot, replacing the voter's earlier one; False if a later one already stands.
+
+    The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing platform
+    times makes the member's latest vote win whatever order the platform delivered them in.
+    """
+    statement = insert(session, Ballot).values(
+        poll_id=poll_id,
+        voter_key=voter_key,
+        member_id=member_id,
+        choices=choices,
+        cast_at=cast_at,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["poll_id", "voter_key"],
+        set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
+        where=col(Ballot.cast_at) <= statement.excluded.cast_at,
+    ).returning(Ballot.id)
+    return session.execute(statement).first() is not None
+
+
+def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: datetime) -> bool:
+    """Close an open poll; False when it was already closed (so a result posts once)."""
+    statement = (
+        sa.update(Poll)
+        .where(col(Poll.id) == poll_id, col(Poll.status) == PollStatus.OPEN)
+        .values(status=PollStatus.CLOSED, closed_at=now, closed_by=member_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Votes per option (in option order) and the number of voters."""
+
+    votes: tuple[int, ...]
+    voters: int
+
+
+def tally(session: Session, *, poll: Poll) -> Tally:
+    """Count the poll's ballots."""
+    assert poll.id is not None
+    votes = [0] * len(poll.options)
+    voters = 0
+    for choices in session.exec(select(Ballot.choices).where(Ballot.poll_id == poll.id)):
+        voters += 1
+        for choice in choices:
+            if 1 <= choice <= len(votes):
+                votes[choice - 1] += 1
+    return Tally(votes=tuple(votes), voters=voters)

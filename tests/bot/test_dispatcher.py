@@ -1,0 +1,78 @@
+"""The one-transaction path: a failing handler undoes only itself; a failing database
+acknowledges nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.args import Text
+from bot.clock import ManualClock
+from bot.context import Context
+from bot.database import Database
+from bot.dispatcher import FAILED, Dispatcher
+from bot.router import CommandTable, Router
+from handlers import ROUTERS
+from storage.engine import make_engine
+from storage.enums import OpinionKind
+from storage.opinions import add_opinion
+from tests.conftest import make_settings
+from tests.support import MODERATOR, Group, member_message
+
+broken = Router("broken")
+
+
+@broken.command("炸", usage="/炸 <内容>", summary="写下一条意见，然后出错", stages=None)
+async def explode(ctx: Context, args: Text) -> None:
+    """Write, then fail: the write must not survive."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    add_opinion(
+        ctx.session,
+        consultation_id=consultation.id,
+        member_id=ctx.member_id,
+        kind=OpinionKind.OPINION,
+        text=args.text,
+        message_id="x",
+        now=ctx.now,
+    )
+    raise RuntimeError("boom")
+
+
+async def test_a_crashing_handler_undoes_its_writes_and_spares_the_batch(group: Group) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, broken])
+    await group.say(MODERATOR, "/协商 开始 夜市")
+
+    outcomes = await group.deliver(
+        [
+            group.message("张三", "/意见 第一条"),
+            group.message("李四", "/炸 会消失的意见"),
+            group.message("王五", "/意见 第二条"),
+        ]
+    )
+
+    assert [o.status for o in outcomes] == ["ok", "error", "ok"]
+    assert outcomes[1].replies == (f"李四：{FAILED}",)
+    assert group.rows("SELECT text FROM opinion ORDER BY id") == [("第一条",), ("第二条",)]
+    assert group.rows("SELECT outcome FROM inbound_event ORDER BY id")[-3:] == [
+        ("ok",),
+        ("error",),
+        ("ok",),
+    ]
+
+
+async def test_an_unreachable_database_fails_the_dispatch(clock: ManualClock) -> None:
+    settings = make_settings("postgresql://postgres@127.0.0.1:9/none?connect_timeout=2")
+    database = Database(make_engine(settings.database.url))
+    dispatcher = Dispatcher(
+        database=database,
+        commands=CommandTable(ROUTERS),
+        settings=settings,
+        clock=clock,
+        ballot_secret=b"k",
+    )
+    try:
+        with pytest.raises(OperationalError):
+            await dispatcher.dispatch(member_message("张三", "/投 1", at=clock.now()))
+    finally:
+        database.close()

@@ -1,0 +1,83 @@
+"""Deadlines outlive the process that set them, and fire once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from bot.clock import ManualClock, SystemClock
+from tests.conftest import make_settings
+from tests.support import MODERATOR, Group, RecordingSender
+
+
+def bot(url: str, clock: ManualClock | SystemClock, sender: RecordingSender, *, fire: bool) -> App:
+    return App(
+        make_settings(url),
+        clock=clock,
+        adapters=[sender],
+        secret=b"k",
+        fire_jobs=fire,
+        serve_web=False,
+    )
+
+
+async def test_a_poll_deadline_survives_a_restart(
+    database_url: str, clock: ManualClock, sender: RecordingSender
+) -> None:
+    first = bot(database_url, clock, sender, fire=False)
+    await first.start()
+    group = Group(first, clock, sender)
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点？| 支持 | 反对 截止 30分钟")
+    await group.say("张三", "/投 1")
+    await first.stop()
+
+    second = bot(database_url, clock, sender, fire=False)
+    await second.start()
+    try:
+        assert second.scheduler.job_ids() == ["poll-close-1"]
+        clock.advance(timedelta(minutes=31))
+        posted = await second.scheduler.run_due(clock.now())
+        assert len(posted) == 1
+        assert posted[0].startswith("投票 #1结果")
+        assert second.scheduler.job_ids() == []
+    finally:
+        await second.stop()
+
+
+async def test_a_lost_job_is_rearmed_at_start(
+    database_url: str, clock: ManualClock, sender: RecordingSender
+) -> None:
+    first = bot(database_url, clock, sender, fire=False)
+    await first.start()
+    group = Group(first, clock, sender)
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点？| 支持 | 反对 截止 1小时")
+    # As if the process died between the commit and putting the job on the scheduler.
+    with first.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM apscheduler_jobs")
+    await first.stop()
+
+    second = bot(database_url, clock, sender, fire=False)
+    await second.start()
+    try:
+        assert second.scheduler.job_ids() == ["poll-close-1"]
+    finally:
+        await second.stop()
+
+
+async def test_the_running_scheduler_closes_a_poll_on_time(
+    sqlite_url: str, sender: RecordingSender
+) -> None:
+    app = bot(sqlite_url, SystemClock(), sender, fire=True)
+    await app.start()
+    try:
+        group = Group(app, ManualClock(SystemClock().now()), sender)
+        await group.say(MODERATOR, "/协商 开始 夜市", at=SystemClock().now())
+        await group.say(MODERATOR, "/投票 延长？| 是 | 否 截止 1秒", at=SystemClock().now())
+
+        await sender.wait_for("投票 #1结果")
+
+        assert group.count("poll", "status = 'closed'") == 1
+    finally:
+        await app.stop()

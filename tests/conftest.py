@@ -1,0 +1,98 @@
+"""Fixtures: a bot on SQLite and on PostgreSQL, and a group chat to talk to it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from bot.app import App
+from bot.clock import ManualClock
+from bot.config import DatabaseSettings, Settings
+from tests.support import Group, RecordingSender
+
+PG_ENV = "XIESHANG_TEST_DATABASE_URL"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _postgres_schema_url(base: str) -> Iterator[str]:
+    """A fresh schema on the test database, so tests never see each other's rows."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'xieshang.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set, so the PostgreSQL variant is skipped")
+    yield from _postgres_schema_url(base)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLite only, for tests about the bot rather than the database."""
+    return f"sqlite:///{tmp_path / 'xieshang.db'}"
+
+
+def make_settings(url: str, **overrides: object) -> Settings:
+    """Settings for a test bot on `url`."""
+    return Settings(database=DatabaseSettings(url=url), **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Time stands still until a test moves it."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    """The platform side: records what the bot sends to groups."""
+    return RecordingSender()
+
+
+@pytest.fixture
+async def app(database_url: str, clock: ManualClock, sender: RecordingSender) -> AsyncIterator[App]:
+    """A started bot on the test database, with no web server and jobs fired by hand."""
+    bot = App(
+        make_settings(database_url),
+        clock=clock,
+        adapters=[sender],
+        secret=b"test-ballot-key",
+        fire_jobs=False,
+        serve_web=False,
+    )
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+@pytest.fixture
+async def group(app: App, clock: ManualClock, sender: RecordingSender) -> Group:
+    """A group chat with the bot in it; the moderator is 主持人, members are whoever speaks."""
+    return Group(app, clock, sender)
+
+
+def later(clock: ManualClock, **delta: float) -> datetime:
+    """Move the test clock forward."""
+    return clock.advance(timedelta(**delta))

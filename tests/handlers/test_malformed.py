@@ -1,0 +1,61 @@
+"""Every command answers malformed input with its usage line and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import MODERATOR, Group
+
+STATE_TABLES = (
+    "consultation",
+    "stage_change",
+    "opinion",
+    "second",
+    "poll",
+    "ballot",
+    "member_role",
+)
+
+MALFORMED = [
+    (MODERATOR, "/协商 开始", "用法：/协商 开始 <主题>"),
+    (MODERATOR, "/协商 开始 " + "长" * 201, "主题最多 200 字"),
+    (MODERATOR, "/协商", "/协商 的用法"),
+    (MODERATOR, "/协商 飞起来", "/协商 的用法"),
+    ("张三", "/意见", "用法：/意见 <内容>"),
+    ("张三", "/建议    ", "用法：/建议 <内容>"),
+    ("张三", "/附议", "用法：/附议 #编号"),
+    ("张三", "/附议 第一条", "无法识别编号"),
+    ("张三", "/撤回 #x", "用法：/撤回 #编号"),
+    (MODERATOR, "/投票 只有问题", "至少两个选项"),
+    (MODERATOR, "/投票 问题 | 一个选项", "至少两个选项"),
+    (MODERATOR, "/投票 问题 | 甲 | 甲", "选项不能重复"),
+    (MODERATOR, "/投票 问题 | 甲 | 乙 截止 明天", "无法识别时长"),
+    (MODERATOR, "/投票 问题 | 甲 | 乙 截止 25:00", "无法识别时刻"),
+    (MODERATOR, "/投票 问题 " + "".join(f"| 项{i} " for i in range(21)), "选项最多 20 个"),
+    ("张三", "/投", "用法：/投 [#投票编号] <序号…>"),
+    ("张三", "/投 9", "没有第 9 项"),
+    ("张三", "/投 赞成", "没有「赞成」这个选项"),
+    ("张三", "/投 1 2", "单选，只能选一项"),
+    (MODERATOR, "/结束投票 #a", "用法：/结束投票"),
+    ("张三", "/结果 #1 #2", "只能写一个编号"),
+    ("张三", "/不存在的命令", "未知命令"),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "expected"), MALFORMED, ids=[t[:12] for _, t, _ in MALFORMED]
+)
+async def test_malformed_command_gets_usage_and_changes_nothing(
+    group: Group, who: str, text: str, expected: str
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点？| 支持 | 反对")
+    await group.say("李四", "/意见 夜市很好")
+    before = {table: group.rows(f"SELECT * FROM {table} ORDER BY id") for table in STATE_TABLES}
+
+    outcome = await group.say(who, text)
+
+    assert expected in "\n".join(outcome.replies)
+    assert outcome.status in ("usage", "refused")
+    after = {table: group.rows(f"SELECT * FROM {table} ORDER BY id") for table in STATE_TABLES}
+    assert after == before

@@ -1,0 +1,121 @@
+"""Opinions, suggestions, seconds and retraction, as members use them."""
+
+from __future__ import annotations
+
+from tests.support import MODERATOR, Group
+
+
+async def start(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 老旧小区加装电梯")
+
+
+async def test_opinions_and_suggestions_are_numbered_and_acknowledged(group: Group) -> None:
+    await start(group)
+    await group.group_sees()
+
+    first = await group.answer("张三", "/意见 低层住户的采光要考虑")
+    second = await group.answer("李四", "/建议 设立加装电梯专项补贴")
+
+    assert first == "已记录张三的意见 #1"
+    assert second == "已记录李四的建议 #2"
+    assert group.rows("SELECT number, kind, text FROM opinion ORDER BY number") == [
+        (1, "opinion", "低层住户的采光要考虑"),
+        (2, "suggestion", "设立加装电梯专项补贴"),
+    ]
+
+
+async def test_a_burst_of_opinions_is_acknowledged_in_one_line(group: Group) -> None:
+    await start(group)
+    await group.group_sees()
+    await group.deliver([group.message(f"委员{i}", f"/意见 第{i}条意见") for i in range(37)])
+
+    assert await group.group_sees() == ["已记录 37 条意见 #1–#37"]
+
+
+async def test_phone_style_commands_without_spaces(group: Group) -> None:
+    await start(group)
+
+    answer = await group.answer("张三", "／意见建议增加养老护理员培训补贴")
+
+    assert answer == "已记录张三的意见 #1"
+    assert group.rows("SELECT text FROM opinion") == [("建议增加养老护理员培训补贴",)]
+
+
+async def test_seconding_counts_each_member_once(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 电梯费用按楼层分摊")
+    await group.say("李四", "/附议 #1")
+
+    again = await group.answer("李四", "/附议 #1")
+
+    assert again == "李四：你已附议过 #1。"
+    assert group.count("second") == 1
+
+
+async def test_one_cannot_second_ones_own_opinion(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 电梯费用按楼层分摊")
+
+    answer = await group.answer("张三", "/附议 #1")
+
+    assert "不能附议自己的意见" in answer
+    assert group.count("second") == 0
+
+
+async def test_seconding_several_is_all_or_nothing(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 电梯费用按楼层分摊")
+
+    answer = await group.answer("李四", "/附议 #1 #9")
+
+    assert "没有找到 #9" in answer
+    assert group.count("second") == 0
+
+
+async def test_a_member_retracts_their_own_opinion(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 先试点一个小区")
+
+    answer = await group.answer("张三", "/撤回 #1")
+    second = await group.answer("李四", "/附议 #1")
+
+    assert answer == "张三：已撤回 #1。"
+    assert "#1 已被撤回" in second
+    assert group.count("opinion", "retracted_at IS NOT NULL") == 1
+
+
+async def test_a_member_cannot_retract_another_members_opinion(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 先试点一个小区")
+
+    answer = await group.answer("李四", "/撤回 #1")
+
+    assert "只能撤回自己的意见" in answer
+    assert group.count("opinion", "retracted_at IS NULL") == 1
+
+
+async def test_opinions_need_an_open_consultation(group: Group) -> None:
+    answer = await group.answer("张三", "/意见 路灯太暗")
+
+    assert "没有进行中的协商" in answer
+    assert group.count("opinion") == 0
+
+
+async def test_a_redelivered_opinion_is_kept_once(group: Group) -> None:
+    await start(group)
+    message = group.message("张三", "/意见 增加无障碍坡道")
+
+    outcomes = await group.deliver([message, message])
+    again = await group.app.dispatcher.dispatch(message)
+
+    assert sorted(o.status for o in [*outcomes, again]) == ["duplicate", "duplicate", "ok"]
+    assert group.count("opinion") == 1
+
+
+async def test_a_message_longer_than_the_limit_is_refused(group: Group) -> None:
+    await start(group)
+
+    answer = await group.answer("张三", "/意见 " + "很长" * 1500)
+
+    assert "内容过长" in answer
+    assert group.count("opinion") == 0

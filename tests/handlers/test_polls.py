@@ -1,0 +1,184 @@
+"""Polls as a group runs them: one ballot per member, the latest vote wins, deadlines close."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from datetime import timedelta
+
+from bot.clock import ManualClock
+from tests.support import MODERATOR, Group
+
+POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
+
+
+async def open_consultation(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+
+
+def tally_from(result: str) -> dict[str, int]:
+    """Read `支持 ███░░ 66 · 33%` lines back into counts."""
+    counts = {}
+    for line in result.splitlines():
+        match = re.match(r"^(\S+)[\s　]+[█░]+ (\d+) · \d+%$", line)
+        if match:
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+async def test_two_hundred_members_vote_once_each_whatever_the_delivery(
+    group: Group, clock: ManualClock
+) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    rng = random.Random(20261124)
+    members = [f"委员{i:03d}" for i in range(200)]
+    first = {m: rng.randint(1, 3) for m in members}
+    changers = rng.sample(members, 50)
+    final = dict(first) | {m: rng.randint(1, 3) for m in changers}
+
+    start = clock.now()
+    votes = [
+        group.message(m, f"/投 {first[m]}", message_id=f"a-{m}", at=start + timedelta(seconds=i))
+        for i, m in enumerate(members)
+    ]
+    changes = [
+        group.message(
+            m, f"／投{final[m]}", message_id=f"b-{m}", at=start + timedelta(minutes=5, seconds=i)
+        )
+        for i, m in enumerate(changers)
+    ]
+    redelivered = rng.sample(votes + changes, 25)
+    delivery = votes + changes + redelivered
+    rng.shuffle(delivery)  # a changed vote may arrive before the vote it replaces
+
+    outcomes = await group.deliver(delivery)
+
+    assert Counter(o.status for o in outcomes) == {"ok": 250, "duplicate": 25}
+    assert group.count("ballot") == 200
+    expected = Counter(final.values())
+    result = await group.answer(MODERATOR, "/结束投票")
+    assert tally_from(result) == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}
+    assert "共 200 人投票" in result
+
+
+async def test_acknowledgements_of_a_burst_arrive_as_one_message(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.group_sees()
+    await group.deliver([group.message(f"委员{i}", "/投 1") for i in range(37)])
+
+    seen = await group.group_sees()
+
+    assert seen == ["投票 #1：已记录 37 张选票"]
+
+
+async def test_a_vote_can_be_changed_while_the_poll_is_open(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.say("张三", "/投 1")
+    await group.say("张三", "/投 反对")
+
+    result = await group.answer("李四", "/结果")
+
+    assert tally_from(result) == {"支持": 0, "反对": 1, "弃权": 0}
+    assert group.count("ballot") == 1
+
+
+async def test_multiple_choice_takes_several_options(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, "/投票 优先改造哪些？| 照明 | 卫生间 | 停车 | 绿化 多选")
+    await group.say("张三", "/投 1 3")
+    await group.say("李四", "/投 3，4")
+
+    result = await group.answer("王五", "/结果 #1")
+
+    assert tally_from(result) == {"照明": 1, "卫生间": 0, "停车": 2, "绿化": 1}
+    assert "多选，占比按投票人数计" in result
+
+
+async def test_single_choice_refuses_two_options(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+
+    answer = await group.answer("张三", "/投 1 2")
+
+    assert "单选，只能选一项" in answer
+    assert group.count("ballot") == 0
+
+
+async def test_anonymous_ballots_keep_no_link_to_the_member(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL + " 匿名")
+    await group.group_sees()
+    await group.say("张三", "/投 2")
+    seen = await group.group_sees()
+
+    [(member_id, voter_key)] = group.rows("SELECT member_id, voter_key FROM ballot")
+    assert member_id is None
+    assert "张三" not in voter_key
+    assert len(voter_key) == 64
+    assert seen == ["投票 #1：已收到 1 张选票"]  # the acknowledgement names nobody
+
+
+async def test_a_member_cannot_close_a_poll(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+
+    answer = await group.answer("张三", "/结束投票")
+
+    assert "仅限主持人使用" in answer
+    assert group.count("poll", "status = 'open'") == 1
+
+
+async def test_a_closed_poll_takes_no_more_ballots(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.say("张三", "/投 1")
+    await group.say(MODERATOR, "/结束投票")
+
+    answer = await group.answer("李四", "/投 2")
+
+    assert "已结束" in answer
+    assert group.count("ballot") == 1
+
+
+async def test_with_two_polls_open_the_vote_names_its_poll(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.say(MODERATOR, "/投票 要不要设摊位费？| 要 | 不要")
+
+    unclear = await group.answer("张三", "/投 1")
+    await group.say("张三", "/投 #2 2")
+
+    assert "请写明投票编号" in unclear
+    assert group.ballots() == [(2, [2])]
+
+
+async def test_a_poll_closes_by_itself_at_its_deadline(group: Group, clock: ManualClock) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL + " 截止 30分钟")
+    await group.say("张三", "/投 1")
+    await group.say("李四", "/投 1")
+    await group.group_sees()
+
+    clock.advance(timedelta(minutes=29))
+    assert await group.app.scheduler.run_due(clock.now()) == []
+    clock.advance(timedelta(minutes=1))
+    posted = await group.app.scheduler.run_due(clock.now())
+
+    assert len(posted) == 1
+    assert posted[0].startswith("投票 #1结果")
+    assert tally_from(posted[0])["支持"] == 2
+    assert group.count("poll", "status = 'closed'") == 1
+    assert "已结束" in await group.answer("王五", "/投 2")
+    assert await group.app.scheduler.run_due(clock.now() + timedelta(hours=1)) == []
+
+
+async def test_a_deadline_given_as_a_clock_time(group: Group, clock: ManualClock) -> None:
+    await open_consultation(group)  # the clock reads 09:00 in Shanghai
+
+    announcement = "\n".join((await group.say(MODERATOR, POLL + " 截止 18:30")).replies)
+
+    assert "11月24日 18:30 截止" in announcement
