@@ -65,6 +65,8 @@ class App:
         self.outbox = OutboxSender(
             database=self.database, adapters=self.adapters, settings=settings, clock=self.clock
         )
+        self.outbox.views = self.commands.views
+        self.outbox.update_kinds = self.commands.update_kinds
         self.scheduler = Scheduler(self.engine, self.dispatcher)
         self.dispatcher.schedule_job = self.scheduler.add
         self.dispatcher.committed_listeners.append(self.outbox.wake)

@@ -77,6 +77,8 @@ class Reply:
     kind: str
     body: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # Meant for the sender alone (who clicked a card): kept out of the group's outbox.
+    private: bool = False
 
 
 class Context:
@@ -169,7 +171,7 @@ class Context:
             if mention:
                 payload["mentions"] = [self.message.sender_id]
                 body = f"{self.member_name}：{text}" if self.message.is_group else text
-        self._queue("text", body, payload)
+        self._queue("text", body, payload, private=self._interactive)
 
     def post(self, text: str, *, kind: str = "text", payload: dict[str, Any] | None = None) -> None:
         """Say something to the whole group."""
@@ -183,7 +185,15 @@ class Context:
         payload: dict[str, Any] = {"ack": ack.to_payload()}
         if self.message is not None:
             payload["reply"] = dict(self.message.reply_context)
-        self._queue("ack", ack.one, payload)
+        self._queue("ack", ack.one, payload, private=self._interactive)
+
+    def update(self, kind: str, payload: dict[str, Any]) -> None:
+        """Ask the platform to refresh something already shown (a poll card's tally).
+
+        Updates are not group messages: the outbox folds them and sends them outside the
+        group's message budget; platforms without such things ignore them.
+        """
+        self._queue(kind, "", payload)
 
     def schedule(self, job_id: str, job: Job, *, run_at: datetime, args: tuple[Any, ...]) -> None:
         """Run `job(ctx, *args)` at `run_at`, once this transaction has committed."""
@@ -200,7 +210,13 @@ class Context:
         )
         return digest.hexdigest()
 
-    def _queue(self, kind: str, body: str, payload: dict[str, Any]) -> None:
+    @property
+    def _interactive(self) -> bool:
+        return self.message is not None and self.message.interactive
+
+    def _queue(
+        self, kind: str, body: str, payload: dict[str, Any], *, private: bool = False
+    ) -> None:
         self.replies.append(
             Reply(
                 platform=self.group.platform,
@@ -208,5 +224,6 @@ class Context:
                 kind=kind,
                 body=body,
                 payload=payload,
+                private=private,
             )
         )

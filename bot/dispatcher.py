@@ -127,7 +127,8 @@ class Dispatcher:
                 if context is not None:
                     replies.extend(context.replies)
                     jobs.extend(context.jobs)
-            outbox.enqueue(session, rows=[_row(reply, received_at) for reply in replies])
+            rows = [_row(reply, received_at) for reply in replies if not reply.private]
+            outbox.enqueue(session, rows=rows)
             events.set_outcomes(session, outcomes=notes)
         self._groups.update(known_groups)
         self._members.update(known_members)
@@ -280,7 +281,8 @@ class Dispatcher:
 
     @staticmethod
     def _finish(status: str, command: str | None, context: Context) -> Outcome:
-        return Outcome(status, command, tuple(reply.body for reply in context.replies))
+        bodies = tuple(reply.body for reply in context.replies if reply.body)
+        return Outcome(status, command, bodies)
 
     def _schedule(self, jobs: list[ScheduledJob]) -> None:
         if self.schedule_job is None:
@@ -314,7 +316,7 @@ class Dispatcher:
                 drive(func(context, *args))
                 outbox.enqueue(session, rows=[_row(r, now) for r in context.replies])
             self._schedule(context.jobs)
-            return tuple(reply.body for reply in context.replies)
+            return tuple(reply.body for reply in context.replies if reply.body)
 
         bodies = await self.database.call(work)
         for listener in self.committed_listeners:

@@ -31,6 +31,9 @@ class IncomingMessage:
     platform_roles: frozenset[Role] = frozenset()
     # Whatever the adapter needs to answer this message (e.g. a DingTalk sessionWebhook).
     reply_context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    # A click on a card button rather than typed text: the card shows the outcome, so the
+    # answers to the sender come back in the Outcome for the adapter, not to the group.
+    interactive: bool = False
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:

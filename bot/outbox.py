@@ -14,16 +14,19 @@ import contextlib
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
+
+from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.database import Database
 from bot.messages import OutgoingMessage, SendResult
 from bot.ratelimit import SlidingWindowLimiter, Window
+from bot.router import View
 from bot.text import format_refs
 from storage import outbox
 from storage.models import OutboxRow
@@ -156,6 +159,9 @@ class OutboxSender:
         self.adapters = adapters
         self.settings = settings
         self.clock = clock
+        # Filled by the app wiring from the routers (see Router.outbox_view).
+        self.views: dict[str, View] = {}
+        self.update_kinds: set[str] = set()
         self._limiters: dict[str, SlidingWindowLimiter] = {}
         self._busy: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
@@ -229,10 +235,6 @@ class OutboxSender:
         settings = self.settings.outbox
         while not self._stopping:
             now = self.clock.now()
-            wait = limiter.wait(key, now)
-            if wait > 0:
-                self._wake_later(wait)
-                return
             rows = await self.database.run(
                 partial(
                     outbox.pending_rows,
@@ -241,8 +243,18 @@ class OutboxSender:
                     limit=FETCH,
                 )
             )
+            updates = [r for r in rows if r.kind in self.update_kinds and r.not_before <= now]
+            if updates:
+                # Not group messages: outside the budget, and only the latest of each counts.
+                if await self._send_updates(adapter, updates):
+                    continue
+                return
+            wait = limiter.wait(key, now)
+            if wait > 0:
+                self._wake_later(wait)
+                return
             composed = compose(
-                rows,
+                [r for r in rows if r.kind not in self.update_kinds],
                 now=now,
                 ack_delay=timedelta(seconds=settings.ack_delay_seconds),
                 max_chars=settings.max_message_chars,
@@ -251,34 +263,70 @@ class OutboxSender:
                 if composed.wait_until is not None:
                     self._wake_later((composed.wait_until - now).total_seconds())
                 return
-            message = composed.message
             limiter.record(key, now)
-            try:
-                result = await adapter.send(message)
-            except Exception as error:  # an adapter bug must not lose the rows
-                log.exception("send to %s failed", conversation_id)
-                result = SendResult.retry(f"{type(error).__name__}: {error}")
-            if result.ok:
-                await self.database.run(
-                    partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
-                )
-                continue
-            attempts = max(r.attempts for r in rows if r.id in message.row_ids)
-            delay = result.retry_after or retry_delay(attempts, settings.retry_max_seconds)
-            log.warning(
-                "send to %s:%s refused (%s); retrying in %.1fs",
-                platform,
-                conversation_id,
-                result.error,
-                delay,
+            if not await self._deliver(adapter, await self._viewed(composed.message), rows):
+                return
+
+    async def _send_updates(self, adapter: Sender, updates: list[OutboxRow]) -> bool:
+        """Send the latest update of each thing shown; False if the platform refused."""
+        latest: dict[str, list[OutboxRow]] = {}
+        for row in updates:
+            latest.setdefault(f"{row.kind}:{row.payload.get('key', row.id)}", []).append(row)
+        for same in latest.values():
+            last = same[-1]
+            message = OutgoingMessage(
+                platform=last.platform,
+                conversation_id=last.conversation_id,
+                kind=last.kind,
+                body=last.body,
+                reply_context=last.payload.get("reply") or {},
+                payload=last.payload,
+                row_ids=tuple(r.id for r in same if r.id is not None),
             )
-            retry_at = self.clock.now() + timedelta(seconds=delay)
+            if not await self._deliver(adapter, await self._viewed(message), same):
+                return False
+        return True
+
+    async def _viewed(self, message: OutgoingMessage) -> OutgoingMessage:
+        """The message with its payload completed by its kind's view, if it has one."""
+        view = self.views.get(message.kind)
+        if view is None:
+            return message
+        data = dict(message.payload)
+
+        def complete(session: Session) -> dict[str, Any]:
+            return view(session, data)
+
+        return replace(message, payload=await self.database.run(complete))
+
+    async def _deliver(
+        self, adapter: Sender, message: OutgoingMessage, rows: list[OutboxRow]
+    ) -> bool:
+        """Hand one message to the platform and record the result; True if it was taken."""
+        try:
+            result = await adapter.send(message)
+        except Exception as error:  # an adapter bug must not lose the rows
+            log.exception("send to %s failed", message.conversation_id)
+            result = SendResult.retry(f"{type(error).__name__}: {error}")
+        if result.ok:
             await self.database.run(
-                partial(
-                    outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at
-                )
+                partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
             )
-            return
+            return True
+        attempts = max(r.attempts for r in rows if r.id in message.row_ids)
+        delay = result.retry_after or retry_delay(attempts, self.settings.outbox.retry_max_seconds)
+        log.warning(
+            "send to %s:%s refused (%s); retrying in %.1fs",
+            message.platform,
+            message.conversation_id,
+            result.error,
+            delay,
+        )
+        retry_at = self.clock.now() + timedelta(seconds=delay)
+        await self.database.run(
+            partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
+        )
+        return False
 
     def _wake_later(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self, get_type_hints
 
+from sqlmodel import Session
+
 from bot.text import fold
 from storage.enums import Role, Stage
 
@@ -32,6 +34,8 @@ class Args(Protocol):
 Handler = Callable[["Context", Any], Awaitable[None]]
 # A job runs like a handler, without a message: `async def job(ctx, *args) -> None`.
 Job = Callable[..., Awaitable[None]]
+# Fills in an outbox row's payload with what is true when it is sent (a poll's tally).
+View = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
 
 def job_ref(job: Job) -> str:
@@ -66,6 +70,22 @@ class Router:
     name: str
     commands: list[Command] = field(default_factory=list)
     startup: list[Job] = field(default_factory=list)
+    views: dict[str, View] = field(default_factory=dict)
+    # Row kinds that update something already shown instead of posting a message.
+    update_kinds: set[str] = field(default_factory=set)
+
+    def outbox_view(self, *kinds: str, update: bool = False) -> Callable[[View], View]:
+        """Use the decorated function to complete rows of `kinds` just before they are sent;
+        with `update`, those rows refresh something shown rather than post a message."""
+
+        def register(view: View) -> View:
+            for kind in kinds:
+                self.views[kind] = view
+                if update:
+                    self.update_kinds.add(kind)
+            return view
+
+        return register
 
     def on_startup(self, job: Job) -> Job:
         """Run `job(ctx)` once when the bot starts (e.g. to re-arm deadlines)."""
@@ -134,9 +154,13 @@ class CommandTable:
     def __init__(self, routers: Iterable[Router]) -> None:
         self.commands: list[Command] = []
         self.startup: list[Job] = []
+        self.views: dict[str, View] = {}
+        self.update_kinds: set[str] = set()
         self._root = _Node()
         for router in routers:
             self.startup.extend(router.startup)
+            self.views.update(router.views)
+            self.update_kinds |= router.update_kinds
             for command in router.commands:
                 self.commands.append(command)
                 for spelling in (command.name, *command.aliases):

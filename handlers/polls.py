@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Self
+from typing import Any, Self
+
+from sqlmodel import Session
 
 from bot.args import OptionalRef
 from bot.context import Ack, Context
@@ -163,7 +165,8 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
             f"poll-close-{poll.id}", close_poll_at_deadline, run_at=deadline, args=(poll.id,)
         )
     crowded = len(open_polls(ctx.session, consultation_id=consultation.id)) > 1
-    ctx.post(_announcement(ctx, poll, crowded=crowded))
+    # Kind "poll": a platform with cards shows buttons; the others show the text.
+    ctx.post(_announcement(ctx, poll, crowded=crowded), kind="poll", payload=_card(poll))
 
 
 def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
@@ -199,17 +202,11 @@ async def cast_vote(ctx: Context, args: Choice) -> None:
         choices=choices,
         cast_at=ctx.message.timestamp,
     )
-    who = "" if poll.anonymous else ctx.member_name
-    ctx.ack(
-        Ack(
-            key=f"vote:{poll.number}",
-            one=f"投票 #{poll.number}：已记录{who}的选票"
-            if who
-            else f"投票 #{poll.number}：已收到 1 张选票",
-            unit="张选票",
-            prefix=f"投票 #{poll.number}：",
-        )
-    )
+    ctx.update("poll_tally", _card(poll))
+    prefix = f"投票 #{poll.number}："
+    # An anonymous poll's acknowledgement names nobody.
+    one = "已收到 1 张选票" if poll.anonymous else f"已记录{ctx.member_name}的选票"
+    ctx.ack(Ack(key=f"vote:{poll.number}", one=prefix + one, unit="张选票", prefix=prefix))
 
 
 def _poll_to_vote_in(ctx: Context, number: int | None) -> Poll:
@@ -310,6 +307,7 @@ def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bo
         return False
     poll.status = PollStatus.CLOSED
     ctx.post(render_result(ctx, poll))
+    ctx.update("poll_tally", _card(poll))
     return True
 
 
@@ -331,6 +329,33 @@ def render_result(ctx: Context, poll: Poll) -> str:
         notes.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
     lines.append("，".join(notes))
     return "\n".join(lines)
+
+
+def _card(poll: Poll) -> dict[str, Any]:
+    """What a poll card is about; `poll_view` adds the live tally when it is sent."""
+    return {"key": f"poll:{poll.id}", "poll_id": poll.id}
+
+
+@router.outbox_view("poll")
+@router.outbox_view("poll_tally", update=True)
+def poll_view(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+    """A poll as a card shows it, as of the moment the card is sent or refreshed."""
+    poll = get_poll_by_id(session, poll_id=int(payload["poll_id"]))
+    if poll is None:
+        return payload
+    counted = tally(session, poll=poll)
+    return {
+        **payload,
+        "number": poll.number,
+        "question": poll.question,
+        "options": list(poll.options),
+        "multiple": poll.multiple,
+        "anonymous": poll.anonymous,
+        "deadline": poll.deadline.isoformat() if poll.deadline else None,
+        "closed": poll.status is PollStatus.CLOSED,
+        "votes": list(counted.votes),
+        "voters": counted.voters,
+    }
 
 
 async def close_poll_at_deadline(ctx: Context, poll_id: int) -> None:

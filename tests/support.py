@@ -121,7 +121,7 @@ class Group:
         await self.app.outbox.flush()
         new = self.sender.sent[self._seen :]
         self._seen = len(self.sender.sent)
-        return [m.body for m in new]
+        return [m.body for m in new if m.body]
 
     def count(self, table: str, where: str = "") -> int:
         """Rows in a table (optionally filtered by a SQL condition)."""

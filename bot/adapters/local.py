@@ -90,6 +90,8 @@ class LocalAdapter:
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Show a bot message to every tab of the conversation."""
+        if not message.body:
+            return SendResult.sent()  # an update of a card: the local chat has no cards
         await self._broadcast(
             ChatEvent(
                 conversation=message.conversation_id,

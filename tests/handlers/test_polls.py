@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from tests.support import MODERATOR, Group
+from tests.support import MODERATOR, Group, RecordingSender
 
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 
@@ -182,3 +183,62 @@ async def test_a_deadline_given_as_a_clock_time(group: Group, clock: ManualClock
     announcement = "\n".join((await group.say(MODERATOR, POLL + " 截止 18:30")).replies)
 
     assert "11月24日 18:30 截止" in announcement
+
+
+async def test_a_card_platform_gets_the_poll_and_one_folded_tally_update(
+    group: Group, sender: RecordingSender
+) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.group_sees()
+    [card] = [m for m in sender.sent if m.kind == "poll"]
+    await group.deliver([group.message(f"委员{i}", f"/投 {1 + i % 3}") for i in range(37)])
+    await group.group_sees()
+
+    updates = [m for m in sender.sent if m.kind == "poll_tally"]
+    assert card.payload["options"] == ["支持", "反对", "弃权"]
+    assert card.payload["votes"] == [0, 0, 0]
+    assert card.body.startswith("投票 #1：夜市延长到23点？")  # the text for platforms without cards
+    assert len(updates) == 1
+    assert updates[0].payload["votes"] == [13, 12, 12]
+    assert updates[0].payload["voters"] == 37
+    assert updates[0].payload["closed"] is False
+
+
+async def test_tally_updates_do_not_spend_the_groups_message_budget(
+    group: Group, sender: RecordingSender, clock: ManualClock
+) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    for i in range(25):  # 25 rounds of votes, each seen by the group separately
+        await group.say(f"委员{i}", "/投 1")
+        await group.group_sees()
+
+    messages = [m for m in sender.sent if m.kind != "poll_tally"]
+    updates = [m for m in sender.sent if m.kind == "poll_tally"]
+    assert len(messages) == 20  # the budget of the minute
+    assert len(updates) == 25
+    assert updates[-1].payload["voters"] == 25
+
+
+async def test_a_card_click_answers_the_clicker_not_the_group(
+    group: Group, sender: RecordingSender
+) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.group_sees()
+    click = replace(group.message("张三", "/投 #1 2"), interactive=True)
+
+    outcome = await group.app.dispatcher.dispatch(click)
+    await group.say(MODERATOR, "/结束投票")
+    late = await group.app.dispatcher.dispatch(
+        replace(group.message("李四", "/投 #1 1"), interactive=True)
+    )
+    seen = await group.group_sees()
+
+    assert outcome.replies == ("投票 #1：已记录张三的选票",)
+    assert late.status == "refused"
+    assert "已结束" in late.replies[0]
+    assert len(seen) == 1
+    assert seen[0].startswith("投票 #1结果")  # nothing about either click
+    assert group.ballots() == [(1, [2])]
