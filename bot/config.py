@@ -85,6 +85,7 @@ class OutboxSettings(_Section):
     ack_delay_seconds: float = Field(default=1.5, ge=0)
     max_message_chars: int = Field(default=3000, ge=200)
     retry_max_seconds: float = Field(default=300, ge=1)
+    update_interval_seconds: float = Field(default=1.0, ge=0)
 
 
 class LimitSettings(_Section):

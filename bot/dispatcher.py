@@ -106,6 +106,9 @@ class Dispatcher:
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+            # Let the callers just answered run (and send their next messages) before the
+            # next batch is taken, so a steady stream makes full batches, not alternate ones.
+            await asyncio.sleep(0)
 
     def _commit_batch(self, batch: list[IncomingMessage]) -> list[Outcome]:
         """On the database thread: one transaction for the whole batch."""

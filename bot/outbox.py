@@ -29,13 +29,16 @@ from bot.ratelimit import SlidingWindowLimiter, Window
 from bot.router import View
 from bot.text import format_refs
 from storage import outbox
-from storage.models import OutboxRow
+from storage.outbox import PendingRow
 
 log = logging.getLogger(__name__)
 
 MERGEABLE = frozenset({"text", "ack"})
 MAX_MENTIONS = 20
-FETCH = 200
+FETCH = 1000
+# Every commit wakes the sender; one pass per this many seconds is enough, and leaves the
+# database thread to the dispatcher in a burst.
+PASS_GAP = 0.05
 
 
 class Sender(Protocol):
@@ -57,7 +60,7 @@ class Composed:
 
 
 def compose(
-    rows: list[OutboxRow], *, now: datetime, ack_delay: timedelta, max_chars: int
+    rows: list[PendingRow], *, now: datetime, ack_delay: timedelta, max_chars: int
 ) -> Composed:
     """Fold the first due rows of a conversation into one message."""
     due = []
@@ -75,9 +78,9 @@ def compose(
     if first.kind not in MERGEABLE:
         return Composed(_message(first, [first], first.body, first.kind))
 
-    taken: list[OutboxRow] = []
+    taken: list[PendingRow] = []
     blocks: list[str] = []
-    acks: list[OutboxRow] = []
+    acks: list[PendingRow] = []
     length = 0
     for row in due:
         if row.kind not in MERGEABLE:
@@ -85,7 +88,8 @@ def compose(
         if row.kind != "ack" and not acks and blocks and blocks[-1] == row.body:
             taken.append(row)  # the same answer to many (200 × /帮助) is said once
             continue
-        size = len(row.body) + 2
+        # Acknowledgements fold into one line per kind, whatever their number.
+        size = 0 if row.kind == "ack" else len(row.body) + 2
         if taken and length + size > max_chars:
             break
         taken.append(row)
@@ -102,7 +106,7 @@ def compose(
     return Composed(_message(first, taken, "\n\n".join(blocks), "text"))
 
 
-def _summarize(acks: list[OutboxRow]) -> str:
+def _summarize(acks: list[PendingRow]) -> str:
     """Acknowledgements grouped by kind: one line each."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in acks:
@@ -119,7 +123,7 @@ def _summarize(acks: list[OutboxRow]) -> str:
     return "\n".join(lines)
 
 
-def _message(first: OutboxRow, rows: list[OutboxRow], body: str, kind: str) -> OutgoingMessage:
+def _message(first: PendingRow, rows: list[PendingRow], body: str, kind: str) -> OutgoingMessage:
     mentions: dict[str, None] = {}
     reply: Mapping[str, Any] = {}
     for row in rows:
@@ -136,6 +140,10 @@ def _message(first: OutboxRow, rows: list[OutboxRow], body: str, kind: str) -> O
         payload=first.payload,
         row_ids=tuple(row.id for row in rows if row.id is not None),
     )
+
+
+def _update_key(row: PendingRow) -> str:
+    return f"{row.kind}:{row.payload.get('key', row.id)}"
 
 
 def retry_delay(attempts: int, cap: float) -> float:
@@ -163,6 +171,7 @@ class OutboxSender:
         self.views: dict[str, View] = {}
         self.update_kinds: set[str] = set()
         self._limiters: dict[str, SlidingWindowLimiter] = {}
+        self._refreshed: dict[tuple[str, str, str], datetime] = {}
         self._busy: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -173,8 +182,10 @@ class OutboxSender:
 
     async def run(self) -> None:
         """Loop until stopped: send what is due, then sleep until the next due moment."""
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wakeup.clear()
+            last_pass = loop.time()
             try:
                 pause = await self.send_due()
             except Exception:
@@ -182,6 +193,7 @@ class OutboxSender:
                 pause = 1.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=pause)
+            await asyncio.sleep(max(0.0, last_pass + PASS_GAP - loop.time()))
 
     async def stop(self) -> None:
         """Stop after the sends under way."""
@@ -243,7 +255,7 @@ class OutboxSender:
                     limit=FETCH,
                 )
             )
-            updates = [r for r in rows if r.kind in self.update_kinds and r.not_before <= now]
+            updates = self._due_updates(key, rows, now)
             if updates:
                 # Not group messages: outside the budget, and only the latest of each counts.
                 if await self._send_updates(adapter, updates):
@@ -267,12 +279,29 @@ class OutboxSender:
             if not await self._deliver(adapter, await self._viewed(composed.message), rows):
                 return
 
-    async def _send_updates(self, adapter: Sender, updates: list[OutboxRow]) -> bool:
+    def _due_updates(
+        self, key: tuple[str, str], rows: list[PendingRow], now: datetime
+    ) -> list[PendingRow]:
+        """Update rows that may go now: each shown thing is refreshed at most once per
+        interval (a card does not need 200 refreshes in a 200-vote second)."""
+        interval = timedelta(seconds=self.settings.outbox.update_interval_seconds)
+        due = []
+        for row in rows:
+            if row.kind not in self.update_kinds or row.not_before > now:
+                continue
+            last = self._refreshed.get((*key, _update_key(row)))
+            if last is not None and now - last < interval:
+                self._wake_later((last + interval - now).total_seconds())
+                continue
+            due.append(row)
+        return due
+
+    async def _send_updates(self, adapter: Sender, updates: list[PendingRow]) -> bool:
         """Send the latest update of each thing shown; False if the platform refused."""
-        latest: dict[str, list[OutboxRow]] = {}
+        latest: dict[str, list[PendingRow]] = {}
         for row in updates:
-            latest.setdefault(f"{row.kind}:{row.payload.get('key', row.id)}", []).append(row)
-        for same in latest.values():
+            latest.setdefault(_update_key(row), []).append(row)
+        for update_key, same in latest.items():
             last = same[-1]
             message = OutgoingMessage(
                 platform=last.platform,
@@ -285,6 +314,7 @@ class OutboxSender:
             )
             if not await self._deliver(adapter, await self._viewed(message), same):
                 return False
+            self._refreshed[(last.platform, last.conversation_id, update_key)] = self.clock.now()
         return True
 
     async def _viewed(self, message: OutgoingMessage) -> OutgoingMessage:
@@ -300,7 +330,7 @@ class OutboxSender:
         return replace(message, payload=await self.database.run(complete))
 
     async def _deliver(
-        self, adapter: Sender, message: OutgoingMessage, rows: list[OutboxRow]
+        self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow]
     ) -> bool:
         """Hand one message to the platform and record the result; True if it was taken."""
         try:

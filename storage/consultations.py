@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from storage.enums import OpinionKind, PollStatus, Stage
 from storage.models import Consultation, Opinion, Poll, StageChange
+from storage.sql import memo
 
 
 def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
-    """The group's open consultation, if any."""
-    return session.exec(
-        select(Consultation).where(
-            Consultation.group_id == group_id, col(Consultation.closed_at).is_(None)
-        )
-    ).first()
+    """The group's open consultation, if any (memoised per transaction: every message of a
+    batch asks, and opening or closing one drops the memo)."""
+    known = memo(session, "consultation")
+    if group_id not in known:
+        known[group_id] = session.exec(
+            select(Consultation).where(
+                Consultation.group_id == group_id, col(Consultation.closed_at).is_(None)
+            )
+        ).first()
+    consultation: Consultation | None = known[group_id]
+    return consultation
 
 
 def get_consultation(session: Session, *, consultation_id: int) -> Consultation:
@@ -34,6 +40,7 @@ def open_consultation(
     session: Session, *, group_id: int, member_id: int, topic: str, stage: Stage, now: datetime
 ) -> Consultation:
     """Open a consultation in `stage`, keeping the first entry of its stage history."""
+    memo(session, "consultation").pop(group_id, None)
     consultation = Consultation(
         group_id=group_id, topic=topic, stage=stage, opened_by=member_id, opened_at=now
     )
@@ -57,6 +64,7 @@ def close_consultation(
     session: Session, *, consultation: Consultation, member_id: int, now: datetime
 ) -> None:
     """Close the consultation; its records stay."""
+    memo(session, "consultation").pop(consultation.group_id, None)
     consultation.closed_at = now
     consultation.closed_by = member_id
     session.add(consultation)
@@ -67,14 +75,19 @@ def next_number(
     session: Session, *, consultation_id: int, counter: Literal["opinion_seq", "poll_seq"]
 ) -> int:
     """The next #number of an opinion or poll; atomic, so processes never hand out one twice."""
-    column = getattr(Consultation, counter)
-    statement = (
-        sa.update(Consultation)
-        .where(col(Consultation.id) == consultation_id)
-        .values({counter: column + 1})
-        .returning(column)
-    )
-    return int(session.execute(statement).scalar_one())
+    statement = _NEXT_NUMBER[counter]
+    result = session.connection().execute(statement, {"consultation_id": consultation_id})
+    return int(result.scalar_one())
+
+
+_CONSULTATIONS: Any = Consultation.__table__  # type: ignore[attr-defined]
+_NEXT_NUMBER = {
+    counter: sa.update(_CONSULTATIONS)
+    .where(_CONSULTATIONS.c.id == sa.bindparam("consultation_id"))
+    .values({counter: _CONSULTATIONS.c[counter] + 1})
+    .returning(_CONSULTATIONS.c[counter])
+    for counter in ("opinion_seq", "poll_seq")
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from storage.consultations import next_number
 from storage.enums import OpinionKind
 from storage.models import Opinion, Second
 from storage.sql import insert
+
+
+@dataclass(frozen=True, slots=True)
+class NewOpinion:
+    """What the caller needs of an opinion just kept."""
+
+    id: int
+    number: int
+
+
+_OPINIONS: Any = Opinion.__table__  # type: ignore[attr-defined]
+_ADD_OPINION = (
+    sa.insert(_OPINIONS)
+    .values(
+        {
+            name: sa.bindparam(name)
+            for name in (
+                "consultation_id",
+                "number",
+                "member_id",
+                "kind",
+                "text",
+                "message_id",
+                "created_at",
+            )
+        }
+    )
+    .returning(_OPINIONS.c.id)
+)
 
 
 def add_opinion(
@@ -21,21 +53,22 @@ def add_opinion(
     text: str,
     message_id: str,
     now: datetime,
-) -> Opinion:
+) -> NewOpinion:
     """Keep an opinion under the consultation's next number."""
     number = next_number(session, consultation_id=consultation_id, counter="opinion_seq")
-    opinion = Opinion(
-        consultation_id=consultation_id,
-        number=number,
-        member_id=member_id,
-        kind=kind,
-        text=text,
-        message_id=message_id,
-        created_at=now,
+    result = session.connection().execute(
+        _ADD_OPINION,
+        {
+            "consultation_id": consultation_id,
+            "number": number,
+            "member_id": member_id,
+            "kind": kind,
+            "text": text,
+            "message_id": message_id,
+            "created_at": now,
+        },
     )
-    session.add(opinion)
-    session.flush()
-    return opinion
+    return NewOpinion(id=int(result.scalar_one()), number=number)
 
 
 def get_opinions(

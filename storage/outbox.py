@@ -61,22 +61,52 @@ def pending_conversations(session: Session) -> list[PendingConversation]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """A row waiting to be sent, read without the ORM (the sender reads many, often)."""
+
+    id: int
+    platform: str
+    conversation_id: str
+    kind: str
+    body: str
+    payload: dict[str, Any]
+    created_at: datetime
+    not_before: datetime
+    attempts: int
+
+
+_PENDING_COLUMNS = [
+    _TABLE.c[name]
+    for name in (
+        "id",
+        "platform",
+        "conversation_id",
+        "kind",
+        "body",
+        "payload",
+        "created_at",
+        "not_before",
+        "attempts",
+    )
+]
+
+
 def pending_rows(
     session: Session, *, platform: str, conversation_id: str, limit: int
-) -> list[OutboxRow]:
+) -> list[PendingRow]:
     """The conversation's pending rows, in the order they were written."""
-    return list(
-        session.exec(
-            select(OutboxRow)
-            .where(
-                OutboxRow.status == OutboxStatus.PENDING,
-                OutboxRow.platform == platform,
-                OutboxRow.conversation_id == conversation_id,
-            )
-            .order_by(col(OutboxRow.id))
-            .limit(limit)
+    statement = (
+        sa.select(*_PENDING_COLUMNS)
+        .where(
+            _TABLE.c.status == OutboxStatus.PENDING,
+            _TABLE.c.platform == platform,
+            _TABLE.c.conversation_id == conversation_id,
         )
+        .order_by(_TABLE.c.id)
+        .limit(limit)
     )
+    return [PendingRow(*row) for row in session.execute(statement)]
 
 
 def mark_sent(session: Session, *, ids: Sequence[int], now: datetime) -> None:

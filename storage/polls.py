@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -11,7 +13,9 @@ from sqlmodel import Session, col, select
 from storage.consultations import next_number
 from storage.enums import PollStatus
 from storage.models import Ballot, Poll
-from storage.sql import insert
+from storage.sql import memo, prepared
+
+_BALLOTS: Any = Ballot.__table__  # type: ignore[attr-defined]
 
 
 def create_poll(
@@ -41,6 +45,7 @@ def create_poll(
     )
     session.add(poll)
     session.flush()
+    memo(session, "open_polls").pop(consultation_id, None)
     return poll
 
 
@@ -57,14 +62,19 @@ def get_poll_by_id(session: Session, *, poll_id: int) -> Poll | None:
 
 
 def open_polls(session: Session, *, consultation_id: int) -> list[Poll]:
-    """The consultation's polls still taking ballots, oldest first."""
-    return list(
-        session.exec(
-            select(Poll)
-            .where(Poll.consultation_id == consultation_id, Poll.status == PollStatus.OPEN)
-            .order_by(col(Poll.number))
+    """The consultation's polls still taking ballots, oldest first (memoised per transaction:
+    every vote asks, few messages change the answer)."""
+    known = memo(session, "open_polls")
+    polls: list[Poll] | None = known.get(consultation_id)
+    if polls is None:
+        polls = known[consultation_id] = list(
+            session.exec(
+                select(Poll)
+                .where(Poll.consultation_id == consultation_id, Poll.status == PollStatus.OPEN)
+                .order_by(col(Poll.number))
+            )
         )
-    )
+    return list(polls)
 
 
 def latest_poll(session: Session, *, consultation_id: int) -> Poll | None:
@@ -86,6 +96,21 @@ def open_polls_with_deadline(session: Session) -> list[Poll]:
     )
 
 
+def _upsert_ballot(insert: Callable[[Any], Any]) -> Any:
+    table = _BALLOTS
+    statement = insert(table).values(
+        {
+            name: sa.bindparam(name)
+            for name in ("poll_id", "voter_key", "member_id", "choices", "cast_at")
+        }
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["poll_id", "voter_key"],
+        set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
+        where=table.c.cast_at <= statement.excluded.cast_at,
+    ).returning(table.c.id)
+
+
 def record_ballot(
     session: Session,
     *,
@@ -100,19 +125,17 @@ def record_ballot(
     The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing platform
     times makes the member's latest vote win whatever order the platform delivered them in.
     """
-    statement = insert(session, Ballot).values(
-        poll_id=poll_id,
-        voter_key=voter_key,
-        member_id=member_id,
-        choices=choices,
-        cast_at=cast_at,
+    result = session.connection().execute(
+        prepared(session, _upsert_ballot),
+        {
+            "poll_id": poll_id,
+            "voter_key": voter_key,
+            "member_id": member_id,
+            "choices": choices,
+            "cast_at": cast_at,
+        },
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["poll_id", "voter_key"],
-        set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
-        where=col(Ballot.cast_at) <= statement.excluded.cast_at,
-    ).returning(Ballot.id)
-    return session.execute(statement).first() is not None
+    return result.first() is not None
 
 
 def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: datetime) -> bool:
@@ -124,6 +147,7 @@ def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: da
         .execution_options(synchronize_session="fetch")
     )
     result = session.execute(statement)
+    memo(session, "open_polls").clear()
     return bool(getattr(result, "rowcount", 0) == 1)
 
 

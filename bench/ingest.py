@@ -1,0 +1,204 @@
+"""Messages through the full dispatcher: N messages from M members in G groups.
+
+Phase 1 keeps many messages in flight (a busy province) and reports the rate; phase 2
+sends at half that rate, open loop, and reports the latency from receipt to commit.
+The outbox sender runs beside it against a platform that takes every message at once.
+
+    python bench/ingest.py [--messages 20000] [--members 2000] [--groups 20] [--url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Figure, peak_memory_mb, report
+from bot.app import App
+from bot.config import DatabaseSettings, Settings
+from bot.messages import IncomingMessage, OutgoingMessage, SendResult
+from storage.enums import Role
+
+PLATFORM = "bench"
+WORDS = [
+    "加装",
+    "电梯",
+    "补贴",
+    "停车",
+    "绿化",
+    "噪音",
+    "夜市",
+    "路灯",
+    "养老",
+    "托育",
+    "社区",
+    "食堂",
+    "公交",
+    "站点",
+    "学校",
+    "医院",
+]
+
+
+class AcceptingPlatform:
+    """A platform that takes every message at once."""
+
+    platform = PLATFORM
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        return SendResult.sent()
+
+    async def start(self, dispatcher: object) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
+
+class Workload:
+    """Votes, opinions, seconds and chatter from members of many groups."""
+
+    def __init__(self, members: int, groups: int, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.groups = [f"群{g:03d}" for g in range(groups)]
+        self.members_per_group = max(1, members // groups)
+        self.count = 0
+        self.opinions = dict.fromkeys(self.groups, 0)
+
+    def setup(self) -> list[IncomingMessage]:
+        """Each group: the moderator opens a consultation and a poll."""
+        messages = []
+        for group in self.groups:
+            for text in ("/协商 开始 基准测试", "/投票 是否支持？| 支持 | 反对 | 弃权"):
+                messages.append(self._message(group, "moderator", text, Role.MODERATOR))
+        return messages
+
+    def next(self) -> IncomingMessage:
+        """One more message from a random member of a random group."""
+        group = self.rng.choice(self.groups)
+        member = f"{group}-m{self.rng.randrange(self.members_per_group)}"
+        roll = self.rng.random()
+        if roll < 0.5:
+            text = f"/投 {self.rng.randint(1, 3)}"
+        elif roll < 0.8 or self.opinions[group] == 0:
+            self.opinions[group] += 1
+            text = "/意见 " + "".join(self.rng.choices(WORDS, k=8))
+        elif roll < 0.9:
+            text = f"/附议 #{self.rng.randint(1, self.opinions[group])}"
+        else:
+            text = "大家好，" + "".join(self.rng.choices(WORDS, k=4))
+        return self._message(group, member, text, None)
+
+    def _message(self, group: str, member: str, text: str, role: Role | None) -> IncomingMessage:
+        self.count += 1
+        return IncomingMessage(
+            platform=PLATFORM,
+            conversation_id=group,
+            conversation_title=group,
+            sender_id=member,
+            sender_name=member,
+            text=text,
+            message_id=f"b{self.count}",
+            timestamp=datetime.now(UTC),
+            addressed=not text.startswith("大家好"),
+            platform_roles=frozenset({role}) if role else frozenset(),
+        )
+
+
+async def saturate(
+    app: App, workload: Workload, total: int, in_flight: int
+) -> tuple[float, list[float]]:
+    """Keep `in_flight` messages outstanding until `total` are committed; rate and latencies."""
+    latencies: list[float] = []
+    remaining = total
+
+    async def producer() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            message = workload.next()
+            started = time.perf_counter()
+            await app.dispatcher.dispatch(message)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(producer() for _ in range(in_flight)))
+    return total / (time.perf_counter() - began), latencies
+
+
+async def paced(app: App, workload: Workload, rate: float, seconds: float) -> list[float]:
+    """Send at `rate` a second for `seconds`, open loop; latency from receipt to commit."""
+    latencies: list[float] = []
+
+    async def one(message: IncomingMessage) -> None:
+        started = time.perf_counter()
+        await app.dispatcher.dispatch(message)
+        latencies.append(time.perf_counter() - started)
+
+    tasks = []
+    began = time.perf_counter()
+    for number in range(int(rate * seconds)):
+        delay = began + number / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(workload.next())))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of the values fall."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(url: str, messages: int, members: int, groups: int, label: str) -> list[Figure]:
+    """Measure one database."""
+    settings = Settings(database=DatabaseSettings(url=url))
+    app = App(settings, adapters=[AcceptingPlatform()], secret=b"bench", serve_web=False)
+    await app.start()
+    try:
+        workload = Workload(members, groups)
+        for message in workload.setup():
+            await app.dispatcher.dispatch(message)
+        rate, loaded = await saturate(app, workload, messages, in_flight=256)
+        calm = await paced(app, workload, rate / 2, seconds=4)
+    finally:
+        await app.stop()
+    name = f"ingest-{label}"
+    return [
+        Figure(name, "messages a second (256 in flight)", rate, "msg/s", "≥ 2,000 (SQLite)"),
+        Figure(name, "p50 receipt→commit, saturated", statistics.median(loaded) * 1000, "ms"),
+        Figure(name, "p50 receipt→commit at half rate", statistics.median(calm) * 1000, "ms"),
+        Figure(
+            name, "p99 receipt→commit at half rate", percentile(calm, 0.99) * 1000, "ms", "< 50 ms"
+        ),
+        Figure(name, "peak memory", peak_memory_mb(), "MB", "< 300 MB"),
+    ]
+
+
+def main() -> None:
+    """Parse arguments, run, print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--groups", type=int, default=20)
+    parser.add_argument("--url", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.url or f"sqlite:///{folder}/bench.db"
+        label = "sqlite" if url.startswith("sqlite") else "postgresql"
+        report(asyncio.run(run(url, args.messages, args.members, args.groups, label)))
+
+
+if __name__ == "__main__":
+    main()
