@@ -28,6 +28,7 @@ from bot.text import clean_member_text
 from storage import events, outbox
 from storage.enums import Role, labels
 from storage.groups import ensure_group, ensure_member, granted_roles
+from storage.sql import forget_memos, writes
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,16 @@ class Outcome:
 
 
 DUPLICATE = Outcome("duplicate")
+
+
+class _RunCarefully(Exception):
+    """A handler failed after writing: the batch runs again with a savepoint per handler."""
+
+
+def _changed(session: Session, writes_before: int) -> bool:
+    """Whether anything was written (or left pending in the session) since `writes_before`."""
+    return bool(writes(session) != writes_before or session.new or session.dirty or session.deleted)
+
 
 JobRunner = Callable[[ScheduledJob], None]
 
@@ -111,7 +122,18 @@ class Dispatcher:
             await asyncio.sleep(0)
 
     def _commit_batch(self, batch: list[IncomingMessage]) -> list[Outcome]:
-        """On the database thread: one transaction for the whole batch."""
+        """On the database thread: one transaction for the whole batch.
+
+        Handlers first run without savepoints (they cost a sixth of the time per message);
+        if one fails after writing, the whole batch is rolled back and run again with a
+        savepoint around every handler, so only the failed one's writes are undone.
+        """
+        try:
+            return self._commit_batch_once(batch, careful=False)
+        except _RunCarefully:
+            return self._commit_batch_once(batch, careful=True)
+
+    def _commit_batch_once(self, batch: list[IncomingMessage], *, careful: bool) -> list[Outcome]:
         received_at = self.clock.now()
         known_groups: dict[tuple[str, str], tuple[int, str]] = {}
         known_members: dict[tuple[str, str], tuple[int, str]] = {}
@@ -122,7 +144,9 @@ class Dispatcher:
             outcomes = []
             for message in batch:
                 outcome, event_id, context = drive(
-                    self._handle(session, message, received_at, known_groups, known_members)
+                    self._handle(
+                        session, message, received_at, known_groups, known_members, careful
+                    )
                 )
                 outcomes.append(outcome)
                 if event_id is not None:
@@ -145,6 +169,7 @@ class Dispatcher:
         received_at: datetime,
         known_groups: dict[tuple[str, str], tuple[int, str]],
         known_members: dict[tuple[str, str], tuple[int, str]],
+        careful: bool,
     ) -> tuple[Outcome, int | None, Context | None]:
         text = clean_member_text(message.text)
         event_id = events.record_inbound(
@@ -172,11 +197,17 @@ class Dispatcher:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
             return self._finish("usage", None, context), event_id, context
 
-        status = await self._run(session, context, command, match.raw_args, text)
+        status = await self._run(session, context, command, match.raw_args, text, careful)
         return self._finish(status, command.name, context), event_id, context
 
     async def _run(
-        self, session: Session, context: Context, command: Command, raw_args: str, text: str
+        self,
+        session: Session,
+        context: Context,
+        command: Command,
+        raw_args: str,
+        text: str,
+        careful: bool,
     ) -> str:
         if len(text) > self.settings.limits.max_text_chars:
             context.reply(f"内容过长（最多 {self.settings.limits.max_text_chars} 字），未记录。")
@@ -185,32 +216,45 @@ class Dispatcher:
         if refusal:
             context.reply(refusal)
             return "refused"
+        wrote = writes(session)
         try:
             args = command.args_type.parse(raw_args)
-            with session.begin_nested():
+            if careful:
+                with session.begin_nested():
+                    session.connection()  # SQLAlchemy opens the SAVEPOINT lazily: open it now
+                    await command.handler(context, args)
+            else:
                 await command.handler(context, args)
-        except UsageError as error:
-            self._discard(context)
+                session.flush()  # this handler's ORM changes fail here, not in the next one
+        except Exception as error:
+            if careful:
+                forget_memos(session)  # they may hold what the savepoint just undid
+            elif not isinstance(error, UserError) or _changed(session, wrote):
+                raise _RunCarefully from error
+            return self._answer_failure(context, command, error)
+        return "ok"
+
+    def _answer_failure(self, context: Context, command: Command, error: Exception) -> str:
+        """Tell the sender why the command did nothing; returns the outcome status."""
+        self._discard(context)
+        if isinstance(error, UsageError):
             usage = f"用法：{command.usage}"
             context.reply(usage if error.message == usage else f"{error.message}\n{usage}")
             return "usage"
-        except UserError as error:
-            self._discard(context)
+        if isinstance(error, UserError):
             context.reply(error.message)
             return "refused"
-        except Exception:
-            log.exception(
-                "command %s failed",
-                command.name,
-                extra={
-                    "message_id": context.message and context.message.message_id,
-                    "conversation_id": context.group.conversation_id,
-                },
-            )
-            self._discard(context)
-            context.reply(FAILED)
-            return "error"
-        return "ok"
+        log.error(
+            "command %s failed",
+            command.name,
+            exc_info=error,
+            extra={
+                "message_id": context.message and context.message.message_id,
+                "conversation_id": context.group.conversation_id,
+            },
+        )
+        context.reply(FAILED)
+        return "error"
 
     def _refusal(self, session: Session, context: Context, command: Command) -> str | None:
         """Why the sender may not run the command here and now, or None."""

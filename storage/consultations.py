@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.enums import OpinionKind, PollStatus, Stage
 from storage.models import Consultation, Opinion, Poll, StageChange
-from storage.sql import memo
+from storage.sql import connection, memo
 
 
 def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
@@ -76,7 +76,7 @@ def next_number(
 ) -> int:
     """The next #number of an opinion or poll; atomic, so processes never hand out one twice."""
     statement = _NEXT_NUMBER[counter]
-    result = session.connection().execute(statement, {"consultation_id": consultation_id})
+    result = connection(session).execute(statement, {"consultation_id": consultation_id})
     return int(result.scalar_one())
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.sql import count_writes
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -27,7 +29,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        event.listen(engine, "after_cursor_execute", count_writes)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +55,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         # with SQLITE_BUSY instead of waiting when another connection wrote meanwhile.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    event.listen(engine, "after_cursor_execute", count_writes)
     return engine
 
 

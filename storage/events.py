@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from storage.models import InboundEvent
-from storage.sql import prepared
+from storage.sql import connection, prepared
 
 _TABLE: Any = InboundEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = (
@@ -46,7 +46,7 @@ def record_inbound(
     received_at: datetime,
 ) -> int | None:
     """Record a delivery; None when this (platform, message id) was recorded before."""
-    result = session.connection().execute(
+    result = connection(session).execute(
         prepared(session, _record),
         {
             "platform": platform,
@@ -72,7 +72,7 @@ _SET_OUTCOME = (
 def set_outcomes(session: Session, *, outcomes: list[tuple[int, str | None, str]]) -> None:
     """Note which command each event ran and how it ended, in one round trip."""
     if outcomes:
-        session.connection().execute(
+        connection(session).execute(
             _SET_OUTCOME,
             [{"event_id": e, "command": c, "outcome": o} for e, c, o in outcomes],
         )

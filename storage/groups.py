@@ -2,42 +2,78 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.enums import Role
 from storage.models import ChatGroup, Member, MemberRole
-from storage.sql import insert
+from storage.sql import connection, prepared
+
+_GROUPS: Any = ChatGroup.__table__  # type: ignore[attr-defined]
+_MEMBERS: Any = Member.__table__  # type: ignore[attr-defined]
+
+
+def _upsert_group(insert: Callable[[Any], Any]) -> Any:
+    table = _GROUPS
+    return (
+        insert(table)
+        .values(
+            {
+                name: sa.bindparam(name)
+                for name in ("platform", "conversation_id", "title", "created_at")
+            }
+        )
+        .on_conflict_do_update(
+            index_elements=["platform", "conversation_id"],
+            set_={"title": sa.bindparam("title")},
+        )
+        .returning(table.c.id)
+    )
 
 
 def ensure_group(
     session: Session, *, platform: str, conversation_id: str, title: str, now: datetime
 ) -> int:
-    """The id of the group, created on its first message."""
-    statement = (
-        insert(session, ChatGroup)
-        .values(platform=platform, conversation_id=conversation_id, title=title, created_at=now)
-        .on_conflict_do_update(
-            index_elements=["platform", "conversation_id"],
-            set_={"title": title},
-        )
-        .returning(ChatGroup.id)
+    """The id of the group, created on its first message; the title follows the latest."""
+    result = connection(session).execute(
+        prepared(session, _upsert_group),
+        {
+            "platform": platform,
+            "conversation_id": conversation_id,
+            "title": title,
+            "created_at": now,
+        },
     )
-    return int(session.execute(statement).scalar_one())
+    return int(result.scalar_one())
+
+
+def _upsert_member(insert: Callable[[Any], Any]) -> Any:
+    table = _MEMBERS
+    return (
+        insert(table)
+        .values(
+            {name: sa.bindparam(name) for name in ("platform", "user_id", "name", "created_at")}
+        )
+        .on_conflict_do_update(
+            index_elements=["platform", "user_id"], set_={"name": sa.bindparam("name")}
+        )
+        .returning(table.c.id)
+    )
 
 
 def ensure_member(
     session: Session, *, platform: str, user_id: str, name: str, now: datetime
 ) -> int:
     """The id of the member, created on their first message; the name follows the latest."""
-    statement = (
-        insert(session, Member)
-        .values(platform=platform, user_id=user_id, name=name, created_at=now)
-        .on_conflict_do_update(index_elements=["platform", "user_id"], set_={"name": name})
-        .returning(Member.id)
+    result = connection(session).execute(
+        prepared(session, _upsert_member),
+        {"platform": platform, "user_id": user_id, "name": name, "created_at": now},
     )
-    return int(session.execute(statement).scalar_one())
+    return int(result.scalar_one())
 
 
 def get_group(session: Session, *, group_id: int) -> ChatGroup:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, select
 from storage.consultations import next_number
 from storage.enums import OpinionKind
 from storage.models import Opinion, Second
-from storage.sql import insert
+from storage.sql import connection, insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def add_opinion(
 ) -> NewOpinion:
     """Keep an opinion under the consultation's next number."""
     number = next_number(session, consultation_id=consultation_id, counter="opinion_seq")
-    result = session.connection().execute(
+    result = connection(session).execute(
         _ADD_OPINION,
         {
             "consultation_id": consultation_id,

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage.consultations import next_number
 from storage.enums import PollStatus
 from storage.models import Ballot, Poll
-from storage.sql import memo, prepared
+from storage.sql import connection, memo, prepared
 
 _BALLOTS: Any = Ballot.__table__  # type: ignore[attr-defined]
 
@@ -125,7 +125,7 @@ def record_ballot(
     The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing platform
     times makes the member's latest vote win whatever order the platform delivered them in.
     """
-    result = session.connection().execute(
+    result = connection(session).execute(
         prepared(session, _upsert_ballot),
         {
             "poll_id": poll_id,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -46,3 +49,48 @@ def memo(session: Session, name: str) -> dict[Any, Any]:
     """
     memos: dict[str, dict[Any, Any]] = session.info.setdefault("memo", {})
     return memos.setdefault(name, {})
+
+
+def forget_memos(session: Session) -> None:
+    """Drop every memo of the session (after a rollback to a savepoint)."""
+    session.info.pop("memo", None)
+
+
+def connection(session: Session) -> Connection:
+    """The session's connection for its current transaction, looked up once.
+
+    `Session.connection()` walks the transaction state on every call, which shows in the
+    profile of a hot path that runs several statements per message. Note that a nested
+    transaction opens its SAVEPOINT only when `Session.connection()` is next called.
+    """
+    found: Connection | None = session.info.get("connection")
+    if found is None:
+        found = session.info["connection"] = session.connection()
+    return found
+
+
+def writes(session: Session) -> int:
+    """How many INSERT/UPDATE/DELETE statements ran on the session's connection so far."""
+    count: int = connection(session).info.get("writes", 0)
+    return count
+
+
+def count_writes(
+    conn: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: DefaultExecutionContext | None,
+    executemany: bool,
+) -> None:
+    """Engine hook: count data-changing statements (see `writes`)."""
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        conn.info["writes"] = conn.info.get("writes", 0) + 1
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_state(session: Session, transaction: SessionTransaction) -> None:
+    # The cached connection and the memos belong to one top-level transaction.
+    if transaction.parent is None:
+        session.info.pop("connection", None)
+        session.info.pop("memo", None)

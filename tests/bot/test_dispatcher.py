@@ -11,6 +11,7 @@ from bot.clock import ManualClock
 from bot.context import Context
 from bot.database import Database
 from bot.dispatcher import FAILED, Dispatcher
+from bot.errors import UserError
 from bot.router import CommandTable, Router
 from handlers import ROUTERS
 from storage.engine import make_engine
@@ -37,6 +38,44 @@ async def explode(ctx: Context, args: Text) -> None:
         now=ctx.now,
     )
     raise RuntimeError("boom")
+
+
+@broken.command("改主意", usage="/改主意 <内容>", summary="写下一条意见，然后拒绝", stages=None)
+async def write_then_refuse(ctx: Context, args: Text) -> None:
+    """Write, then refuse with an answer: the write must not survive either."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    add_opinion(
+        ctx.session,
+        consultation_id=consultation.id,
+        member_id=ctx.member_id,
+        kind=OpinionKind.OPINION,
+        text=args.text,
+        message_id="y",
+        now=ctx.now,
+    )
+    raise UserError("想了想，不记了。")
+
+
+async def test_a_refusal_after_writing_undoes_the_writes(group: Group) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, broken])
+    await group.say(MODERATOR, "/协商 开始 夜市")
+
+    outcomes = await group.deliver(
+        [
+            group.message("张三", "/意见 第一条"),
+            group.message("李四", "/改主意 不该留下"),
+            group.message("王五", "/投票 假装是主持人 | 甲 | 乙"),
+            group.message("王五", "/意见 第二条"),
+        ]
+    )
+
+    assert [o.status for o in outcomes] == ["ok", "refused", "refused", "ok"]
+    assert outcomes[1].replies == ("李四：想了想，不记了。",)
+    assert group.rows("SELECT number, text FROM opinion ORDER BY id") == [
+        (1, "第一条"),
+        (2, "第二条"),
+    ]
 
 
 async def test_a_crashing_handler_undoes_its_writes_and_spares_the_batch(group: Group) -> None:
