@@ -58,6 +58,8 @@ def _changed(session: Session, writes_before: int) -> bool:
 
 
 JobRunner = Callable[[ScheduledJob], None]
+# (platform, conversation id) -> the kinds of outbox rows a commit wrote for it.
+Touched = dict[tuple[str, str], set[str]]
 
 
 class Dispatcher:
@@ -78,7 +80,7 @@ class Dispatcher:
         self.clock = clock
         self.ballot_secret = ballot_secret
         self.schedule_job: JobRunner | None = None
-        self.committed_listeners: list[Callable[[], None]] = []
+        self.committed_listeners: list[Callable[[Touched], None]] = []
         self._config_roles = _config_roles(settings)
         self._queue: list[tuple[IncomingMessage, asyncio.Future[Outcome]]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -103,7 +105,9 @@ class Dispatcher:
         while self._queue:
             batch, self._queue = self._queue[:limit], self._queue[limit:]
             try:
-                outcomes = await self.database.call(self._commit_batch, [m for m, _ in batch])
+                outcomes, touched = await self.database.call(
+                    self._commit_batch, [m for m, _ in batch]
+                )
             except Exception as error:
                 # Nothing committed: the callers must not acknowledge, so the platform
                 # delivers again once the database is back.
@@ -113,7 +117,7 @@ class Dispatcher:
                         future.set_exception(error)
                 continue
             for listener in self.committed_listeners:
-                listener()
+                listener(touched)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
@@ -121,7 +125,7 @@ class Dispatcher:
             # next batch is taken, so a steady stream makes full batches, not alternate ones.
             await asyncio.sleep(0)
 
-    def _commit_batch(self, batch: list[IncomingMessage]) -> list[Outcome]:
+    def _commit_batch(self, batch: list[IncomingMessage]) -> tuple[list[Outcome], Touched]:
         """On the database thread: one transaction for the whole batch.
 
         Handlers first run without savepoints (they cost a sixth of the time per message);
@@ -133,7 +137,9 @@ class Dispatcher:
         except _RunCarefully:
             return self._commit_batch_once(batch, careful=True)
 
-    def _commit_batch_once(self, batch: list[IncomingMessage], *, careful: bool) -> list[Outcome]:
+    def _commit_batch_once(
+        self, batch: list[IncomingMessage], *, careful: bool
+    ) -> tuple[list[Outcome], Touched]:
         received_at = self.clock.now()
         known_groups: dict[tuple[str, str], tuple[int, str]] = {}
         known_members: dict[tuple[str, str], tuple[int, str]] = {}
@@ -160,7 +166,7 @@ class Dispatcher:
         self._groups.update(known_groups)
         self._members.update(known_members)
         self._schedule(jobs)
-        return outcomes
+        return outcomes, _touched(rows)
 
     async def _handle(
         self,
@@ -344,7 +350,7 @@ class Dispatcher:
     async def run_job(self, func_ref: str, *args: Any) -> tuple[str, ...]:
         """Run a scheduled job like a message: one transaction, replies through the outbox."""
 
-        def work() -> tuple[str, ...]:
+        def work() -> tuple[tuple[str, ...], Touched]:
             func = resolve_name(func_ref)
             now = self.clock.now()
             with self.database.transaction() as session:
@@ -361,13 +367,14 @@ class Dispatcher:
                     commands=self.commands,
                 )
                 drive(func(context, *args))
-                outbox.enqueue(session, rows=[_row(r, now) for r in context.replies])
+                rows = [_row(r, now) for r in context.replies]
+                outbox.enqueue(session, rows=rows)
             self._schedule(context.jobs)
-            return tuple(reply.body for reply in context.replies if reply.body)
+            return tuple(reply.body for reply in context.replies if reply.body), _touched(rows)
 
-        bodies = await self.database.call(work)
+        bodies, touched = await self.database.call(work)
         for listener in self.committed_listeners:
-            listener()
+            listener(touched)
         return bodies
 
 
@@ -380,6 +387,13 @@ def _row(reply: Reply, now: datetime) -> dict[str, Any]:
         "payload": reply.payload,
         "created_at": now,
     }
+
+
+def _touched(rows: list[dict[str, Any]]) -> Touched:
+    touched: Touched = {}
+    for row in rows:
+        touched.setdefault((row["platform"], row["conversation_id"]), set()).add(row["kind"])
+    return touched
 
 
 def _config_roles(settings: Settings) -> dict[Role, frozenset[str]]:

@@ -39,6 +39,10 @@ FETCH = 1000
 # Every commit wakes the sender; one pass per this many seconds is enough, and leaves the
 # database thread to the dispatcher in a burst.
 PASS_GAP = 0.05
+# How often every conversation with pending rows is looked at, hinted or not.
+SCAN_EVERY = 2.0
+# A hint that says nothing about the kinds of rows waiting.
+ANY_KIND = "*"
 
 
 class Sender(Protocol):
@@ -152,8 +156,17 @@ def retry_delay(attempts: int, cap: float) -> float:
     return min(cap, 2.0 ** min(attempts, 20)) * random.uniform(0.8, 1.2)
 
 
+Key = tuple[str, str]
+
+
 class OutboxSender:
-    """Sends pending rows for every conversation, each in order and within its limit."""
+    """Sends pending rows for every conversation, each in order and within its limit.
+
+    It reads a conversation's rows only when something may go: the dispatcher names the
+    conversations (and row kinds) each commit touched, a conversation held back by its
+    limit, the acknowledgement delay or a retry sleeps until then, and a full scan every
+    few seconds finds anything else (rows left by a previous run or another process).
+    """
 
     def __init__(
         self,
@@ -172,16 +185,23 @@ class OutboxSender:
         self.update_kinds: set[str] = set()
         self._limiters: dict[str, SlidingWindowLimiter] = {}
         self._refreshed: dict[tuple[str, str, str], datetime] = {}
-        self._busy: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._busy: dict[Key, asyncio.Task[None]] = {}
+        self._hints: dict[Key, set[str]] = {}
+        # No message of the conversation goes before this; `soft` holds only acknowledgements
+        # back, so a new reply of another kind cancels it.
+        self._held: dict[Key, tuple[datetime, bool]] = {}
+        self._next_scan = 0.0
         self._wakeup = asyncio.Event()
         self._stopping = False
 
-    def wake(self) -> None:
-        """New rows were committed: look at the outbox now."""
+    def wake(self, touched: Mapping[Key, set[str]] | None = None) -> None:
+        """Rows were committed for `touched` conversations (with these kinds): look now."""
+        for key, kinds in (touched or {}).items():
+            self._hints.setdefault(key, set()).update(kinds)
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Loop until stopped: send what is due, then sleep until the next due moment."""
+        """Loop until stopped: send what is due, then sleep until woken or the next scan."""
         loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wakeup.clear()
@@ -202,33 +222,37 @@ class OutboxSender:
         if self._busy:
             await asyncio.gather(*self._busy.values(), return_exceptions=True)
 
-    async def send_due(self) -> float:
-        """Start sending for every conversation with due rows; seconds until the next look."""
-        now = self.clock.now()
-        pending = await self.database.run(outbox.pending_conversations)
-        pause = 5.0
-        for conversation in pending:
-            key = (conversation.platform, conversation.conversation_id)
-            if conversation.platform not in self.adapters or key in self._busy:
+    async def send_due(self, *, scan: bool = False) -> float:
+        """Start sending for the conversations that may have something to send; returns
+        the seconds until the next full scan."""
+        loop_time = asyncio.get_running_loop().time()
+        candidates, self._hints = self._hints, {}
+        if scan or loop_time >= self._next_scan:
+            self._next_scan = loop_time + SCAN_EVERY
+            for pending in await self.database.run(outbox.pending_conversations):
+                key = (pending.platform, pending.conversation_id)
+                candidates.setdefault(key, set()).add(ANY_KIND)
+        for key, kinds in candidates.items():
+            if key[0] not in self.adapters:
                 continue
-            if conversation.due_at > now:
-                pause = min(pause, (conversation.due_at - now).total_seconds())
+            if key in self._busy:
+                self._hints.setdefault(key, set()).update(kinds)  # taken up when it is done
                 continue
-            task = asyncio.create_task(self._drain(key))
+            task = asyncio.create_task(self._drain(key, kinds))
             self._busy[key] = task
             task.add_done_callback(partial(self._done, key))
-        return max(pause, 0.01)
+        return max(self._next_scan - loop_time, 0.01)
 
     async def flush(self) -> None:
         """Send everything that is due now and wait for it (tests, replays, shutdown)."""
-        await self.send_due()
+        await self.send_due(scan=True)
         while self._busy:
             await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
 
-    def _done(self, key: tuple[str, str], _task: asyncio.Task[None]) -> None:
+    def _done(self, key: Key, _task: asyncio.Task[None]) -> None:
         self._busy.pop(key, None)
-        # Rows committed while this conversation was busy were skipped by the last pass.
-        self._wakeup.set()
+        if key in self._hints:
+            self._wakeup.set()
 
     def _limiter(self, platform: str) -> SlidingWindowLimiter:
         limiter = self._limiters.get(platform)
@@ -240,40 +264,64 @@ class OutboxSender:
             limiter = self._limiters[platform] = SlidingWindowLimiter(windows)
         return limiter
 
-    async def _drain(self, key: tuple[str, str]) -> None:
+    def _hold(self, key: Key, until: datetime, *, soft: bool = False) -> None:
+        """Send no message to `key` before `until`, and look again then."""
+        self._held[key] = (until, soft)
+        self._look_later(key, (until - self.clock.now()).total_seconds(), set())
+
+    def _look_later(self, key: Key, seconds: float, kinds: set[str]) -> None:
+        asyncio.get_running_loop().call_later(max(seconds, 0.01), self.wake, {key: kinds})
+
+    async def _drain(self, key: Key, kinds: set[str]) -> None:
         platform, conversation_id = key
         adapter = self.adapters[platform]
-        limiter = self._limiter(platform)
-        settings = self.settings.outbox
-        while not self._stopping:
-            now = self.clock.now()
+        if kinds & self.update_kinds or ANY_KIND in kinds:
+            # Not group messages: outside the budget, and only the latest of each counts.
             rows = await self.database.run(
                 partial(
                     outbox.pending_rows,
                     platform=platform,
                     conversation_id=conversation_id,
                     limit=FETCH,
+                    only=self.update_kinds,
                 )
             )
-            updates = self._due_updates(key, rows, now)
-            if updates:
-                # Not group messages: outside the budget, and only the latest of each counts.
-                if await self._send_updates(adapter, updates):
-                    continue
+            updates = self._due_updates(key, rows, self.clock.now())
+            if updates and not await self._send_updates(adapter, updates):
                 return
+        held = self._held.get(key)
+        if held is not None and held[1] and kinds - {"ack", *self.update_kinds}:
+            del self._held[key]  # a reply arrived: the acknowledgements it held go with it
+        limiter = self._limiter(platform)
+        settings = self.settings.outbox
+        while not self._stopping:
+            now = self.clock.now()
+            held = self._held.get(key)
+            if held is not None and held[0] > now:
+                return  # a look is already scheduled for when the hold ends
             wait = limiter.wait(key, now)
             if wait > 0:
-                self._wake_later(wait)
+                self._hold(key, now + timedelta(seconds=wait))
                 return
+            rows = await self.database.run(
+                partial(
+                    outbox.pending_rows,
+                    platform=platform,
+                    conversation_id=conversation_id,
+                    limit=FETCH,
+                    without=self.update_kinds,
+                )
+            )
             composed = compose(
-                [r for r in rows if r.kind not in self.update_kinds],
+                rows,
                 now=now,
                 ack_delay=timedelta(seconds=settings.ack_delay_seconds),
                 max_chars=settings.max_message_chars,
             )
             if composed.message is None:
                 if composed.wait_until is not None:
-                    self._wake_later((composed.wait_until - now).total_seconds())
+                    only_acks = all(r.kind == "ack" for r in rows)
+                    self._hold(key, composed.wait_until, soft=only_acks)
                 return
             limiter.record(key, now)
             if not await self._deliver(adapter, await self._viewed(composed.message), rows):
@@ -291,7 +339,7 @@ class OutboxSender:
                 continue
             last = self._refreshed.get((*key, _update_key(row)))
             if last is not None and now - last < interval:
-                self._wake_later((last + interval - now).total_seconds())
+                self._look_later(key, (last + interval - now).total_seconds(), {row.kind})
                 continue
             due.append(row)
         return due
@@ -356,8 +404,9 @@ class OutboxSender:
         await self.database.run(
             partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
         )
+        key = (message.platform, message.conversation_id)
+        if message.kind in self.update_kinds:
+            self._look_later(key, delay, {message.kind})
+        else:
+            self._hold(key, retry_at)
         return False
-
-    def _wake_later(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        loop.call_later(max(seconds, 0.01), self._wakeup.set)

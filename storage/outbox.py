@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,9 +93,16 @@ _PENDING_COLUMNS = [
 
 
 def pending_rows(
-    session: Session, *, platform: str, conversation_id: str, limit: int
+    session: Session,
+    *,
+    platform: str,
+    conversation_id: str,
+    limit: int,
+    only: Collection[str] = (),
+    without: Collection[str] = (),
 ) -> list[PendingRow]:
-    """The conversation's pending rows, in the order they were written."""
+    """The conversation's pending rows in the order they were written (`only` or `without`
+    these kinds)."""
     statement = (
         sa.select(*_PENDING_COLUMNS)
         .where(
@@ -106,6 +113,10 @@ def pending_rows(
         .order_by(_TABLE.c.id)
         .limit(limit)
     )
+    if only:
+        statement = statement.where(_TABLE.c.kind.in_(only))
+    if without:
+        statement = statement.where(_TABLE.c.kind.not_in(without))
     return [PendingRow(*row) for row in session.execute(statement)]
 
 
