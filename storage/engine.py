@@ -55,7 +55,6 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         # with SQLITE_BUSY instead of waiting when another connection wrote meanwhile.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    event.listen(engine, "after_cursor_execute", count_writes)
     return engine
 
 

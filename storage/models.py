@@ -201,10 +201,12 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         # The sender only ever scans pending rows; sent ones pile up and stay out of it.
+        # With the kind, card updates are found without walking pending acknowledgements.
         sa.Index(
-            "ix_outbox_pending",
+            "ix_outbox_pending_kind",
             "platform",
             "conversation_id",
+            "kind",
             "id",
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),

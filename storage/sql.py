@@ -70,8 +70,18 @@ def connection(session: Session) -> Connection:
 
 
 def writes(session: Session) -> int:
-    """How many INSERT/UPDATE/DELETE statements ran on the session's connection so far."""
-    count: int = connection(session).info.get("writes", 0)
+    """A number that grows whenever rows change on the session's connection.
+
+    Compared before and after a handler, it tells whether the handler changed anything: an
+    `INSERT ... ON CONFLICT DO NOTHING` that hit the conflict does not count. SQLite keeps
+    the exact count itself; elsewhere the drivers' row counts are added up by
+    `count_writes`.
+    """
+    conn = connection(session)
+    if conn.dialect.name == "sqlite":
+        changed: int = conn.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+        return changed
+    count: int = conn.info.get("writes", 0)
     return count
 
 
@@ -83,9 +93,10 @@ def count_writes(
     context: DefaultExecutionContext | None,
     executemany: bool,
 ) -> None:
-    """Engine hook: count data-changing statements (see `writes`)."""
+    """Engine hook (not SQLite): add up the rows each data-changing statement changed."""
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
-        conn.info["writes"] = conn.info.get("writes", 0) + 1
+        changed = cursor.rowcount
+        conn.info["writes"] = conn.info.get("writes", 0) + (changed if changed >= 0 else 1)
 
 
 @event.listens_for(Session, "after_transaction_end")
