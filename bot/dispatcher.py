@@ -145,18 +145,38 @@ class Dispatcher:
         known_members: dict[tuple[str, str], tuple[int, str]] = {}
         jobs: list[ScheduledJob] = []
         with self.database.transaction() as session:
+            texts = [clean_member_text(message.text) for message in batch]
+            event_ids = events.record_inbound(
+                session,
+                deliveries=[
+                    events.Delivery(
+                        platform=message.platform,
+                        message_id=message.message_id,
+                        conversation_id=message.conversation_id,
+                        sender_id=message.sender_id,
+                        text=text[: self.settings.limits.max_text_chars * 2],
+                        platform_time=message.timestamp,
+                        received_at=received_at,
+                    )
+                    for message, text in zip(batch, texts, strict=True)
+                ],
+            )
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
             outcomes = []
-            for message in batch:
-                outcome, event_id, context = drive(
+            for message, text in zip(batch, texts, strict=True):
+                # pop: a second delivery of the same message in this batch is a duplicate.
+                event_id = event_ids.pop((message.platform, message.message_id), None)
+                if event_id is None:
+                    outcomes.append(DUPLICATE)
+                    continue
+                outcome, context = drive(
                     self._handle(
-                        session, message, received_at, known_groups, known_members, careful
+                        session, message, text, received_at, known_groups, known_members, careful
                     )
                 )
                 outcomes.append(outcome)
-                if event_id is not None:
-                    notes.append((event_id, outcome.command, outcome.status))
+                notes.append((event_id, outcome.command, outcome.status))
                 if context is not None:
                     replies.extend(context.replies)
                     jobs.extend(context.jobs)
@@ -172,39 +192,27 @@ class Dispatcher:
         self,
         session: Session,
         message: IncomingMessage,
+        text: str,
         received_at: datetime,
         known_groups: dict[tuple[str, str], tuple[int, str]],
         known_members: dict[tuple[str, str], tuple[int, str]],
         careful: bool,
-    ) -> tuple[Outcome, int | None, Context | None]:
-        text = clean_member_text(message.text)
-        event_id = events.record_inbound(
-            session,
-            platform=message.platform,
-            message_id=message.message_id,
-            conversation_id=message.conversation_id,
-            sender_id=message.sender_id,
-            text=text[: self.settings.limits.max_text_chars * 2],
-            platform_time=message.timestamp,
-            received_at=received_at,
-        )
-        if event_id is None:
-            return DUPLICATE, None, None
+    ) -> tuple[Outcome, Context | None]:
         match = self.commands.match(text)
         if match is None and not (message.addressed and text):
-            return Outcome("ignored"), event_id, None
+            return Outcome("ignored"), None
 
         context = self._context(session, message, received_at, known_groups, known_members)
         if match is None:
             context.reply(HINT)
-            return self._finish("hint", None, context), event_id, context
+            return self._finish("hint", None, context), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
-            return self._finish("usage", None, context), event_id, context
+            return self._finish("usage", None, context), context
 
         status = await self._run(session, context, command, match.raw_args, text, careful)
-        return self._finish(status, command.name, context), event_id, context
+        return self._finish(status, command.name, context), context
 
     async def _run(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,36 +31,32 @@ def _record(insert: Callable[[Any], Any]) -> Any:
         insert(_TABLE)
         .values({name: sa.bindparam(name) for name in _COLUMNS})
         .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-        .returning(_TABLE.c.id)
+        .returning(_TABLE.c.id, _TABLE.c.platform, _TABLE.c.message_id)
     )
 
 
-def record_inbound(
-    session: Session,
-    *,
-    platform: str,
-    message_id: str,
-    conversation_id: str,
-    sender_id: str,
-    text: str,
-    platform_time: datetime,
-    received_at: datetime,
-) -> int | None:
-    """Record a delivery; None when this (platform, message id) was recorded before."""
-    result = connection(session).execute(
-        prepared(session, _record),
-        {
-            "platform": platform,
-            "message_id": message_id,
-            "conversation_id": conversation_id,
-            "sender_id": sender_id,
-            "text": text,
-            "platform_time": platform_time,
-            "received_at": received_at,
-            "outcome": "",
-        },
-    )
-    return result.scalar_one_or_none()
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a message by a platform, as recorded."""
+
+    platform: str
+    message_id: str
+    conversation_id: str
+    sender_id: str
+    text: str
+    platform_time: datetime
+    received_at: datetime
+
+
+def record_inbound(session: Session, *, deliveries: list[Delivery]) -> dict[tuple[str, str], int]:
+    """Record deliveries in one statement; returns the new event id of each (platform,
+    message id) seen for the first time. A delivery missing from the answer was recorded
+    before (or earlier in the same list): it is a duplicate."""
+    if not deliveries:
+        return {}
+    rows = [{**asdict(delivery), "outcome": ""} for delivery in deliveries]
+    result = connection(session).execute(prepared(session, _record), rows)
+    return {(platform, message_id): event_id for event_id, platform, message_id in result}
 
 
 _SET_OUTCOME = (
