@@ -180,7 +180,10 @@ class Dispatcher:
                 if context is not None:
                     replies.extend(context.replies)
                     jobs.extend(context.jobs)
-            rows = [_row(reply, received_at) for reply in replies if not reply.private]
+            rows = _fold_updates(
+                [_row(reply, received_at) for reply in replies if not reply.private],
+                self.commands.update_kinds,
+            )
             outbox.enqueue(session, rows=rows)
             events.set_outcomes(session, outcomes=notes)
         self._groups.update(known_groups)
@@ -395,6 +398,18 @@ def _row(reply: Reply, now: datetime) -> dict[str, Any]:
         "payload": reply.payload,
         "created_at": now,
     }
+
+
+def _fold_updates(rows: list[dict[str, Any]], update_kinds: set[str]) -> list[dict[str, Any]]:
+    """Keep only the last update of each shown thing: 200 votes in a batch refresh a poll's
+    card once (the sender would drop the others anyway)."""
+    last: dict[tuple[str, str, str, object], int] = {}
+    for index, row in enumerate(rows):
+        if row["kind"] in update_kinds:
+            key = (row["platform"], row["conversation_id"], row["kind"], row["payload"].get("key"))
+            last[key] = index
+    keep = set(last.values())
+    return [row for i, row in enumerate(rows) if row["kind"] not in update_kinds or i in keep]
 
 
 def _touched(rows: list[dict[str, Any]]) -> Touched:
