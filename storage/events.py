@@ -56,7 +56,7 @@ def record_inbound(session: Session, *, deliveries: list[Delivery]) -> dict[tupl
         return {}
     rows = [{**asdict(delivery), "outcome": ""} for delivery in deliveries]
     result = connection(session).execute(prepared(session, _record), rows)
-    return {(platform, message_id): event_id for event_id, platform, message_id in result}
+    return {(row.platform, row.message_id): int(row.id) for row in result}
 
 
 _SET_OUTCOME = (

@@ -117,7 +117,7 @@ def pending_rows(
         statement = statement.where(_TABLE.c.kind.in_(only))
     if without:
         statement = statement.where(_TABLE.c.kind.not_in(without))
-    return [PendingRow(*row) for row in session.execute(statement)]
+    return [PendingRow(**row) for row in session.execute(statement).mappings()]
 
 
 def mark_sent(session: Session, *, ids: Sequence[int], now: datetime) -> None:
