@@ -23,8 +23,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minutes import ConsultationInfo, Minutes, Statement, summarize  # noqa: E402
-from minutes.embed import default_embedder  # noqa: E402
+from minutes import ConsultationInfo, Minutes, Statement, summarize
+from minutes.embed import default_embedder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CHATTER = "闲聊"

@@ -4,6 +4,7 @@ No I/O, no database: the bot passes statements, stances and polls in, and gets `
 which it renders as Markdown for the group, DOCX for the record and JSON for programs.
 """
 
+from minutes.embed import E5Embedder, Embedder, vector_from_bytes, vector_to_bytes
 from minutes.model import (
     AGREE,
     DISAGREE,
@@ -14,6 +15,10 @@ from minutes.model import (
     Stance,
     Statement,
 )
+from minutes.polish import PolishResult, apply_polish, plain_text_problem, polish_prompt
+from minutes.render_docx import DocxFonts, render_docx
+from minutes.render_json import render_json
+from minutes.render_markdown import escape_markdown, render_markdown
 from minutes.result import (
     Fold,
     Minutes,
@@ -25,26 +30,40 @@ from minutes.result import (
     Suggestion,
     Theme,
 )
-from minutes.summarize import SummaryOptions, summarize
+from minutes.summarize import SummaryOptions, build_overview, summarize
 
 __all__ = [
     "AGREE",
     "DISAGREE",
     "PASS",
     "ConsultationInfo",
+    "DocxFonts",
+    "E5Embedder",
+    "Embedder",
     "Fold",
     "Minutes",
     "OpinionGroup",
     "Participation",
+    "PolishResult",
     "PollOption",
     "PollSummary",
     "Quote",
-    "StanceCount",
     "Stance",
+    "StanceCount",
     "Statement",
     "StatementStanding",
     "Suggestion",
     "SummaryOptions",
     "Theme",
+    "apply_polish",
+    "build_overview",
+    "escape_markdown",
+    "plain_text_problem",
+    "polish_prompt",
+    "render_docx",
+    "render_json",
+    "render_markdown",
     "summarize",
+    "vector_from_bytes",
+    "vector_to_bytes",
 ]

@@ -64,23 +64,14 @@ class Views:
 
     def similarity(self, rows: IntArray, cols: IntArray) -> FloatArray:
         """Mean cosine over the views between two sets of statements (dense block)."""
-        total = (self.words[rows] @ self.words[cols].T).toarray()
+        total: FloatArray = np.asarray(
+            (self.words[rows] @ self.words[cols].T).toarray(), dtype=np.float32
+        )
         total += (self.chars[rows] @ self.chars[cols].T).toarray()
         if self.embedding is not None:
             total += self.embedding[rows] @ self.embedding[cols].T
-        return (total / self.count).astype(np.float32)
-
-    def centroid_similarity(self, labels: IntArray, k: int) -> FloatArray:
-        """Mean cosine over the views between each statement and each cluster's centroid."""
-        onehot = sp.csr_matrix(
-            (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
-        )
-        total = np.zeros((self.size, k), dtype=np.float64)
-        for view in self._views():
-            centroids = normalize(onehot @ view)
-            product = view @ centroids.T
-            total += product.toarray() if sp.issparse(product) else np.asarray(product)
-        return (total / self.count).astype(np.float32)
+        total /= self.count
+        return total
 
     def centrality(self, members: IntArray) -> FloatArray:
         """Mean similarity of each member to all members, in linear time through centroid sums."""
@@ -98,7 +89,8 @@ class Views:
         # Without embeddings, a random projection of the word view keeps cosines roughly.
         rng = np.random.default_rng(0)
         proj = rng.standard_normal((self.words.shape[1], 64)).astype(np.float32)
-        return np.asarray(self.words[members] @ proj, dtype=np.float32)
+        dense: FloatArray = np.asarray(self.words[members] @ proj, dtype=np.float32)
+        return dense
 
     def _views(self) -> list[sp.csr_matrix | FloatArray]:
         views: list[sp.csr_matrix | FloatArray] = [self.words, self.chars]

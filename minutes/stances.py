@@ -38,6 +38,9 @@ CROWD_CONSENSUS_SHARE = 0.7
 # of at least this among the agree and disagree marks.
 DIVISIVE_GAP = 0.4
 CROWD_DIVISIVE_MINORITY = 1 / 3
+# Groups may split on a statement the crowd nearly agrees on; it is divisive only if the
+# smaller side still holds this share of the agree and disagree marks.
+GROUP_DIVISIVE_MINORITY = 0.2
 # A statement is distinctive for a group when the group agrees this much more than the rest.
 DISTINCTIVE_GAP = 0.3
 MAX_LISTED = 10
@@ -117,7 +120,7 @@ def analyse_stances(
                 standing = StatementStanding(quotes[sid], count, shares, "disagree")
                 standings.append((float(np.prod(p_disagree)), standing))
             gap = float(p_agree.max() - p_agree.min())
-            if gap >= DIVISIVE_GAP and np.all(total > 0):
+            if gap >= DIVISIVE_GAP and np.all(total > 0) and _contested(count):
                 divisive.append((gap, StatementStanding(quotes[sid], count, shares, "split")))
         else:
             total_marks = float(count.total)
@@ -127,9 +130,8 @@ def analyse_stances(
                 standings.append((p_a, StatementStanding(quotes[sid], count, (), "agree")))
             elif p_d >= CROWD_CONSENSUS_SHARE:
                 standings.append((p_d, StatementStanding(quotes[sid], count, (), "disagree")))
-            decided = count.agree + count.disagree
-            minority = min(count.agree, count.disagree) / decided if decided else 0.0
-            if count.agree >= 2 and count.disagree >= 2 and minority >= CROWD_DIVISIVE_MINORITY:
+            if _contested(count, CROWD_DIVISIVE_MINORITY):
+                minority = min(count.agree, count.disagree) / (count.agree + count.disagree)
                 divisive.append((minority, StatementStanding(quotes[sid], count, (), "split")))
 
     groups = _describe_groups(labels, group_count, member_ids, statement_ids, votes, quotes)
@@ -139,6 +141,14 @@ def analyse_stances(
         divisive=tuple(s for _, s in sorted(divisive, key=lambda t: -t[0])[:MAX_LISTED]),
         groups=groups,
     )
+
+
+def _contested(count: StanceCount, minority_share: float = GROUP_DIVISIVE_MINORITY) -> bool:
+    """Both sides hold at least two members and the smaller side a fair share."""
+    decided = count.agree + count.disagree
+    if count.agree < 2 or count.disagree < 2:
+        return False
+    return min(count.agree, count.disagree) / decided >= minority_share
 
 
 def _opinion_groups(votes: np.ndarray, seed: int) -> np.ndarray:
