@@ -50,7 +50,10 @@ class Fold:
 
 @dataclass(frozen=True, slots=True)
 class Theme:
-    """A group of statements on one matter, with its most central statement quoted."""
+    """A group of statements on one matter, with its most central statement quoted.
+
+    `opinions` run from the most central (the representative) to the least.
+    """
 
     title: str
     keywords: tuple[str, ...]

@@ -99,7 +99,7 @@ def summarize(
         )
         themes.append(theme)
         duplicates.extend(pairs)
-    themes.sort(key=lambda t: (-len(t.member_ids), -len(t.opinions), t.opinions[0].id))
+    themes.sort(key=lambda t: (-len(t.member_ids), -len(t.opinions), min(q.id for q in t.opinions)))
     for index, theme in enumerate(themes):
         for quote in theme.opinions:
             theme_of[quote.id] = index
@@ -239,7 +239,9 @@ def _theme(
     theme = Theme(
         title=title,
         keywords=keywords[: opts.keywords_per_theme],
-        opinions=tuple(_quote(s) for s in sorted(statements, key=lambda s: s.id)),
+        opinions=tuple(
+            _quote(by_index[m]) for m in sorted(rank, key=lambda m: (-rank[m], by_index[m].id))
+        ),
         representative=representative,
         member_ids=tuple(sorted({s.author_id for s in statements})),
         seconds=sum(len(set(s.seconds)) for s in statements),
