@@ -82,6 +82,14 @@ class Views:
             total += np.asarray(part @ summed).ravel()
         return (total / (self.count * max(len(members), 1))).astype(np.float32)
 
+    def mean_similarity(self, rows: IntArray, members: IntArray) -> FloatArray:
+        """Mean similarity of each row to the members of a group (through the members' sum)."""
+        total = np.zeros(len(rows), dtype=np.float64)
+        for view in self._views():
+            summed = np.asarray(view[members].sum(axis=0)).ravel()
+            total += np.asarray(view[rows] @ summed).ravel()
+        return (total / (self.count * max(len(members), 1))).astype(np.float32)
+
     def dense_for_cells(self, members: IntArray) -> FloatArray:
         """A dense vector per member, only to cut a large theme into cells."""
         if self.embedding is not None:

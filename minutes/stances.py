@@ -166,7 +166,9 @@ def _opinion_groups(votes: np.ndarray, seed: int) -> np.ndarray:
         return labels
     coords = PCA(n_components=min(2, statements), random_state=seed).fit_transform(filled)
     best_score, best = -1.0, None
-    for k in range(2, min(5, len(coords) // MIN_GROUP_SIZE) + 1):
+    # k-means cannot find more groups than there are distinct positions on the map.
+    distinct = len(np.unique(coords.round(6), axis=0))
+    for k in range(2, min(5, len(coords) // MIN_GROUP_SIZE, distinct) + 1):
         found = KMeans(k, n_init=4, random_state=seed).fit_predict(coords)
         if np.bincount(found).min() < MIN_GROUP_SIZE or len(set(found)) < 2:
             continue

@@ -75,11 +75,13 @@ def summarize(
     theme_of: dict[int, int] = {}
     stance_counts = analyse_stances(stances, quotes, seed=opts.seed).counts
     kept_groups: list[tuple[npt.NDArray[np.int64], list[Statement]]] = []
-    for members in groups:
-        typical_words = float(np.median([len(words[candidates[i]]) for i in members]))
-        if len(groups) > 1 and typical_words <= opts.chatter_theme_words:
-            chatter.update(live[candidates[i]].id for i in members)
-            continue
+    word_counts = [len(words[i]) for i in candidates]
+    topic_words = set(content_words(f"{info.topic} {info.plan or ''}"))
+    substantive_groups, set_aside = _split_chatter(
+        views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
+    )
+    chatter.update(live[candidates[i]].id for i in set_aside)
+    for members in substantive_groups:
         short = [i for i in members if len(words[candidates[i]]) < opts.min_content_words]
         chatter.update(live[candidates[i]].id for i in short)
         members = np.asarray([i for i in members if i not in set(short)], dtype=np.int64)
@@ -129,6 +131,53 @@ def summarize(
         method=method,
     )
     return _with_overview(minutes)
+
+
+def _split_chatter(
+    views: Views,
+    groups: Sequence[npt.NDArray[np.int64]],
+    word_counts: Sequence[int],
+    word_sets: Sequence[set[str]],
+    topic_words: set[str],
+    opts: SummaryOptions,
+) -> tuple[list[npt.NDArray[np.int64]], list[int]]:
+    """Themes of opinions, and the statements set aside as chatter.
+
+    A theme whose typical statement is short is chatter. A longer statement caught in it is
+    kept if it resembles an opinion theme as much as that theme's typical member does (it
+    joins that theme) or if it names the topic (the kept ones form a theme of their own):
+    "烧烤油烟飘进楼上住户家里" belongs to the minutes even when it landed among "收到" lines.
+    """
+    chatty = [
+        len(groups) > 1 and np.median([word_counts[i] for i in g]) <= opts.chatter_theme_words
+        for g in groups
+    ]
+    kept = [g for g, is_chatty in zip(groups, chatty, strict=True) if not is_chatty]
+    typical = [float(np.median(views.centrality(g))) for g in kept]
+    joined: list[list[int]] = [[] for _ in kept]
+    on_topic: list[int] = []
+    set_aside: list[int] = []
+    for group in (g for g, is_chatty in zip(groups, chatty, strict=True) if is_chatty):
+        for i in group.tolist():
+            if word_counts[i] <= opts.chatter_theme_words:
+                set_aside.append(i)
+                continue
+            row = np.asarray([i], dtype=np.int64)
+            sims = [float(views.mean_similarity(row, g)[0]) for g in kept]
+            best = int(np.argmax(sims)) if sims else -1
+            if best >= 0 and sims[best] >= typical[best]:
+                joined[best].append(i)
+            elif word_sets[i] & topic_words:
+                on_topic.append(i)
+            else:
+                set_aside.append(i)
+    themes = [
+        np.concatenate([g, np.asarray(extra, dtype=np.int64)]) if extra else g
+        for g, extra in zip(kept, joined, strict=True)
+    ]
+    if on_topic:
+        themes.append(np.asarray(on_topic, dtype=np.int64))
+    return themes, set_aside
 
 
 def _quote(statement: Statement) -> Quote:
