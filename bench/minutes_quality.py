@@ -19,11 +19,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minutes import ConsultationInfo, Minutes, Statement, summarize
+from minutes import ConsultationInfo, Minutes, Statement, SummaryOptions, summarize
 from minutes.embed import default_embedder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -101,29 +102,42 @@ def main() -> None:
     statements = to_statements(rows)
     info = ConsultationInfo(id=1, topic="老旧小区加装电梯", group_name="南苑社区请你来协商")
     results: list[tuple[str, dict[str, str], float]] = []
+    runs: dict[str, dict[int, np.ndarray] | None] = {}
 
     embedder = default_embedder()
     if embedder is not None:
         t0 = time.perf_counter()
         matrix = embedder.embed([s.text for s in statements])
-        embed_seconds = time.perf_counter() - t0
-        vectors = {s.id: matrix[i] for i, s in enumerate(statements)}
+        print(f"embedding {len(statements)} lines: {time.perf_counter() - t0:.1f} s (not below)")
+        runs[f"{embedder.name} + TF-IDF"] = {s.id: matrix[i] for i, s in enumerate(statements)}
+    runs["TF-IDF only (fallback)"] = None
+
+    spreads = []
+    for name, vectors in runs.items():
         t0 = time.perf_counter()
         minutes = summarize(info, statements, vectors=vectors)
-        elapsed = time.perf_counter() - t0
-        results.append((f"{embedder.name} + TF-IDF", score(minutes, rows, keys), elapsed))
-        print(
-            f"embedding {len(statements)} lines took {embed_seconds:.1f} s (not in the times below)"
-        )
-    t0 = time.perf_counter()
-    minutes = summarize(info, statements)
-    results.append(("TF-IDF only (fallback)", score(minutes, rows, keys), time.perf_counter() - t0))
+        results.append((name, score(minutes, rows, keys), time.perf_counter() - t0))
+        # The clustering is seeded; other seeds show how much of a figure is luck.
+        spread = [results[-1][1]]
+        for seed in range(1, 5):
+            options = SummaryOptions(seed=seed)
+            spread.append(
+                score(summarize(info, statements, vectors=vectors, options=options), rows, keys)
+            )
+        spreads.append((name, spread))
 
-    columns = ["run", *results[0][1].keys(), "seconds"]
+    columns = ["run (seed 0)", *results[0][1].keys(), "seconds"]
     table = [[name, *figures.values(), f"{elapsed:.2f}"] for name, figures, elapsed in results]
     widths = [max(len(str(r[c])) for r in [columns, *table]) for c in range(len(columns))]
     for line in [columns, ["-" * w for w in widths], *table]:
         print(" | ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)))
+    for name, spread in spreads:
+        figures = ", ".join(
+            f"{key} {' '.join(r[key] for r in spread)}"
+            for key in ("themes", "ARI all", "ARI opinions", "chatter R", "dup pairs")
+        )
+        mean = sum(float(r["ARI all"]) for r in spread) / len(spread)
+        print(f"seeds 0-4, {name}: {figures}; mean ARI all {mean:.3f}")
     print(
         f"data: {DATA / 'opinions-elevator.jsonl'} ({len(rows)} lines, "
         f"{sum(1 for r in rows if r['theme'] == CHATTER)} chatter); "

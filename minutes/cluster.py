@@ -11,9 +11,9 @@ chains of paraphrases, which a k-nearest-neighbour graph follows. Spectral clust
 graph is the textbook method (von Luxburg 2007); modularity (Newman 2006) judges how well a
 partition follows the graph and so picks the number of themes without a target count.
 
-Scale: the graph is built on a fixed-size sample; everything else is linear in the number of
-statements (centroid assignment, medoids through centroid sums, near duplicates within cells
-of bounded size), so 100,000 statements never meet an n-by-n matrix.
+Scale: the graph is built on a fixed-size sample; everything else is linear or n log n in the
+number of statements (centroid assignment, medoids through centroid sums, near duplicates
+within cells of bounded size), so 100,000 statements never meet an n-by-n matrix.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.manifold import spectral_embedding
 from sklearn.preprocessing import normalize
@@ -38,8 +38,8 @@ IntArray = npt.NDArray[np.int64]
 GRAPH_SAMPLE = 1500
 # Near duplicates are searched within cells of at most this many statements.
 DUPLICATE_CELL = 600
-# Mutual nearest pairs closer than this percentile of a theme's nearest pairs are folded.
-DUPLICATE_QUANTILE = 75.0
+# Mutual nearest pairs closer than this percentile of all nearest pairs are folded.
+DUPLICATE_QUANTILE = 50.0
 # Fewer statements than this form a single theme: a graph of a handful of points says nothing.
 MIN_STATEMENTS_TO_CLUSTER = 8
 
@@ -185,7 +185,7 @@ def spectral_themes(
     scores: dict[int, float] = {}
     for k in range(2, max_themes + 1):
         points = normalize(coords[:, :k])
-        labels = KMeans(k, n_init=4, random_state=seed).fit_predict(points).astype(np.int64)
+        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(points).astype(np.int64)
         labels = _compact(labels)
         scores[k] = modularity(graph, labels)
         if scores[k] > best_score:
@@ -234,38 +234,59 @@ def find_themes(views: Views, *, max_themes: int = 12, seed: int = 0) -> IntArra
 
 
 def near_duplicates(views: Views, members: IntArray, *, seed: int = 0) -> list[tuple[int, int]]:
-    """Pairs of statements (global indices) within one theme that say the same thing.
+    """Pairs of statements (global indices) among `members` that say the same thing.
 
-    Two statements are near duplicates when each is the other's most similar statement in the
-    theme (mutual nearest neighbours) and they are closer than three quarters of the theme's
-    nearest pairs (the upper quartile of its nearest-neighbour similarities). Mutuality keeps a
-    statement from being folded into a merely related one; the quartile keeps the loose pairs
-    of a diffuse theme apart, so that folding stays conservative.
-    Large themes are cut into cells of bounded size first (an inverted-file search, as in
-    approximate nearest-neighbour indexes), so the cost stays linear.
+    Two statements are near duplicates when each is the other's most similar statement
+    (mutual nearest neighbours) and they are closer than the typical nearest pair (the median
+    of the nearest-neighbour similarities). Mutuality keeps a statement from being folded into
+    a merely related one; the median keeps the loose pairs of a diffuse discussion apart.
+    Many statements are cut into cells of bounded size first (as approximate nearest-neighbour
+    indexes do), so the cost stays n log n; the median is then taken over all cells.
     """
     if len(members) < 2:
         return []
     cells = _cells(views, members, seed)
-    pairs: list[tuple[int, int]] = []
+    found: list[tuple[IntArray, IntArray, FloatArray]] = []
     for cell in cells:
         if len(cell) < 2:
             continue
         sim = views.similarity(cell, cell)
         np.fill_diagonal(sim, -np.inf)
         nearest = sim.argmax(axis=1)
-        best = sim[np.arange(len(cell)), nearest]
-        threshold = float(np.percentile(best, DUPLICATE_QUANTILE))
-        for i, j in enumerate(nearest):
+        found.append((cell, nearest, sim[np.arange(len(cell)), nearest]))
+    if not found:
+        return []
+    threshold = float(np.percentile(np.concatenate([b for _, _, b in found]), DUPLICATE_QUANTILE))
+    pairs: list[tuple[int, int]] = []
+    for cell, nearest, best in found:
+        for i, j in enumerate(nearest.tolist()):
             if i < j and nearest[j] == i and best[i] >= threshold:
                 pairs.append((int(cell[i]), int(cell[j])))
     return pairs
 
 
 def _cells(views: Views, members: IntArray, seed: int) -> list[IntArray]:
+    """Cut members into cells of at most DUPLICATE_CELL by repeated median splits along the
+    principal direction (PDDP, Boley 1998): balanced cells in O(n log n), deterministic.
+    Near pairs that straddle a cut are missed; that is the price of never comparing all pairs.
+    """
     if len(members) <= DUPLICATE_CELL:
         return [members]
-    k = math.ceil(len(members) / (DUPLICATE_CELL / 2))
     points = normalize(views.dense_for_cells(members))
-    labels = MiniBatchKMeans(k, random_state=seed, n_init=1, batch_size=2048).fit_predict(points)
-    return [members[labels == c] for c in range(k) if np.any(labels == c)]
+    rng = np.random.default_rng(seed)
+    cells: list[IntArray] = []
+    stack = [np.arange(len(members))]
+    while stack:
+        part = stack.pop()
+        if len(part) <= DUPLICATE_CELL:
+            cells.append(members[part])
+            continue
+        centered = points[part] - points[part].mean(axis=0)
+        direction = rng.standard_normal(points.shape[1]).astype(np.float32)
+        for _ in range(6):  # power iteration: enough to find a spread-out direction
+            direction = centered.T @ (centered @ direction)
+            direction /= np.linalg.norm(direction) or 1.0
+        order = np.argsort(centered @ direction, kind="stable")
+        half = len(order) // 2
+        stack.extend([part[order[:half]], part[order[half:]]])
+    return cells

@@ -23,7 +23,7 @@ from minutes.result import (
     Suggestion,
     Theme,
 )
-from minutes.stances import analyse_stances
+from minutes.stances import analyse_stances, count_stances
 from minutes.text import content_words, is_keyword, is_title_word
 
 
@@ -34,8 +34,9 @@ class SummaryOptions:
     max_themes: int = 12
     keywords_per_theme: int = 5
     title_keywords: int = 3
-    # A statement with fewer content words than this says nothing on the topic ("收到", "+1").
-    min_content_words: int = 2
+    # A statement with fewer content words than this reacts rather than argues ("收到", "+1",
+    # "同意楼上", "支持延长"): an opinion names a matter and says something about it.
+    min_content_words: int = 3
     # A theme whose typical statement has at most this many content words is chatter: chat
     # lines ("同意楼上", "今天几点结束") gather together, and opinions are longer than that.
     chatter_theme_words: int = 5
@@ -73,7 +74,7 @@ def summarize(
     themes: list[Theme] = []
     duplicates: list[tuple[int, int]] = []
     theme_of: dict[int, int] = {}
-    stance_counts = analyse_stances(stances, quotes, seed=opts.seed).counts
+    stance_counts = count_stances(stances)
     kept_groups: list[tuple[npt.NDArray[np.int64], list[Statement]]] = []
     word_counts = [len(words[i]) for i in candidates]
     topic_words = set(content_words(f"{info.topic} {info.plan or ''}"))
@@ -86,15 +87,17 @@ def summarize(
         chatter.update(live[candidates[i]].id for i in short)
         members = np.asarray([i for i in members if i not in set(short)], dtype=np.int64)
         if len(members):
-            kept_groups.append((members, [live[candidates[i]] for i in members]))
+            kept_groups.append((members, []))
 
-    all_counts = _document_frequencies(words, candidates, [m for m, _ in kept_groups])
-    for members, group_statements in kept_groups:
+    fold_groups, theme_groups = _fold_duplicates(views, [m for m, _ in kept_groups], opts.seed)
+    all_counts = _document_frequencies(words, candidates, theme_groups)
+    for members, folds in zip(theme_groups, fold_groups, strict=True):
         theme, pairs = _theme(
             views,
             members,
-            group_statements,
+            {int(i): live[candidates[i]] for i in members},
             [words[candidates[i]] for i in members],
+            folds,
             all_counts,
             stance_counts,
             opts,
@@ -264,24 +267,71 @@ def _keywords(
     return tuple(w for _, w in scored[:limit])
 
 
+def _fold_duplicates(
+    views: Views, groups: Sequence[npt.NDArray[np.int64]], seed: int
+) -> tuple[list[list[list[int]]], list[npt.NDArray[np.int64]]]:
+    """Near-duplicate groups, each moved whole into the theme of its most central statement.
+
+    Pairs are searched across all opinions, not theme by theme, so that a fold does not hang
+    on where the clustering drew a border; a statement that says the same as another belongs
+    in the same theme. Returns, per theme, its fold groups (kept statement first) and the
+    themes' members after the moves.
+    """
+    if not groups:
+        return [], []
+    everyone = np.concatenate(groups)
+    theme_of = {int(m): t for t, g in enumerate(groups) for m in g.tolist()}
+    rank: dict[int, float] = {}
+    for g in groups:
+        rank.update(zip(g.tolist(), views.centrality(g).tolist(), strict=True))
+    parent = {m: m for m in theme_of}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in near_duplicates(views, everyone, seed=seed):
+        parent[root(a)] = root(b)
+    clusters: dict[int, list[int]] = {}
+    for m in theme_of:
+        clusters.setdefault(root(m), []).append(m)
+    folds: list[list[list[int]]] = [[] for _ in groups]
+    for group in clusters.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda m: (-rank[m], m))
+        home = theme_of[group[0]]
+        for m in group[1:]:
+            theme_of[m] = home
+        folds[home].append(group)
+    members = [[] for _ in groups]  # type: list[list[int]]
+    for m in everyone.tolist():
+        members[theme_of[m]].append(m)
+    kept = [i for i, ms in enumerate(members) if ms]
+    return [folds[i] for i in kept], [np.asarray(members[i], dtype=np.int64) for i in kept]
+
+
 def _theme(
     views: Views,
     members: npt.NDArray[np.int64],
-    statements: list[Statement],
+    by_index: Mapping[int, Statement],
     theme_words: list[list[str]],
+    fold_groups: Sequence[Sequence[int]],
     corpus: tuple[Counter[str], float],
     stance_counts: Mapping[int, StanceCount],
     opts: SummaryOptions,
 ) -> tuple[Theme, list[tuple[int, int]]]:
     centrality = views.centrality(members)
-    by_index = {int(m): s for m, s in zip(members, statements, strict=True)}
+    statements = [by_index[int(m)] for m in members]
     rank = {int(m): float(c) for m, c in zip(members, centrality, strict=True)}
     representative = _quote(by_index[int(members[int(np.argmax(centrality))])])
     keywords = _keywords(theme_words, corpus, opts.keywords_per_theme + opts.title_keywords)
     title_words = [w for w in keywords if is_title_word(w)] or list(keywords)
     title = "、".join(title_words[: opts.title_keywords]) or _fallback_title(representative.text)
 
-    folds, pairs = _folds(views, members, by_index, rank, opts.seed)
+    folds, pairs = _folds(fold_groups, by_index)
     agree = sum(stance_counts.get(s.id, StanceCount()).agree for s in statements)
     disagree = sum(stance_counts.get(s.id, StanceCount()).disagree for s in statements)
     passed = sum(stance_counts.get(s.id, StanceCount()).passed for s in statements)
@@ -306,34 +356,14 @@ def _fallback_title(text: str) -> str:
 
 
 def _folds(
-    views: Views,
-    members: npt.NDArray[np.int64],
-    by_index: Mapping[int, Statement],
-    rank: Mapping[int, float],
-    seed: int,
+    fold_groups: Sequence[Sequence[int]], by_index: Mapping[int, Statement]
 ) -> tuple[tuple[Fold, ...], list[tuple[int, int]]]:
-    """Group near duplicates (union of pairs); the most central of each group is kept."""
-    parent = {int(m): int(m) for m in members}
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in near_duplicates(views, members, seed=seed):
-        parent[root(a)] = root(b)
-    clusters: dict[int, list[int]] = {}
-    for m in parent:
-        clusters.setdefault(root(m), []).append(m)
+    """Folds of a theme (the kept statement speaks for the rest) and their id pairs."""
     folds: list[Fold] = []
     pairs: list[tuple[int, int]] = []
-    for group in clusters.values():
-        if len(group) < 2:
-            continue
-        group.sort(key=lambda m: (-rank[m], by_index[m].id))
-        kept, rest = by_index[group[0]], [by_index[m] for m in group[1:]]
-        rest.sort(key=lambda s: s.id)
+    for group in fold_groups:
+        kept = by_index[group[0]]
+        rest = sorted((by_index[m] for m in group[1:]), key=lambda s: s.id)
         folds.append(
             Fold(
                 kept=_quote(kept),
