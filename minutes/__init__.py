@@ -4,7 +4,10 @@ No I/O, no database: the bot passes statements, stances and polls in, and gets `
 which it renders as Markdown for the group, DOCX for the record and JSON for programs.
 """
 
+from minutes.docx_export import DocxFonts, render_docx
 from minutes.embed import E5Embedder, Embedder, vector_from_bytes, vector_to_bytes
+from minutes.json_export import render_json
+from minutes.markdown_export import escape_markdown, render_markdown
 from minutes.model import (
     AGREE,
     DISAGREE,
@@ -16,9 +19,6 @@ from minutes.model import (
     Statement,
 )
 from minutes.polish import PolishResult, apply_polish, plain_text_problem, polish_prompt
-from minutes.render_docx import DocxFonts, render_docx
-from minutes.render_json import render_json
-from minutes.render_markdown import escape_markdown, render_markdown
 from minutes.result import (
     Fold,
     Minutes,
@@ -30,7 +30,7 @@ from minutes.result import (
     Suggestion,
     Theme,
 )
-from minutes.summarize import SummaryOptions, build_overview, summarize
+from minutes.summarizer import SummaryOptions, build_overview, summarize
 
 __all__ = [
     "AGREE",

@@ -9,7 +9,7 @@ from docx.oxml.ns import qn
 from minutes_testkit import StatementFactory, all_quotes
 
 from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_docx, summarize
-from minutes.render_docx import SECTIONS
+from minutes.docx_export import SECTIONS
 
 
 def open_docx(data: bytes) -> docx.document.Document:

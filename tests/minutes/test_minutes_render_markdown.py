@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 from minutes_testkit import StatementFactory
 
 from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_markdown, summarize
-from minutes.render_markdown import escape_markdown
+from minutes.markdown_export import escape_markdown
 
 INJECTIONS = [
     "# 标题 大家注意停车位要规划到夜市周边",
