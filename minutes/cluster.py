@@ -19,6 +19,7 @@ within cells of bounded size), so 100,000 statements never meet an n-by-n matrix
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,9 @@ class Views:
         return views
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _identity(words: list[str]) -> list[str]:
     return words
 
@@ -120,7 +124,9 @@ def build_views(
     char_vectorizer = TfidfVectorizer(
         analyzer="char", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, dtype=np.float32
     )
-    char_matrix = _fit_or_empty(char_vectorizer, list(texts))
+    # Without digits, as in the word view: "第12条" or "52万" would tie statements by their
+    # numbers rather than by what they say. Punctuation stays: clause breaks carry a little.
+    char_matrix = _fit_or_empty(char_vectorizer, [_DIGITS.sub(" ", t) for t in texts])
     embedding = None
     if vectors is not None and len(vectors):
         # Sentence models put every sentence in one narrow cone; removing the shared direction

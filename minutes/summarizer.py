@@ -75,21 +75,20 @@ def summarize(
     duplicates: list[tuple[int, int]] = []
     theme_of: dict[int, int] = {}
     stance_counts = count_stances(stances)
-    kept_groups: list[tuple[npt.NDArray[np.int64], list[Statement]]] = []
     word_counts = [len(words[i]) for i in candidates]
     topic_words = set(content_words(f"{info.topic} {info.plan or ''}"))
     substantive_groups, set_aside = _split_chatter(
         views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
     )
     chatter.update(live[candidates[i]].id for i in set_aside)
+    opinion_groups: list[npt.NDArray[np.int64]] = []
     for members in substantive_groups:
-        short = [i for i in members if len(words[candidates[i]]) < opts.min_content_words]
-        chatter.update(live[candidates[i]].id for i in short)
-        members = np.asarray([i for i in members if i not in set(short)], dtype=np.int64)
-        if len(members):
-            kept_groups.append((members, []))
+        short = np.asarray([word_counts[i] < opts.min_content_words for i in members.tolist()])
+        chatter.update(live[candidates[i]].id for i in members[short].tolist())
+        if (~short).any():
+            opinion_groups.append(members[~short])
 
-    fold_groups, theme_groups = _fold_duplicates(views, [m for m, _ in kept_groups], opts.seed)
+    fold_groups, theme_groups = _fold_duplicates(views, opinion_groups, opts.seed)
     all_counts = _document_frequencies(words, candidates, theme_groups)
     for members, folds in zip(theme_groups, fold_groups, strict=True):
         theme, pairs = _theme(
@@ -160,20 +159,21 @@ def _split_chatter(
     joined: list[list[int]] = [[] for _ in kept]
     on_topic: list[int] = []
     set_aside: list[int] = []
+    long_lines: list[int] = []
     for group in (g for g, is_chatty in zip(groups, chatty, strict=True) if is_chatty):
         for i in group.tolist():
-            if word_counts[i] <= opts.chatter_theme_words:
-                set_aside.append(i)
-                continue
-            row = np.asarray([i], dtype=np.int64)
-            sims = [float(views.mean_similarity(row, g)[0]) for g in kept]
-            best = int(np.argmax(sims)) if sims else -1
-            if best >= 0 and sims[best] >= typical[best]:
-                joined[best].append(i)
-            elif word_sets[i] & topic_words:
-                on_topic.append(i)
-            else:
-                set_aside.append(i)
+            (long_lines if word_counts[i] > opts.chatter_theme_words else set_aside).append(i)
+    rows = np.asarray(long_lines, dtype=np.int64)
+    # One pass per theme over all long lines: the theme's sum is computed once.
+    sims = np.stack([views.mean_similarity(rows, g) for g in kept], axis=1) if kept else None
+    for r, i in enumerate(long_lines):
+        best = int(np.argmax(sims[r])) if sims is not None else -1
+        if best >= 0 and sims is not None and sims[r, best] >= typical[best]:
+            joined[best].append(i)
+        elif word_sets[i] & topic_words:
+            on_topic.append(i)
+        else:
+            set_aside.append(i)
     themes = [
         np.concatenate([g, np.asarray(extra, dtype=np.int64)]) if extra else g
         for g, extra in zip(kept, joined, strict=True)

@@ -153,3 +153,24 @@ def test_missing_vectors_are_computed_or_the_tfidf_fallback_is_used(
     minutes = summarize(info, statements, vectors=partial, embedder=embedder)
     assert minutes.method == "embeddings+tfidf"
     assert embedder.calls == len(statements) - 1
+
+
+def test_a_large_consultation_is_sampled_and_every_statement_accounted_for(
+    info: ConsultationInfo, statement_factory: StatementFactory
+) -> None:
+    # More statements than the graph sample and the duplicate cells, so both paths run.
+    topics = ["夜市油烟需要净化设备", "夜市垃圾需要及时清运", "夜市停车需要规划车位"]
+    rows = [
+        (f"m{i % 300:03d}", f"{topics[i % 3]}，第{i}条具体意见", "opinion") for i in range(1800)
+    ]
+    said = statement_factory(rows)
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((3, 32))
+    matrix = centres[np.arange(len(said)) % 3] + 0.3 * rng.standard_normal((len(said), 32))
+    vectors = {s.id: matrix[i].astype(np.float32) for i, s in enumerate(said)}
+    minutes = summarize(info, said, vectors=vectors)
+    ids = themed_ids(minutes)
+    assert sorted(ids + list(minutes.chatter_ids)) == [s.id for s in said]
+    assert len(minutes.themes) == 3
+    for theme in minutes.themes:
+        assert len({q.id % 3 for q in theme.opinions}) == 1
