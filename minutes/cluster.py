@@ -1,0 +1,298 @@
+"""Themes from statements: a similarity of three views, a k-nearest-neighbour graph, spectral
+clustering with the number of themes chosen by modularity, and near-duplicate folding.
+
+Why three views: chat lines are short and say the same thing in other words, so words alone
+(TF-IDF) miss synonyms, while a small sentence-embedding model blurs specifics; character
+bigrams survive segmentation errors ("加梯" against "加装电梯"). Averaging the three cosines
+is more robust than any one of them (see docs/minutes.md for the measurements).
+
+Why a graph: k-means on raw vectors assumes round clusters of equal spread; opinions form
+chains of paraphrases, which a k-nearest-neighbour graph follows. Spectral clustering of that
+graph is the textbook method (von Luxburg 2007); modularity (Newman 2006) judges how well a
+partition follows the graph and so picks the number of themes without a target count.
+
+Scale: the graph is built on a fixed-size sample; everything else is linear or n log n in the
+number of statements (centroid assignment, medoids through centroid sums, near duplicates
+within cells of bounded size), so 100,000 statements never meet an n-by-n matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.manifold import spectral_embedding
+from sklearn.preprocessing import normalize
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+# Statements on which the graph is built; above this a random sample stands for the rest.
+GRAPH_SAMPLE = 1500
+# Near duplicates are searched within cells of at most this many statements.
+DUPLICATE_CELL = 600
+# Mutual nearest pairs closer than this percentile of all nearest pairs are folded.
+DUPLICATE_QUANTILE = 50.0
+# Fewer statements than this form a single theme: a graph of a handful of points says nothing.
+MIN_STATEMENTS_TO_CLUSTER = 8
+
+
+@dataclass(frozen=True)
+class Views:
+    """Unit-length vectors of the same statements in up to three views."""
+
+    words: sp.csr_matrix
+    chars: sp.csr_matrix
+    embedding: FloatArray | None
+
+    @property
+    def size(self) -> int:
+        """Number of statements."""
+        return int(self.words.shape[0])
+
+    @property
+    def count(self) -> int:
+        """Number of views averaged."""
+        return 2 if self.embedding is None else 3
+
+    def similarity(self, rows: IntArray, cols: IntArray) -> FloatArray:
+        """Mean cosine over the views between two sets of statements (dense block)."""
+        total: FloatArray = np.asarray(
+            (self.words[rows] @ self.words[cols].T).toarray(), dtype=np.float32
+        )
+        total += (self.chars[rows] @ self.chars[cols].T).toarray()
+        if self.embedding is not None:
+            total += self.embedding[rows] @ self.embedding[cols].T
+        total /= self.count
+        return total
+
+    def centrality(self, members: IntArray) -> FloatArray:
+        """Mean similarity of each member to all members, in linear time through centroid sums."""
+        total = np.zeros(len(members), dtype=np.float64)
+        for view in self._views():
+            part = view[members]
+            summed = np.asarray(part.sum(axis=0)).ravel()
+            total += np.asarray(part @ summed).ravel()
+        return (total / (self.count * max(len(members), 1))).astype(np.float32)
+
+    def mean_similarity(self, rows: IntArray, members: IntArray) -> FloatArray:
+        """Mean similarity of each row to the members of a group (through the members' sum)."""
+        total = np.zeros(len(rows), dtype=np.float64)
+        for view in self._views():
+            summed = np.asarray(view[members].sum(axis=0)).ravel()
+            total += np.asarray(view[rows] @ summed).ravel()
+        return (total / (self.count * max(len(members), 1))).astype(np.float32)
+
+    def dense_for_cells(self, members: IntArray) -> FloatArray:
+        """A dense vector per member, only to cut a large theme into cells."""
+        if self.embedding is not None:
+            return self.embedding[members]
+        # Without embeddings, a random projection of the word view keeps cosines roughly.
+        rng = np.random.default_rng(0)
+        proj = rng.standard_normal((self.words.shape[1], 64)).astype(np.float32)
+        dense: FloatArray = np.asarray(self.words[members] @ proj, dtype=np.float32)
+        return dense
+
+    def _views(self) -> list[sp.csr_matrix | FloatArray]:
+        views: list[sp.csr_matrix | FloatArray] = [self.words, self.chars]
+        if self.embedding is not None:
+            views.append(self.embedding)
+        return views
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _identity(words: list[str]) -> list[str]:
+    return words
+
+
+def build_views(
+    texts: Sequence[str], words: Sequence[list[str]], vectors: FloatArray | None
+) -> Views:
+    """Vectorize statements: word TF-IDF, character-bigram TF-IDF and centered embeddings."""
+    word_vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
+    word_matrix = _fit_or_empty(word_vectorizer, list(words))
+    char_vectorizer = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, dtype=np.float32
+    )
+    # Without digits, as in the word view: "第12条" or "52万" would tie statements by their
+    # numbers rather than by what they say. Punctuation stays: clause breaks carry a little.
+    char_matrix = _fit_or_empty(char_vectorizer, [_DIGITS.sub(" ", t) for t in texts])
+    embedding = None
+    if vectors is not None and len(vectors):
+        # Sentence models put every sentence in one narrow cone; removing the shared direction
+        # (the topic everyone talks about) leaves what tells statements apart.
+        centered = vectors - vectors.mean(axis=0, keepdims=True)
+        embedding = normalize(centered).astype(np.float32)
+    return Views(words=word_matrix, chars=char_matrix, embedding=embedding)
+
+
+def _fit_or_empty(vectorizer: TfidfVectorizer, docs: list[object]) -> sp.csr_matrix:
+    try:
+        return sp.csr_matrix(vectorizer.fit_transform(docs), dtype=np.float32)
+    except ValueError:  # every document empty: no vocabulary
+        return sp.csr_matrix((len(docs), 1), dtype=np.float32)
+
+
+def neighbour_count(n: int) -> int:
+    """Neighbours per statement in the graph: about 2 ln n keeps it connected (von Luxburg)."""
+    return max(4, min(30, round(2 * math.log(max(n, 2)))))
+
+
+def knn_graph(similarity: FloatArray, k: int) -> sp.csr_matrix:
+    """Symmetric k-nearest-neighbour graph weighted by (positive) similarity."""
+    n = similarity.shape[0]
+    k = min(k, n - 1)
+    sim = similarity.copy()
+    np.fill_diagonal(sim, -np.inf)
+    nearest = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    cols = nearest.ravel()
+    weights = np.maximum(sim[rows, cols], 1e-4)
+    graph = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    return graph.maximum(graph.T).tocsr()
+
+
+def modularity(graph: sp.csr_matrix, labels: IntArray) -> float:
+    """Newman's modularity of a partition of a weighted undirected graph."""
+    k = int(labels.max()) + 1
+    onehot = sp.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)))
+    total = float(graph.sum())
+    if total <= 0:
+        return 0.0
+    inside = (onehot.T @ graph @ onehot).diagonal()
+    degree = np.asarray(onehot.T @ np.asarray(graph.sum(axis=1)).ravel()).ravel()
+    return float(np.sum(inside / total - (degree / total) ** 2)) if k else 0.0
+
+
+def spectral_themes(
+    graph: sp.csr_matrix, max_themes: int, seed: int
+) -> tuple[IntArray, dict[int, float]]:
+    """Spectral clustering of the graph for 2..max_themes; keep the most modular partition."""
+    n = graph.shape[0]
+    max_themes = max(2, min(max_themes, n - 1))
+    with warnings.catch_warnings():
+        # A disconnected graph is fine here: its components simply fall into separate themes.
+        warnings.simplefilter("ignore", UserWarning)
+        coords = spectral_embedding(
+            graph, n_components=max_themes, drop_first=False, random_state=seed
+        )
+    best_labels = np.zeros(n, dtype=np.int64)
+    best_score = -math.inf
+    scores: dict[int, float] = {}
+    for k in range(2, max_themes + 1):
+        points = normalize(coords[:, :k])
+        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(points).astype(np.int64)
+        labels = _compact(labels)
+        scores[k] = modularity(graph, labels)
+        if scores[k] > best_score:
+            best_score, best_labels = scores[k], labels
+    return best_labels, scores
+
+
+def _compact(labels: IntArray) -> IntArray:
+    _, compact = np.unique(labels, return_inverse=True)
+    return compact.astype(np.int64)
+
+
+def find_themes(views: Views, *, max_themes: int = 12, seed: int = 0) -> IntArray:
+    """Cluster statements into themes; the number of themes comes from the data."""
+    n = views.size
+    if n < MIN_STATEMENTS_TO_CLUSTER:
+        return np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    sample = (
+        np.arange(n, dtype=np.int64)
+        if n <= GRAPH_SAMPLE
+        else np.sort(rng.choice(n, GRAPH_SAMPLE, replace=False)).astype(np.int64)
+    )
+    similarity = views.similarity(sample, sample)
+    graph = knn_graph(similarity, neighbour_count(len(sample)))
+    sample_labels, _ = spectral_themes(graph, max_themes, seed)
+    if len(sample) == n:
+        return sample_labels
+    k = int(sample_labels.max()) + 1
+    sample_views = Views(
+        words=views.words[sample],
+        chars=views.chars[sample],
+        embedding=None if views.embedding is None else views.embedding[sample],
+    )
+    # Centroids from the sample; every statement goes to the theme it resembles most.
+    onehot = sp.csr_matrix(
+        (np.ones(len(sample)), (sample_labels, np.arange(len(sample)))), shape=(k, len(sample))
+    )
+    total = np.zeros((n, k), dtype=np.float32)
+    for part, full in zip(sample_views._views(), views._views(), strict=True):
+        centroids = normalize(onehot @ part)
+        product = full @ centroids.T
+        total += product.toarray() if sp.issparse(product) else np.asarray(product)
+    labels = np.asarray(total.argmax(axis=1), dtype=np.int64)
+    return _compact(labels)
+
+
+def near_duplicates(views: Views, members: IntArray, *, seed: int = 0) -> list[tuple[int, int]]:
+    """Pairs of statements (global indices) among `members` that say the same thing.
+
+    Two statements are near duplicates when each is the other's most similar statement
+    (mutual nearest neighbours) and they are closer than the typical nearest pair (the median
+    of the nearest-neighbour similarities). Mutuality keeps a statement from being folded into
+    a merely related one; the median keeps the loose pairs of a diffuse discussion apart.
+    Many statements are cut into cells of bounded size first (as approximate nearest-neighbour
+    indexes do), so the cost stays n log n; the median is then taken over all cells.
+    """
+    if len(members) < 2:
+        return []
+    cells = _cells(views, members, seed)
+    found: list[tuple[IntArray, IntArray, FloatArray]] = []
+    for cell in cells:
+        if len(cell) < 2:
+            continue
+        sim = views.similarity(cell, cell)
+        np.fill_diagonal(sim, -np.inf)
+        nearest = sim.argmax(axis=1)
+        found.append((cell, nearest, sim[np.arange(len(cell)), nearest]))
+    if not found:
+        return []
+    threshold = float(np.percentile(np.concatenate([b for _, _, b in found]), DUPLICATE_QUANTILE))
+    pairs: list[tuple[int, int]] = []
+    for cell, nearest, best in found:
+        for i, j in enumerate(nearest.tolist()):
+            if i < j and nearest[j] == i and best[i] >= threshold:
+                pairs.append((int(cell[i]), int(cell[j])))
+    return pairs
+
+
+def _cells(views: Views, members: IntArray, seed: int) -> list[IntArray]:
+    """Cut members into cells of at most DUPLICATE_CELL by repeated median splits along the
+    principal direction (PDDP, Boley 1998): balanced cells in O(n log n), deterministic.
+    Near pairs that straddle a cut are missed; that is the price of never comparing all pairs.
+    """
+    if len(members) <= DUPLICATE_CELL:
+        return [members]
+    points = normalize(views.dense_for_cells(members))
+    rng = np.random.default_rng(seed)
+    cells: list[IntArray] = []
+    stack = [np.arange(len(members))]
+    while stack:
+        part = stack.pop()
+        if len(part) <= DUPLICATE_CELL:
+            cells.append(members[part])
+            continue
+        centered = points[part] - points[part].mean(axis=0)
+        direction = rng.standard_normal(points.shape[1]).astype(np.float32)
+        for _ in range(6):  # power iteration: enough to find a spread-out direction
+            direction = centered.T @ (centered @ direction)
+            direction /= np.linalg.norm(direction) or 1.0
+        order = np.argsort(centered @ direction, kind="stable")
+        half = len(order) // 2
+        stack.extend([part[order[:half]], part[order[half:]]])
+    return cells

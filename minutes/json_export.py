@@ -1,0 +1,74 @@
+"""The minutes as JSON for programs, in the schema of issue 5 (documented in docs/minutes.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from minutes.result import Minutes, Quote, StatementStanding
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _quote(quote: Quote) -> dict[str, Any]:
+    return {"id": quote.id, "text": quote.text, "author": quote.author}
+
+
+def _standing(standing: StatementStanding) -> dict[str, Any]:
+    return {
+        **_quote(standing.quote),
+        "agree": standing.stances.agree,
+        "disagree": standing.stances.disagree,
+        "pass": standing.stances.passed,
+        "direction": standing.direction,
+    }
+
+
+def render_json(minutes: Minutes) -> dict[str, Any]:
+    """A JSON-ready dict: consultation, participation, themes, chatter, duplicates, polls…"""
+    info = minutes.consultation
+    return {
+        "consultation": {
+            "id": info.id,
+            "topic": info.topic,
+            "group": info.group_name,
+            "place": info.place,
+            "started_at": _time(info.started_at),
+            "ended_at": _time(info.ended_at),
+            "moderators": list(info.moderators),
+            "attendees": list(info.attendees),
+            "observers": list(info.observers),
+        },
+        "participation": asdict(minutes.participation),
+        "themes": [
+            {
+                "title": theme.title,
+                "keywords": list(theme.keywords),
+                "opinions": [_quote(q) for q in theme.opinions],
+                "representative": _quote(theme.representative),
+                "members": list(theme.member_ids),
+                "seconds": theme.seconds,
+            }
+            for theme in minutes.themes
+        ],
+        "chatter_ids": list(minutes.chatter_ids),
+        "duplicates": [[a, b] for a, b in minutes.duplicates],
+        "polls": [
+            {
+                "id": poll.id,
+                "question": poll.question,
+                "options": [{"text": o.text, "votes": o.votes} for o in poll.options],
+                "voters": poll.voters,
+                "anonymous": poll.anonymous,
+            }
+            for poll in minutes.polls
+        ],
+        "consensus": [_standing(s) for s in minutes.consensus],
+        "divisive": [_standing(s) for s in minutes.divisive],
+        "suggestions": [
+            {**_quote(s.quote), "seconds": len(s.seconds)} for s in minutes.suggestions
+        ],
+    }

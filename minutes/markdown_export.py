@@ -1,0 +1,95 @@
+"""The short minutes for the group chat, as Markdown.
+
+Anything a member wrote (statements, names, poll questions, even the topic) is escaped, so it
+reads as text and never becomes a heading, a link, an image, HTML or a mention of everyone.
+"""
+
+from __future__ import annotations
+
+from minutes.format import ref, share
+from minutes.result import Minutes, Quote
+
+DEFAULT_FULL_TEXT_HINT = "完整纪要（Word、JSON）请联系秘书导出。"
+# Characters that can open inline structure (links, images, emphasis, code, HTML, entities,
+# table cells) or close a heading. Member text never starts a line here, so block markers
+# such as "1." or "-" stay as typed and decimals ("4.5万") read without backslashes.
+_STRUCTURAL = frozenset("\\`*_[](){}!<>&|~#$")
+
+
+def escape_markdown(text: str) -> str:
+    """Member text as inert Markdown: one line, structural punctuation backslash-escaped.
+
+    CommonMark lets any ASCII punctuation be escaped, and an escaped character is always
+    literal, so `# 标题`, `[链接](http://x)`, `![图](x)` and `<b>` stay text.
+    `@` becomes the full-width `＠` so that no platform reads `@所有人` or `@all` as a mention.
+    """
+    flat = " ".join(text.split())
+    out = []
+    for ch in flat:
+        if ch == "@":
+            out.append("＠")
+        elif ch in _STRUCTURAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _quote_line(quote: Quote) -> str:
+    return f"“{escape_markdown(quote.text)}”——{escape_markdown(quote.author)} {ref(quote.id)}"
+
+
+def render_markdown(
+    minutes: Minutes, *, max_themes: int = 5, full_text_hint: str = DEFAULT_FULL_TEXT_HINT
+) -> str:
+    """Short Markdown for the group: overview, top themes, poll results, where the rest is."""
+    info = minutes.consultation
+    lines = [f"### 会议纪要：{escape_markdown(info.topic)}", "", escape_markdown(minutes.overview)]
+
+    if minutes.themes:
+        lines += ["", "**主要意见**", ""]
+        for number, theme in enumerate(minutes.themes[:max_themes], start=1):
+            lines.append(
+                f"{number}. **{escape_markdown(theme.title)}**"
+                f"（{len(theme.opinions)}条，{len(theme.member_ids)}人"
+                + (f"，附议{theme.seconds}次" if theme.seconds else "")
+                + "）"
+            )
+            lines.append(f"   > {_quote_line(theme.representative)}")
+        rest = len(minutes.themes) - max_themes
+        if rest > 0:
+            lines.append(f"\n另有{rest}个主题见完整纪要。")
+
+    if minutes.polls:
+        lines += ["", "**表决情况**", ""]
+        for poll in minutes.polls:
+            results = "，".join(
+                f"{escape_markdown(o.text)} {o.votes}票（{share(o, poll)}）" for o in poll.options
+            )
+            tags = "，匿名" if poll.anonymous else ""
+            lines.append(
+                f"- 表决{ref(poll.id)} {escape_markdown(poll.question)}：{results}"
+                f"（{poll.voters}人投票{tags}）"
+            )
+
+    if minutes.consensus:
+        lines += ["", "**共识**", ""]
+        for standing in minutes.consensus[:3]:
+            verb = "赞同" if standing.direction == "agree" else "反对"
+            count = (
+                standing.stances.agree
+                if standing.direction == "agree"
+                else standing.stances.disagree
+            )
+            lines.append(
+                f"- {_quote_line(standing.quote)}（{count}/{standing.stances.total}人{verb}）"
+            )
+    if minutes.divisive:
+        lines += ["", "**分歧**", ""]
+        for standing in minutes.divisive[:3]:
+            s = standing.stances
+            lines.append(f"- {_quote_line(standing.quote)}（赞同{s.agree}，反对{s.disagree}）")
+
+    # The hint is the bot's own text (it may name a command), so it is not escaped.
+    lines += ["", full_text_hint]
+    return "\n".join(lines).strip() + "\n"

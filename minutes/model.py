@@ -1,0 +1,81 @@
+"""What the summarizer reads: a consultation's statements, stances and polls.
+
+The bot builds these from its database rows. Ids are per-consultation integers, shown as `#12`.
+Everything is frozen so that a summary can never change its input behind the caller's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+StatementKind = Literal["opinion", "suggestion", "remark"]
+StanceValue = Literal[1, -1, 0]
+
+AGREE: StanceValue = 1
+DISAGREE: StanceValue = -1
+PASS: StanceValue = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One thing a member said: an `/意见`, a `/建议`, or a plain remark addressed to the bot."""
+
+    id: int
+    text: str
+    author: str
+    author_id: str
+    kind: StatementKind
+    created_at: datetime
+    # Member ids who seconded it with `/附议 #id`.
+    seconds: tuple[str, ...] = ()
+    # Withdrawn by its author or removed by the moderator: never quoted nor counted.
+    retracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stance:
+    """A member's `/赞同`, `/反对` or `/弃权` on a statement (the latest one per member)."""
+
+    statement_id: int
+    member_id: str
+    value: StanceValue
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption:
+    """One option of a poll and the ballots it received."""
+
+    text: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    """A poll as counted by the bot: the minutes copy these numbers, never recount them."""
+
+    id: int
+    question: str
+    options: tuple[PollOption, ...]
+    voters: int
+    anonymous: bool = False
+    multiple: bool = False
+    closed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationInfo:
+    """The header of the minutes: what was discussed, when, where and by whom."""
+
+    id: int
+    topic: str
+    group_name: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    moderators: tuple[str, ...] = ()
+    attendees: tuple[str, ...] = ()
+    observers: tuple[str, ...] = ()
+    place: str | None = None
+    plan: str | None = None
+    research_notes: tuple[str, ...] = field(default=())

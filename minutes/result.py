@@ -1,0 +1,131 @@
+"""What the summarizer returns: the minutes as typed, frozen data that every renderer reads.
+
+Every theme, quote and figure here points back to statement ids of the input; nothing is
+written that a member did not say, except titles and the overview, which are built from
+keywords and counts (or, when polished, checked against them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from minutes.model import ConsultationInfo, PollSummary
+
+Method = Literal["embeddings+tfidf", "tfidf"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A statement quoted verbatim, with its author and id."""
+
+    id: int
+    text: str
+    author: str
+    author_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StanceCount:
+    """Agree, disagree and pass marks on one statement or a group of statements."""
+
+    agree: int = 0
+    disagree: int = 0
+    passed: int = 0
+
+    @property
+    def total(self) -> int:
+        """All marks counted."""
+        return self.agree + self.disagree + self.passed
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """Statements that say the same thing, shown once; `kept` speaks for `folded`."""
+
+    kept: Quote
+    folded: tuple[Quote, ...]
+    member_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    """A group of statements on one matter, with its most central statement quoted.
+
+    `opinions` run from the most central (the representative) to the least.
+    """
+
+    title: str
+    keywords: tuple[str, ...]
+    opinions: tuple[Quote, ...]
+    representative: Quote
+    member_ids: tuple[str, ...]
+    seconds: int
+    stances: StanceCount
+    folds: tuple[Fold, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementStanding:
+    """How members marked one statement, overall and per opinion group."""
+
+    quote: Quote
+    stances: StanceCount
+    # Smoothed share of agreement in each opinion group, in group order (empty without groups).
+    group_agree: tuple[float, ...]
+    direction: Literal["agree", "disagree", "split"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpinionGroup:
+    """Members who marked statements alike (Pol.is style), and what sets them apart."""
+
+    index: int
+    member_ids: tuple[str, ...]
+    # Statements this group agrees with far more than the others do.
+    distinctive: tuple[Quote, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A `/建议` (or a statement written as one), with the members who seconded it."""
+
+    quote: Quote
+    seconds: tuple[str, ...]
+    theme: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Participation:
+    """Counts of who took part and how."""
+
+    statements: int
+    opinions: int
+    suggestions: int
+    remarks: int
+    speakers: int
+    chatter: int
+    stances: int
+    stance_members: int
+    seconds: int
+    poll_voters: int
+    attendees: int
+
+
+@dataclass(frozen=True, slots=True)
+class Minutes:
+    """The minutes of one consultation, ready to render."""
+
+    consultation: ConsultationInfo
+    participation: Participation
+    overview: str
+    themes: tuple[Theme, ...]
+    chatter_ids: tuple[int, ...]
+    duplicates: tuple[tuple[int, int], ...]
+    polls: tuple[PollSummary, ...]
+    consensus: tuple[StatementStanding, ...]
+    divisive: tuple[StatementStanding, ...]
+    opinion_groups: tuple[OpinionGroup, ...]
+    suggestions: tuple[Suggestion, ...]
+    method: Method
+    polished: bool = False

@@ -1,0 +1,430 @@
+"""The offline summarizer: statements, stances and polls in; `Minutes` out. Pure and seeded."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from minutes.cluster import Views, build_views, find_themes, near_duplicates
+from minutes.embed import Embedder
+from minutes.model import ConsultationInfo, PollSummary, Stance, Statement
+from minutes.result import (
+    Fold,
+    Method,
+    Minutes,
+    Participation,
+    Quote,
+    StanceCount,
+    Suggestion,
+    Theme,
+)
+from minutes.stances import analyse_stances, count_stances
+from minutes.text import content_words, is_keyword, is_title_word
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    """Knobs of the summarizer, with the defaults documented in docs/minutes.md."""
+
+    max_themes: int = 12
+    keywords_per_theme: int = 5
+    title_keywords: int = 3
+    # A statement with fewer content words than this reacts rather than argues ("收到", "+1",
+    # "同意楼上", "支持延长"): an opinion names a matter and says something about it.
+    min_content_words: int = 3
+    # A theme whose typical statement has at most this many content words is chatter: chat
+    # lines ("同意楼上", "今天几点结束") gather together, and opinions are longer than that.
+    chatter_theme_words: int = 5
+    seed: int = 0
+
+
+def summarize(
+    info: ConsultationInfo,
+    statements: Sequence[Statement],
+    stances: Sequence[Stance] = (),
+    polls: Sequence[PollSummary] = (),
+    *,
+    vectors: Mapping[int, npt.ArrayLike] | None = None,
+    embedder: Embedder | None = None,
+    options: SummaryOptions | None = None,
+) -> Minutes:
+    """Summarize a consultation; every theme, quote and figure cites statement ids."""
+    opts = options or SummaryOptions()
+    live = sorted({s.id: s for s in statements if not s.retracted}.values(), key=lambda s: s.id)
+    live_ids = {s.id for s in live}
+    stances = [s for s in stances if s.statement_id in live_ids]
+    words = [content_words(s.text) for s in live]
+    quotes = {s.id: _quote(s) for s in live}
+
+    # Chatter stays in the clustering on purpose: short chat lines pull the longer ones
+    # ("今天几点结束？", "网有点卡…") into a theme of their own, which is then set aside whole.
+    candidates = [i for i, s in enumerate(live) if s.text.strip()]
+    chatter = {s.id for s in live if not s.text.strip()}
+
+    matrix, method = _vectors_for([live[i] for i in candidates], vectors, embedder)
+    views = build_views([live[i].text for i in candidates], [words[i] for i in candidates], matrix)
+    labels = find_themes(views, max_themes=opts.max_themes, seed=opts.seed)
+    groups = _groups(labels)
+
+    themes: list[Theme] = []
+    duplicates: list[tuple[int, int]] = []
+    theme_of: dict[int, int] = {}
+    stance_counts = count_stances(stances)
+    word_counts = [len(words[i]) for i in candidates]
+    topic_words = set(content_words(f"{info.topic} {info.plan or ''}"))
+    substantive_groups, set_aside = _split_chatter(
+        views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
+    )
+    chatter.update(live[candidates[i]].id for i in set_aside)
+    opinion_groups: list[npt.NDArray[np.int64]] = []
+    for members in substantive_groups:
+        short = np.asarray([word_counts[i] < opts.min_content_words for i in members.tolist()])
+        chatter.update(live[candidates[i]].id for i in members[short].tolist())
+        if (~short).any():
+            opinion_groups.append(members[~short])
+
+    fold_groups, theme_groups = _fold_duplicates(views, opinion_groups, opts.seed)
+    all_counts = _document_frequencies(words, candidates, theme_groups)
+    for members, folds in zip(theme_groups, fold_groups, strict=True):
+        theme, pairs = _theme(
+            views,
+            members,
+            {int(i): live[candidates[i]] for i in members},
+            [words[candidates[i]] for i in members],
+            folds,
+            all_counts,
+            stance_counts,
+            opts,
+        )
+        themes.append(theme)
+        duplicates.extend(pairs)
+    themes.sort(key=lambda t: (-len(t.member_ids), -len(t.opinions), min(q.id for q in t.opinions)))
+    for index, theme in enumerate(themes):
+        for quote in theme.opinions:
+            theme_of[quote.id] = index
+
+    substantive = {sid: q for sid, q in quotes.items() if sid not in chatter}
+    analysis = analyse_stances(stances, substantive, seed=opts.seed)
+    suggestions = tuple(
+        Suggestion(quotes[s.id], tuple(dict.fromkeys(s.seconds)), theme_of.get(s.id))
+        for s in sorted(
+            (s for s in live if s.id not in chatter and _is_suggestion(s)),
+            key=lambda s: (-len(set(s.seconds)), s.id),
+        )
+    )
+    participation = _participation(info, live, stances, polls, chatter)
+    minutes = Minutes(
+        consultation=info,
+        participation=participation,
+        overview="",
+        themes=tuple(themes),
+        chatter_ids=tuple(sorted(chatter)),
+        duplicates=tuple(sorted(duplicates)),
+        polls=tuple(polls),
+        consensus=analysis.consensus,
+        divisive=analysis.divisive,
+        opinion_groups=analysis.groups,
+        suggestions=suggestions,
+        method=method,
+    )
+    return _with_overview(minutes)
+
+
+def _split_chatter(
+    views: Views,
+    groups: Sequence[npt.NDArray[np.int64]],
+    word_counts: Sequence[int],
+    word_sets: Sequence[set[str]],
+    topic_words: set[str],
+    opts: SummaryOptions,
+) -> tuple[list[npt.NDArray[np.int64]], list[int]]:
+    """Themes of opinions, and the statements set aside as chatter.
+
+    A theme whose typical statement is short is chatter. A longer statement caught in it is
+    kept if it resembles an opinion theme as much as that theme's typical member does (it
+    joins that theme) or if it names the topic (the kept ones form a theme of their own):
+    "烧烤油烟飘进楼上住户家里" belongs to the minutes even when it landed among "收到" lines.
+    """
+    chatty = [
+        len(groups) > 1 and np.median([word_counts[i] for i in g]) <= opts.chatter_theme_words
+        for g in groups
+    ]
+    kept = [g for g, is_chatty in zip(groups, chatty, strict=True) if not is_chatty]
+    typical = [float(np.median(views.centrality(g))) for g in kept]
+    joined: list[list[int]] = [[] for _ in kept]
+    on_topic: list[int] = []
+    set_aside: list[int] = []
+    long_lines: list[int] = []
+    for group in (g for g, is_chatty in zip(groups, chatty, strict=True) if is_chatty):
+        for i in group.tolist():
+            (long_lines if word_counts[i] > opts.chatter_theme_words else set_aside).append(i)
+    rows = np.asarray(long_lines, dtype=np.int64)
+    # One pass per theme over all long lines: the theme's sum is computed once.
+    sims = np.stack([views.mean_similarity(rows, g) for g in kept], axis=1) if kept else None
+    for r, i in enumerate(long_lines):
+        best = int(np.argmax(sims[r])) if sims is not None else -1
+        if best >= 0 and sims is not None and sims[r, best] >= typical[best]:
+            joined[best].append(i)
+        elif word_sets[i] & topic_words:
+            on_topic.append(i)
+        else:
+            set_aside.append(i)
+    themes = [
+        np.concatenate([g, np.asarray(extra, dtype=np.int64)]) if extra else g
+        for g, extra in zip(kept, joined, strict=True)
+    ]
+    if on_topic:
+        themes.append(np.asarray(on_topic, dtype=np.int64))
+    return themes, set_aside
+
+
+def _quote(statement: Statement) -> Quote:
+    return Quote(statement.id, statement.text, statement.author, statement.author_id)
+
+
+def _is_suggestion(statement: Statement) -> bool:
+    # Members who type a plain remark still mark a suggestion the Chinese way: "建议…".
+    return statement.kind == "suggestion" or statement.text.lstrip().startswith("建议")
+
+
+def _vectors_for(
+    statements: Sequence[Statement],
+    vectors: Mapping[int, npt.ArrayLike] | None,
+    embedder: Embedder | None,
+) -> tuple[npt.NDArray[np.float32] | None, Method]:
+    """Stored vectors for all statements, the missing ones computed if an embedder is given."""
+    if not statements:
+        return None, "tfidf"
+    stored = vectors or {}
+    missing = [s for s in statements if s.id not in stored]
+    computed: dict[int, npt.NDArray[np.float32]] = {}
+    if missing:
+        if embedder is None:
+            # Vectors of one space for everyone or none: a partial set would skew the themes.
+            return None, "tfidf"
+        rows = embedder.embed([s.text for s in missing])
+        computed = {s.id: rows[i] for i, s in enumerate(missing)}
+    matrix = np.stack(
+        [
+            np.asarray(stored[s.id] if s.id in stored else computed[s.id], dtype=np.float32)
+            for s in statements
+        ]
+    )
+    return matrix, "embeddings+tfidf"
+
+
+def _groups(labels: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+    if not len(labels):
+        return []
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return [np.asarray(g, dtype=np.int64) for g in np.split(order, bounds)]
+
+
+def _document_frequencies(
+    words: Sequence[list[str]],
+    candidates: Sequence[int],
+    groups: Sequence[npt.NDArray[np.int64]],
+) -> tuple[Counter[str], float]:
+    """Statement counts of each word over all themes, and the mean per theme."""
+    total: Counter[str] = Counter()
+    for members in groups:
+        for i in members:
+            total.update(set(words[candidates[i]]))
+    mean_words = sum(total.values()) / max(len(groups), 1)
+    return total, mean_words
+
+
+def _keywords(
+    theme_words: Sequence[list[str]], corpus: tuple[Counter[str], float], limit: int
+) -> tuple[str, ...]:
+    """Words that set this theme apart: p(w|theme) * log(p(w|theme) / p(w)).
+
+    This is the theme's share of the Kullback-Leibler divergence from the whole discussion,
+    the distinctiveness measure of topic-model labelling: a word frequent everywhere
+    ("建议", the topic itself) scores near zero, a word frequent only here scores high.
+    """
+    counts: Counter[str] = Counter()
+    for ws in theme_words:
+        # Each statement counts a word once, so one long message cannot name a theme alone.
+        counts.update(set(ws))
+    total_counts, _ = corpus
+    grand_total = sum(total_counts.values()) or 1
+    size = sum(counts.values()) or 1
+    scored = []
+    for word, count in counts.items():
+        if not is_keyword(word) or count < 2:
+            continue
+        p_theme = count / size
+        p_all = total_counts[word] / grand_total
+        scored.append((p_theme * math.log(p_theme / p_all), word))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    return tuple(w for _, w in scored[:limit])
+
+
+def _fold_duplicates(
+    views: Views, groups: Sequence[npt.NDArray[np.int64]], seed: int
+) -> tuple[list[list[list[int]]], list[npt.NDArray[np.int64]]]:
+    """Near-duplicate groups, each moved whole into the theme of its most central statement.
+
+    Pairs are searched across all opinions, not theme by theme, so that a fold does not hang
+    on where the clustering drew a border; a statement that says the same as another belongs
+    in the same theme. Returns, per theme, its fold groups (kept statement first) and the
+    themes' members after the moves.
+    """
+    if not groups:
+        return [], []
+    everyone = np.concatenate(groups)
+    theme_of = {int(m): t for t, g in enumerate(groups) for m in g.tolist()}
+    rank: dict[int, float] = {}
+    for g in groups:
+        rank.update(zip(g.tolist(), views.centrality(g).tolist(), strict=True))
+    parent = {m: m for m in theme_of}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in near_duplicates(views, everyone, seed=seed):
+        parent[root(a)] = root(b)
+    clusters: dict[int, list[int]] = {}
+    for m in theme_of:
+        clusters.setdefault(root(m), []).append(m)
+    folds: list[list[list[int]]] = [[] for _ in groups]
+    for group in clusters.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda m: (-rank[m], m))
+        home = theme_of[group[0]]
+        for m in group[1:]:
+            theme_of[m] = home
+        folds[home].append(group)
+    members = [[] for _ in groups]  # type: list[list[int]]
+    for m in everyone.tolist():
+        members[theme_of[m]].append(m)
+    kept = [i for i, ms in enumerate(members) if ms]
+    return [folds[i] for i in kept], [np.asarray(members[i], dtype=np.int64) for i in kept]
+
+
+def _theme(
+    views: Views,
+    members: npt.NDArray[np.int64],
+    by_index: Mapping[int, Statement],
+    theme_words: list[list[str]],
+    fold_groups: Sequence[Sequence[int]],
+    corpus: tuple[Counter[str], float],
+    stance_counts: Mapping[int, StanceCount],
+    opts: SummaryOptions,
+) -> tuple[Theme, list[tuple[int, int]]]:
+    centrality = views.centrality(members)
+    statements = [by_index[int(m)] for m in members]
+    rank = {int(m): float(c) for m, c in zip(members, centrality, strict=True)}
+    representative = _quote(by_index[int(members[int(np.argmax(centrality))])])
+    keywords = _keywords(theme_words, corpus, opts.keywords_per_theme + opts.title_keywords)
+    title_words = [w for w in keywords if is_title_word(w)] or list(keywords)
+    title = "、".join(title_words[: opts.title_keywords]) or _fallback_title(representative.text)
+
+    folds, pairs = _folds(fold_groups, by_index)
+    agree = sum(stance_counts.get(s.id, StanceCount()).agree for s in statements)
+    disagree = sum(stance_counts.get(s.id, StanceCount()).disagree for s in statements)
+    passed = sum(stance_counts.get(s.id, StanceCount()).passed for s in statements)
+    theme = Theme(
+        title=title,
+        keywords=keywords[: opts.keywords_per_theme],
+        opinions=tuple(
+            _quote(by_index[m]) for m in sorted(rank, key=lambda m: (-rank[m], by_index[m].id))
+        ),
+        representative=representative,
+        member_ids=tuple(sorted({s.author_id for s in statements})),
+        seconds=sum(len(set(s.seconds)) for s in statements),
+        stances=StanceCount(agree, disagree, passed),
+        folds=folds,
+    )
+    return theme, pairs
+
+
+def _fallback_title(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 12 else flat[:12] + "…"
+
+
+def _folds(
+    fold_groups: Sequence[Sequence[int]], by_index: Mapping[int, Statement]
+) -> tuple[tuple[Fold, ...], list[tuple[int, int]]]:
+    """Folds of a theme (the kept statement speaks for the rest) and their id pairs."""
+    folds: list[Fold] = []
+    pairs: list[tuple[int, int]] = []
+    for group in fold_groups:
+        kept = by_index[group[0]]
+        rest = sorted((by_index[m] for m in group[1:]), key=lambda s: s.id)
+        folds.append(
+            Fold(
+                kept=_quote(kept),
+                folded=tuple(_quote(s) for s in rest),
+                member_ids=tuple(sorted({kept.author_id, *(s.author_id for s in rest)})),
+            )
+        )
+        pairs.extend((min(kept.id, s.id), max(kept.id, s.id)) for s in rest)
+    folds.sort(key=lambda f: (-len(f.member_ids), f.kept.id))
+    return tuple(folds), pairs
+
+
+def _participation(
+    info: ConsultationInfo,
+    live: Sequence[Statement],
+    stances: Sequence[Stance],
+    polls: Sequence[PollSummary],
+    chatter: set[int],
+) -> Participation:
+    kinds = Counter(s.kind for s in live)
+    latest = {(s.statement_id, s.member_id) for s in stances}
+    return Participation(
+        statements=len(live),
+        opinions=kinds["opinion"],
+        suggestions=sum(1 for s in live if s.id not in chatter and _is_suggestion(s)),
+        remarks=kinds["remark"],
+        speakers=len({s.author_id for s in live}),
+        chatter=len(chatter),
+        stances=len(latest),
+        stance_members=len({m for _, m in latest}),
+        seconds=sum(len(set(s.seconds)) for s in live),
+        poll_voters=max((p.voters for p in polls), default=0),
+        attendees=len(info.attendees),
+    )
+
+
+def _with_overview(minutes: Minutes) -> Minutes:
+    from dataclasses import replace
+
+    return replace(minutes, overview=build_overview(minutes))
+
+
+def build_overview(minutes: Minutes) -> str:
+    """A factual paragraph built only from the counts and titles of the minutes."""
+    p = minutes.participation
+    parts = [
+        f"本次协商共收到发言{p.statements}条，{p.speakers}人发言",
+    ]
+    if p.suggestions:
+        parts.append(f"其中建议{p.suggestions}条")
+    text = "，".join(parts) + "。"
+    if minutes.themes:
+        top = "、".join(f"“{t.title}”" for t in minutes.themes[:3])
+        text += f"意见归纳为{len(minutes.themes)}个主题，讨论较多的是{top}。"
+    if p.chatter:
+        text += f"另有{p.chatter}条问候、附和等闲聊未计入主题。"
+    if minutes.polls:
+        text += f"共进行表决{len(minutes.polls)}项。"
+    if minutes.consensus:
+        text += f"{p.stance_members}人对意见表明了态度，形成共识{len(minutes.consensus)}条"
+        text += f"，存在分歧{len(minutes.divisive)}条。" if minutes.divisive else "。"
+    elif minutes.divisive:
+        text += f"{p.stance_members}人对意见表明了态度，存在分歧{len(minutes.divisive)}条。"
+    return text

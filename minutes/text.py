@@ -1,0 +1,64 @@
+"""Chinese text into content words: segmentation with jieba-rs and a generic stop-word list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+import rjieba
+import stopwordsiso
+
+# A token carries content when it has a letter or a CJK character; digits alone do not
+# (amounts and floors vary from message to message and would split themes by number).
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """The generic Chinese and English stop-word lists of stopwords-iso."""
+    return frozenset(stopwordsiso.stopwords(["zh", "en"]))
+
+
+def tokens(text: str) -> list[str]:
+    """Segment text into words (jieba's dictionary, through its Rust port)."""
+    return [t for t in rjieba.cut(_SPACE.sub(" ", text)) if t.strip()]
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that carry meaning: no punctuation, emoji, numbers or stop words."""
+    stops = stop_words()
+    out = []
+    for token in tokens(text):
+        word = token.lower()
+        if _HAS_LETTER.search(word) and word not in stops:
+            out.append(word)
+    return out
+
+
+def content_words_many(texts: Iterable[str]) -> list[list[str]]:
+    """Content words of each text."""
+    return [content_words(t) for t in texts]
+
+
+# Parts of speech (jieba's ICTCLAS tags) that cannot name a theme: time words, numerals,
+# measure words, pronouns, adverbs, prepositions, conjunctions, particles, directions.
+_NOT_KEYWORD_TAGS = ("t", "m", "q", "r", "d", "p", "c", "u", "f", "y", "e", "o", "x")
+# Tags fit for a title, which reads best as a list of nouns (verbal nouns included).
+_TITLE_TAGS = ("n", "vn", "an", "j", "eng", "l", "i")
+
+
+def _tag(word: str) -> str:
+    tagged = rjieba.tag(word)
+    return tagged[0][1] if len(tagged) == 1 else "l"
+
+
+def is_keyword(word: str) -> bool:
+    """Whether a content word may describe a theme: two characters or more, a content class."""
+    return len(word) >= 2 and not _tag(word).startswith(_NOT_KEYWORD_TAGS)
+
+
+def is_title_word(word: str) -> bool:
+    """Whether a keyword reads well in a title (nouns and verbal nouns)."""
+    return _tag(word).startswith(_TITLE_TAGS)
