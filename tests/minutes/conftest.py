@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from minutes_testkit import NIGHT_MARKET, START, StatementFactory, make_statements
 
 from minutes import ConsultationInfo, PollOption, PollSummary, Stance, Statement
+from tests.minutes.support import NIGHT_MARKET, START, StatementFactory, make_statements
 
 
 @pytest.fixture

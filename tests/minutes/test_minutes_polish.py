@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from minutes_testkit import all_quotes
-
 from minutes import ConsultationInfo, Statement, apply_polish, polish_prompt, summarize
+from tests.minutes.support import all_quotes
 
 
 def test_plain_titles_and_overview_are_taken(

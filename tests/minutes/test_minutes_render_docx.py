@@ -6,10 +6,10 @@ import io
 
 import docx
 from docx.oxml.ns import qn
-from minutes_testkit import StatementFactory, all_quotes
 
 from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_docx, summarize
 from minutes.docx_export import SECTIONS
+from tests.minutes.support import StatementFactory, all_quotes
 
 
 def open_docx(data: bytes) -> docx.document.Document:

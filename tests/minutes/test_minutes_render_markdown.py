@@ -6,10 +6,10 @@ import re
 
 import pytest
 from markdown_it import MarkdownIt
-from minutes_testkit import StatementFactory
 
 from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_markdown, summarize
 from minutes.markdown_export import escape_markdown
+from tests.minutes.support import StatementFactory
 
 INJECTIONS = [
     "# 标题 大家注意停车位要规划到夜市周边",

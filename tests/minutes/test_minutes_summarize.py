@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
-from minutes_testkit import StatementFactory, all_quotes
 
 from minutes import ConsultationInfo, Minutes, PollSummary, Stance, Statement, summarize
+from tests.minutes.support import StatementFactory, all_quotes
 
 CHATTER_TEXTS = {"收到", "+1", "👍👍", "同意楼上"}
 
