@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,6 +17,7 @@ from bot.clock import ManualClock
 from bot.config import PlatformSettings, RoleSettings, Settings, WeComSettings
 from tests.conftest import make_settings
 from tests.fakes.wecom_long_connection import FakeWeComServer, Frame, card_of, replies_with
+from tests.handlers.test_polls import tally_from
 
 MODERATOR = "zhuchiren"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
@@ -202,8 +202,7 @@ async def test_two_hundred_members_vote_through_cards_and_the_command(
 
     expected = Counter(choice.values())
     content = result["body"]["stream"]["content"]
-    counts = {m[0]: int(m[1]) for m in re.findall(r"^(\S+)[\s　]+[█░]+ (\d+) ·", content, re.M)}
-    assert counts == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}
+    assert tally_from(content) == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}
     assert "共 200 人投票" in content
 
 
