@@ -101,6 +101,11 @@ class FakeWeComServer:
         await self.current.send_json({"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
         return req_id
 
+    async def push_raw(self, data: str) -> None:
+        """Send anything at all on the current connection (a broken or unknown frame)."""
+        assert self.current is not None, "no bot is connected"
+        await self.current.send_str(data)
+
     async def member_says(
         self, userid: str, content: str, *, chatid: str = "wrGROUP1", msgid: str | None = None
     ) -> str:

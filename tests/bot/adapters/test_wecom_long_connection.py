@@ -319,3 +319,25 @@ async def test_wrong_credentials_never_connect(
     assert not adapter.connected.is_set()
     assert server.subscriptions == 0
     assert "an-old-secret" not in repr(adapter)
+
+
+async def test_broken_and_unknown_frames_are_passed_over(group: WeComGroup) -> None:
+    for junk in [
+        "not json",
+        "[1, 2]",
+        '{"cmd": "aibot_msg_callback", "headers": {"req_id": "r1"}}',
+        '{"cmd": "aibot_msg_callback", "headers": {}, "body": {"msgid": "x", "from": 7}}',
+        '{"cmd": "aibot_event_callback", "headers": {}, "body": {"event": "enter_chat"}}',
+        '{"cmd": "aibot_something_new", "headers": {"req_id": "r2"}, "body": {}}',
+    ]:
+        await group.server.push_raw(junk)
+    await group.server.push(
+        "aibot_msg_callback",
+        {"msgid": "pic-1", "chattype": "group", "chatid": "wrGROUP1", "from": {"userid": "ls"}}
+        | {"msgtype": "image", "image": {"url": "https://example.invalid/1"}},
+    )
+
+    await group.say(MODERATOR, "/协商 开始 夜市")
+
+    assert group.count("consultation") == 1
+    assert group.count("inbound_event", "outcome = 'ignored'") == 1  # the picture
