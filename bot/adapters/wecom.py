@@ -539,6 +539,8 @@ class WeComLongConnection(_WeComAdapter):
     async def stop(self) -> None:
         """Close the connection and stop reconnecting."""
         self._stopping.set()
+        if self._tasks:  # let the messages and clicks under way be answered first
+            await asyncio.wait(set(self._tasks), timeout=RECEIPT_TIMEOUT)
         if self._ws is not None:
             await self._ws.close()
         if self._runner is not None:
@@ -693,7 +695,12 @@ class WeComLongConnection(_WeComAdapter):
         if card is None:
             return
         update = {"response_type": "update_template_card", "userids": [_sender(body)]}
-        receipt = await self._request(RESPOND_UPDATE, req_id, update | {"template_card": card})
+        try:
+            receipt = await self._request(RESPOND_UPDATE, req_id, update | {"template_card": card})
+        except (NotConnected, ConnectionError, TimeoutError) as error:
+            # The ballot is committed; only this refresh of the member's card is lost.
+            log.warning("wecom: card update for %s not delivered: %s", _sender(body), error)
+            return
         if receipt.get("errcode") != 0:
             log.warning("wecom: card update refused: %s", receipt.get("errmsg"))
 

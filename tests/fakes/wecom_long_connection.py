@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ class FakeWeComServer:
         self.bot_id = bot_id
         self.secret = secret
         self.received: list[Frame] = []
+        self.received_at: list[float] = []  # time.perf_counter() of each, for bench/
         # Distinct msgids of the messages and clicks pushed to the bot.
         self.pushed: set[str] = set()
         self.subscriptions = 0
@@ -73,6 +75,7 @@ class FakeWeComServer:
     async def _answer(self, ws: web.WebSocketResponse, frame: Frame) -> None:
         req_id = frame["headers"]["req_id"]
         self.received.append(frame)
+        self.received_at.append(time.perf_counter())
         self._arrived.set()
         if frame["cmd"] == "aibot_subscribe":
             body = frame["body"]
