@@ -226,3 +226,20 @@ async def test_two_hundred_members_vote_through_cards_and_the_command(
     assert "共 200 人投票" in content
     assert tally_from(content) == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}
     assert wecom.reused == []
+
+
+async def test_a_callback_the_database_could_not_keep_is_not_acknowledged(
+    group: CallbackGroup,
+) -> None:
+    body = group.wecom.message(MODERATOR, "/协商 开始 夜市", msgid="m-lost?")
+    with group.app.engine.begin() as db:  # the database fails under the bot
+        db.exec_driver_sql("ALTER TABLE inbound_event RENAME TO inbound_event_away")
+
+    refused, _ = await group.wecom.post(body)
+    with group.app.engine.begin() as db:
+        db.exec_driver_sql("ALTER TABLE inbound_event_away RENAME TO inbound_event")
+    redelivered, _ = await group.wecom.post(body)  # WeCom tries again after a failure
+
+    assert (refused, redelivered) == (503, 200)
+    assert group.count("inbound_event") == 1
+    assert group.count("consultation") == 1
