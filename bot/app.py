@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.adapters import Adapter
 from bot.adapters.local import LocalAdapter
+from bot.adapters.wecom import wecom_from_environment
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.database import Database
@@ -60,8 +61,10 @@ class App:
             adapters = self._configured_adapters()
         for adapter in adapters:
             self.adapters[adapter.platform] = adapter
-            if isinstance(adapter, LocalAdapter):
-                adapter.install(self.web)
+            # Adapters that take HTTP (the local chat, WeCom's callback mode) add routes.
+            install = getattr(adapter, "install", None)
+            if callable(install):
+                install(self.web)
         self.outbox = OutboxSender(
             database=self.database, adapters=self.adapters, settings=settings, clock=self.clock
         )
@@ -86,6 +89,11 @@ class App:
                     trust_roles=self.settings.platforms.local.trust_roles,
                 )
             )
+        wecom = wecom_from_environment(
+            self.settings.platforms.wecom, clock=self.clock, zone=self.settings.zone
+        )
+        if wecom is not None:
+            adapters.append(wecom)
         return adapters
 
     async def start(self) -> None:

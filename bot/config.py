@@ -49,6 +49,17 @@ class DingTalkSettings(_Section):
 
 
 class WeComSettings(_Section):
+    # "auto" picks the mode whose credentials are in the environment (long connection first).
+    mode: Literal["auto", "long_connection", "callback"] = "auto"
+    bot_name: str = Field(default="协商助手", min_length=1, max_length=32)
+    websocket_url: str = "wss://openws.work.weixin.qq.com"
+    heartbeat_seconds: float = Field(default=30, gt=0, le=300)
+    reconnect_max_seconds: float = Field(default=30, ge=1, le=600)
+    reply_window_seconds: float = Field(default=600, ge=10, le=86400)
+    callback_path: str = Field(default="/wecom/callback", pattern=r"^/[A-Za-z0-9/_-]*$")
+    response_url_origins: list[str] = ["https://qyapi.weixin.qq.com"]
+    max_clock_skew_seconds: float = Field(default=300, ge=1, le=3600)
+    vote_cards: bool = True
     rate_limit: RateLimit = RateLimit(per_minute=30, per_hour=1000)
 
 

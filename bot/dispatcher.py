@@ -116,11 +116,10 @@ class Dispatcher:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for listener in self.committed_listeners:
-                listener(touched)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+            self._tell_listeners(touched)
             # Let the callers just answered run (and send their next messages) before the
             # next batch is taken, so a steady stream makes full batches, not alternate ones.
             await asyncio.sleep(0)
@@ -384,9 +383,17 @@ class Dispatcher:
             return tuple(reply.body for reply in context.replies if reply.body), _touched(rows)
 
         bodies, touched = await self.database.call(work)
-        for listener in self.committed_listeners:
-            listener(touched)
+        self._tell_listeners(touched)
         return bodies
+
+    def _tell_listeners(self, touched: Touched) -> None:
+        """Tell whoever listens what a commit touched; a failing listener changes nothing
+        about what was committed (and must not stop the messages behind it)."""
+        for listener in self.committed_listeners:
+            try:
+                listener(touched)
+            except Exception:
+                log.exception("commit listener %r failed", listener)
 
 
 def _row(reply: Reply, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,343 @@
+"""The bot in a WeCom group over the long connection, against a fake WeCom on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.adapters.wecom import WeComLongConnection
+from bot.app import App
+from bot.clock import ManualClock
+from bot.config import PlatformSettings, RoleSettings, Settings, WeComSettings
+from tests.conftest import make_settings
+from tests.fakes.wecom_long_connection import FakeWeComServer, Frame, card_of, replies_with
+from tests.handlers.test_polls import tally_from
+
+MODERATOR = "zhuchiren"
+POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
+
+
+def wecom_settings(url: str, server: FakeWeComServer, **wecom: Any) -> Settings:
+    return make_settings(
+        url,
+        platforms=PlatformSettings(wecom=WeComSettings(websocket_url=server.url, **wecom)),
+        roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"]),
+    )
+
+
+def connection(
+    app: App, server: FakeWeComServer, clock: ManualClock, secret: str | None = None
+) -> WeComLongConnection:
+    return WeComLongConnection(
+        bot_id=server.bot_id,
+        secret=secret or server.secret,
+        settings=app.settings.platforms.wecom,
+        clock=clock,
+        zone=app.settings.zone,
+        reconnect_base_seconds=0.01,
+    )
+
+
+class WeComGroup:
+    """A WeCom group with the bot in it: members @ the bot, the test reads what WeCom got."""
+
+    def __init__(self, app: App, adapter: WeComLongConnection, server: FakeWeComServer) -> None:
+        self.app = app
+        self.adapter = adapter
+        self.server = server
+        self.clock: ManualClock = app.clock  # type: ignore[assignment]
+        self._committed = asyncio.Event()
+        app.dispatcher.committed_listeners.append(lambda _touched: self._committed.set())
+
+    async def say(self, who: str, text: str, **kwargs: Any) -> str:
+        """`who` @s the bot; returns the callback's req_id once the bot has committed it."""
+        req_id = await self.server.member_says(who, text, **kwargs)
+        await self.all_committed()
+        return req_id
+
+    async def all_committed(self) -> None:
+        """Wait until the bot has recorded every message and click WeCom pushed."""
+        async with asyncio.timeout(30):
+            while True:
+                self._committed.clear()
+                if self.count("inbound_event") >= len(self.server.pushed):
+                    return
+                await self._committed.wait()
+
+    async def outbox_sends(self) -> None:
+        """Let the outbox send what is due (after the acknowledgement delay)."""
+        self.clock.advance(timedelta(seconds=self.app.settings.outbox.ack_delay_seconds))
+        await self.app.outbox.flush()
+
+    def count(self, table: str, where: str = "") -> int:
+        query = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        with self.app.engine.connect() as connection:
+            return int(connection.exec_driver_sql(query).scalar_one())
+
+    async def open_poll(self, command: str = POLL) -> Frame:
+        """The moderator opens a consultation and a poll; returns the card WeCom shows."""
+        await self.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+        await self.say(MODERATOR, command)
+        await self.outbox_sends()
+        [frame] = await self.server.wait_for(lambda f: "template_card" in f.get("body", {}))
+        return card_of(frame)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeWeComServer]:
+    fake = FakeWeComServer()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+async def start_bot(
+    url: str, clock: ManualClock, server: FakeWeComServer, **wecom: Any
+) -> WeComGroup:
+    app = App(
+        wecom_settings(url, server, **wecom),
+        clock=clock,
+        adapters=[],
+        secret=b"k",
+        fire_jobs=False,
+        serve_web=False,
+    )
+    adapter = connection(app, server, clock)
+    app.adapters[adapter.platform] = adapter
+    await app.start()
+    async with asyncio.timeout(15):
+        await adapter.connected.wait()
+    return WeComGroup(app, adapter, server)
+
+
+@pytest.fixture
+async def group(
+    sqlite_url: str, clock: ManualClock, server: FakeWeComServer
+) -> AsyncIterator[WeComGroup]:
+    bot = await start_bot(sqlite_url, clock, server)
+    yield bot
+    await bot.app.stop()
+
+
+async def test_the_bot_subscribes_with_its_credentials_and_keeps_pinging(
+    sqlite_url: str, clock: ManualClock, server: FakeWeComServer
+) -> None:
+    bot = await start_bot(sqlite_url, clock, server, heartbeat_seconds=0.02)
+    try:
+        pings = await server.wait_for(lambda f: f["cmd"] == "ping", count=3)
+    finally:
+        await bot.app.stop()
+
+    [subscribe] = server.sent("aibot_subscribe")
+    assert subscribe["body"] == {"bot_id": server.bot_id, "secret": server.secret}
+    assert len({p["headers"]["req_id"] for p in pings}) == 3
+
+
+async def test_a_command_is_answered_in_reply_to_the_members_message(group: WeComGroup) -> None:
+    req_id = await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.outbox_sends()
+
+    [reply] = await group.server.wait_for(replies_with("协商开始"))
+    assert reply["cmd"] == "aibot_respond_msg"
+    assert reply["headers"]["req_id"] == req_id
+    assert reply["body"]["stream"]["finish"] is True
+
+
+async def test_the_mention_is_removed_and_a_member_cannot_open_a_poll(group: WeComGroup) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say("zhangsan", POLL)
+    await group.outbox_sends()
+
+    await group.server.wait_for(replies_with("仅限主持人使用"))
+    assert group.count("poll") == 0
+
+
+async def test_two_hundred_members_vote_through_cards_and_the_command(
+    database_url: str, clock: ManualClock, server: FakeWeComServer
+) -> None:
+    bot = await start_bot(database_url, clock, server)
+    try:
+        card = await bot.open_poll()
+        assert card["card_type"] == "vote_interaction"
+        assert [o["text"] for o in card["checkbox"]["option_list"]] == [
+            "支持（0）",
+            "反对（0）",
+            "弃权（0）",
+        ]
+        rng = random.Random(4)
+        members = [f"weiyuan{i:03d}" for i in range(200)]
+        choice = {m: rng.randint(1, 3) for m in members}
+        clickers, typists = members[:100], members[100:]
+
+        clicks = [
+            server.member_submits(m, card, [str(choice[m])], msgid=f"e-{m}", flat=i % 2 == 1)
+            for i, m in enumerate(clickers)
+        ]
+        typed = [server.member_says(m, f"/投 {choice[m]}", msgid=f"t-{m}") for m in typists]
+        redelivered = [
+            server.member_submits(m, card, [str(choice[m])], msgid=f"e-{m}") for m in clickers[:10]
+        ] + [server.member_says(m, f"/投 {choice[m]}", msgid=f"t-{m}") for m in typists[:10]]
+        await asyncio.gather(*clicks, *typed, *redelivered)
+        await bot.all_committed()
+        updates = await server.wait_for(lambda f: f["cmd"] == "aibot_respond_update_msg", count=110)
+
+        assert bot.count("ballot") == 200
+        mine = next(u for u in updates if u["body"]["userids"] == ["weiyuan007"])
+        ticked = [o["id"] for o in card_of(mine)["checkbox"]["option_list"] if o["is_checked"]]
+        assert ticked == [str(choice["weiyuan007"])]
+        assert card_of(mine)["task_id"] == card["task_id"]
+        assert card_of(mine)["submit_button"]["text"] == "改投"
+
+        await bot.say(MODERATOR, "/结束投票")
+        await bot.outbox_sends()
+        [result] = await server.wait_for(replies_with("投票 #1结果"))
+    finally:
+        await bot.app.stop()
+
+    expected = Counter(choice.values())
+    content = result["body"]["stream"]["content"]
+    assert tally_from(content) == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}
+    assert "共 200 人投票" in content
+
+
+async def test_a_changed_click_replaces_the_members_ballot(group: WeComGroup) -> None:
+    card = await group.open_poll("/投票 优先改造哪些？| 照明 | 卫生间 | 停车 多选")
+
+    await group.server.member_submits("zhangsan", card, ["1", "3"])
+    await group.server.member_submits("zhangsan", card, ["2"])
+    await group.all_committed()
+    updates = await group.server.wait_for(lambda f: f["cmd"] == "aibot_respond_update_msg", count=2)
+
+    assert group.count("ballot") == 1
+    assert card_of(updates[0])["checkbox"]["mode"] == 1
+    texts = [o["text"] for o in card_of(updates[1])["checkbox"]["option_list"]]
+    assert texts == ["照明（0）", "卫生间（1）", "停车（0）"]
+
+
+async def test_a_submit_with_nothing_ticked_says_so_on_the_card(group: WeComGroup) -> None:
+    card = await group.open_poll()
+
+    await group.server.member_submits("zhangsan", card, [])
+    [update] = await group.server.wait_for(lambda f: f["cmd"] == "aibot_respond_update_msg")
+
+    assert "请写出选项序号" in card_of(update)["main_title"]["desc"]
+    assert group.count("ballot") == 0
+
+
+async def test_a_poll_closed_by_its_deadline_is_posted_by_the_bot_on_its_own(
+    group: WeComGroup, clock: ManualClock
+) -> None:
+    card = await group.open_poll(POLL + " 截止 30分钟")
+    await group.server.member_submits("zhangsan", card, ["1"])
+    await group.say("lisi", "/投 2")
+    await group.outbox_sends()
+
+    clock.advance(timedelta(minutes=31))
+    await group.app.scheduler.run_due(clock.now())
+    await group.app.outbox.flush()
+
+    [post] = await group.server.wait_for(replies_with("投票 #1结果"))
+    assert post["cmd"] == "aibot_send_msg"
+    assert post["body"]["chatid"] == "wrGROUP1"
+    assert post["body"]["msgtype"] == "markdown"
+    assert "共 2 人投票" in post["body"]["markdown"]["content"]
+
+
+async def test_a_throttled_reply_waits_and_is_sent_later(
+    group: WeComGroup, clock: ManualClock
+) -> None:
+    group.server.refusals.append((45009, "api freq out of limit"))
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.outbox_sends()
+
+    with group.app.engine.connect() as db:
+        [row] = db.exec_driver_sql("SELECT attempts, last_error FROM outbox").all()
+    assert tuple(row) == (1, "errcode 45009: api freq out of limit")
+    clock.advance(timedelta(minutes=5))
+    await group.app.outbox.flush()
+    await group.server.wait_for(replies_with("协商开始"))
+    assert group.count("outbox", "status = 'pending'") == 0
+
+
+async def test_a_newer_connection_kicks_out_the_older_which_stands_down(
+    group: WeComGroup, clock: ManualClock
+) -> None:
+    newer = connection(group.app, group.server, clock)
+    await newer.start(group.app.dispatcher)
+    try:
+        async with asyncio.timeout(15):
+            await newer.connected.wait()
+            assert group.adapter._runner is not None
+            await group.adapter._runner  # the older one ends instead of reconnecting
+
+        await group.server.member_says(MODERATOR, "/协商 开始 夜市")
+        await group.all_committed()
+    finally:
+        await newer.stop()
+
+    assert group.adapter.kicked_out
+    assert group.server.kicked_out == 1
+    assert group.server.subscriptions == 2
+
+
+async def test_a_dropped_connection_is_dialled_again(group: WeComGroup) -> None:
+    await group.server.drop_connection()
+
+    await group.server.wait_for(lambda f: f["cmd"] == "aibot_subscribe", count=2)
+    async with asyncio.timeout(15):
+        await group.adapter.connected.wait()
+    await group.say(MODERATOR, "/协商 开始 夜市")
+
+    assert group.count("consultation") == 1
+
+
+async def test_wrong_credentials_never_connect(
+    sqlite_url: str, clock: ManualClock, server: FakeWeComServer
+) -> None:
+    app = App(
+        wecom_settings(sqlite_url, server),
+        clock=clock,
+        adapters=[],
+        secret=b"k",
+        fire_jobs=False,
+        serve_web=False,
+    )
+    adapter = connection(app, server, clock, secret="an-old-secret")
+    app.adapters[adapter.platform] = adapter
+    await app.start()
+    try:
+        await server.wait_for(lambda f: f["cmd"] == "aibot_subscribe", count=2)
+    finally:
+        await app.stop()
+
+    assert not adapter.connected.is_set()
+    assert server.subscriptions == 0
+    assert "an-old-secret" not in repr(adapter)
+
+
+async def test_broken_and_unknown_frames_are_passed_over(group: WeComGroup) -> None:
+    for junk in [
+        "not json",
+        "[1, 2]",
+        '{"cmd": "aibot_msg_callback", "headers": {"req_id": "r1"}}',
+        '{"cmd": "aibot_msg_callback", "headers": {}, "body": {"msgid": "x", "from": 7}}',
+        '{"cmd": "aibot_event_callback", "headers": {}, "body": {"event": "enter_chat"}}',
+        '{"cmd": "aibot_something_new", "headers": {"req_id": "r2"}, "body": {}}',
+    ]:
+        await group.server.push_raw(junk)
+    await group.server.push(
+        "aibot_msg_callback",
+        {"msgid": "pic-1", "chattype": "group", "chatid": "wrGROUP1", "from": {"userid": "ls"}}
+        | {"msgtype": "image", "image": {"url": "https://example.invalid/1"}},
+    )
+
+    await group.say(MODERATOR, "/协商 开始 夜市")
+
+    assert group.count("consultation") == 1
+    assert group.count("inbound_event", "outcome = 'ignored'") == 1  # the picture

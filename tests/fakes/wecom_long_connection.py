@@ -1,0 +1,227 @@
+"""WeCom's long-connection endpoint on 127.0.0.1, speaking the 智能机器人's JSON frames.
+
+It checks the subscription, answers pings and sends with receipts, pushes members' messages
+and card clicks, and kicks out an older connection when a newer one subscribes with the
+same bot id, as WeCom does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_ID = "aibot-xieshang"
+SECRET = "long-connection-secret"
+_ids = itertools.count(1)
+
+Frame = dict[str, Any]
+
+
+class FakeWeComServer:
+    """The platform side of the long connection; records every frame the bot sends."""
+
+    def __init__(self, bot_id: str = BOT_ID, secret: str = SECRET) -> None:
+        self.bot_id = bot_id
+        self.secret = secret
+        self.received: list[Frame] = []
+        self.received_at: list[float] = []  # time.perf_counter() of each, for bench/
+        # Distinct msgids of the messages and clicks pushed to the bot.
+        self.pushed: set[str] = set()
+        self.subscriptions = 0
+        self.kicked_out = 0
+        # Errors to answer the next sends with, e.g. (45009, "api freq out of limit").
+        self.refusals: deque[tuple[int, str]] = deque()
+        self.current: web.WebSocketResponse | None = None
+        self._arrived = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        """Listen on a free port of 127.0.0.1; returns the websocket URL."""
+        app = web.Application()
+        app.router.add_get("/", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/"
+        return self.url
+
+    async def close(self) -> None:
+        """Stop listening and drop every connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for raw in ws:
+            if raw.type != WSMsgType.TEXT:
+                break
+            frame = json.loads(raw.data)
+            await self._answer(ws, frame)
+        if self.current is ws:
+            self.current = None
+        return ws
+
+    async def _answer(self, ws: web.WebSocketResponse, frame: Frame) -> None:
+        req_id = frame["headers"]["req_id"]
+        self.received.append(frame)
+        self.received_at.append(time.perf_counter())
+        self._arrived.set()
+        if frame["cmd"] == "aibot_subscribe":
+            body = frame["body"]
+            if (body["bot_id"], body["secret"]) != (self.bot_id, self.secret):
+                await ws.send_json(
+                    {"headers": {"req_id": req_id}, "errcode": 40058, "errmsg": "bad"}
+                )
+                return
+            self.subscriptions += 1
+            old, self.current = self.current, ws
+            if old is not None and not old.closed:
+                self.kicked_out += 1
+                await old.send_json(_kick_out())
+                await old.close()
+        elif ws is not self.current:
+            await ws.send_json({"headers": {"req_id": req_id}, "errcode": 40001, "errmsg": "no"})
+            return
+        code, message = self.refusals.popleft() if self.refusals and _is_send(frame) else (0, "ok")
+        await ws.send_json({"headers": {"req_id": req_id}, "errcode": code, "errmsg": message})
+
+    async def push(self, cmd: str, body: Frame) -> str:
+        """Deliver a callback frame on the current connection; returns its req_id."""
+        assert self.current is not None, "no bot is connected"
+        req_id = f"req-{next(_ids)}"
+        self.pushed.add(body["msgid"])
+        await self.current.send_json({"cmd": cmd, "headers": {"req_id": req_id}, "body": body})
+        return req_id
+
+    async def push_raw(self, data: str) -> None:
+        """Send anything at all on the current connection (a broken or unknown frame)."""
+        assert self.current is not None, "no bot is connected"
+        await self.current.send_str(data)
+
+    async def member_says(
+        self, userid: str, content: str, *, chatid: str = "wrGROUP1", msgid: str | None = None
+    ) -> str:
+        """A member @s the bot in a group; returns the callback's req_id."""
+        return await self.push(
+            "aibot_msg_callback",
+            {
+                "msgid": msgid or f"msg-{next(_ids)}",
+                "aibotid": self.bot_id,
+                "chatid": chatid,
+                "chattype": "group",
+                "from": {"userid": userid},
+                "msgtype": "text",
+                "text": {"content": f"@协商助手 {content}"},
+            },
+        )
+
+    async def member_submits(
+        self,
+        userid: str,
+        card: Frame,
+        options: list[str],
+        *,
+        chatid: str = "wrGROUP1",
+        msgid: str | None = None,
+        flat: bool = False,
+    ) -> str:
+        """A member ticks options on a vote card and submits; returns the event's req_id.
+
+        `flat` uses the long-connection SDK's spelling (fields directly in `event`) instead
+        of the documented nesting under `event.template_card_event`.
+        """
+        details = {
+            "card_type": "vote_interaction",
+            "event_key": card["submit_button"]["key"],
+            "task_id": card["task_id"],
+            "selected_items": {
+                "selected_item": [
+                    {
+                        "question_key": card["checkbox"]["question_key"],
+                        "option_ids": {"option_id": options},
+                    }
+                ]
+            },
+        }
+        if flat:
+            details["selected_items"] = [
+                {"question_key": card["checkbox"]["question_key"], "option_ids": options}
+            ]
+            event = {"event_type": "template_card_event", **details}
+        else:
+            event = {"eventtype": "template_card_event", "template_card_event": details}
+        return await self.push(
+            "aibot_event_callback",
+            {
+                "msgid": msgid or f"evt-{next(_ids)}",
+                "aibotid": self.bot_id,
+                "chatid": chatid,
+                "chattype": "group",
+                "from": {"userid": userid},
+                "msgtype": "event",
+                "event": event,
+            },
+        )
+
+    def sent(self, cmd: str) -> list[Frame]:
+        """Every frame of one command the bot sent, in order."""
+        return [frame for frame in self.received if frame["cmd"] == cmd]
+
+    async def wait_for(self, matches: Callable[[Frame], bool], *, count: int = 1) -> list[Frame]:
+        """The first `count` frames the bot sent that match, waiting (up to 15 s) for them."""
+        async with asyncio.timeout(15):
+            while True:
+                found = [frame for frame in self.received if matches(frame)]
+                if len(found) >= count:
+                    return found[:count]
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    async def drop_connection(self) -> None:
+        """Close the bot's connection from WeCom's side, as a network failure would."""
+        if self.current is not None:
+            await self.current.close()
+
+
+def _is_send(frame: Frame) -> bool:
+    return frame["cmd"] in ("aibot_respond_msg", "aibot_send_msg", "aibot_respond_update_msg")
+
+
+def _kick_out() -> Frame:
+    return {
+        "cmd": "aibot_event_callback",
+        "headers": {"req_id": f"kick-{next(_ids)}"},
+        "body": {
+            "msgid": f"kick-{next(_ids)}",
+            "msgtype": "event",
+            "event": {"eventtype": "disconnected_event"},
+        },
+    }
+
+
+def replies_with(text: str) -> Callable[[Frame], bool]:
+    """Matches a reply or post whose text contains `text`."""
+
+    def matches(frame: Frame) -> bool:
+        body = frame.get("body") or {}
+        content = (body.get("stream") or body.get("markdown") or {}).get("content", "")
+        return frame["cmd"] in ("aibot_respond_msg", "aibot_send_msg") and text in content
+
+    return matches
+
+
+def card_of(frame: Frame) -> Frame:
+    """The template card a frame carries."""
+    card: Frame = frame["body"]["template_card"]
+    return card
