@@ -206,8 +206,13 @@ class Dispatcher:
 
         context = self._context(session, message, received_at, known_groups, known_members)
         if match is None:
-            context.reply(HINT)
-            return self._finish("hint", None, context), context
+            consultation = context.consultation
+            plain = self.commands.text_handler(consultation.stage if consultation else None)
+            if plain is None:
+                context.reply(HINT)
+                return self._finish("hint", None, context), context
+            status = await self._run(session, context, plain, text, text, careful)
+            return self._finish(status, plain.name, context), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))

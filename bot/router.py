@@ -69,6 +69,8 @@ class Router:
 
     name: str
     commands: list[Command] = field(default_factory=list)
+    # Plain text addressed to the bot, by stage (see `on_text`).
+    text_handlers: list[Command] = field(default_factory=list)
     startup: list[Job] = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
     # Row kinds that update something already shown instead of posting a message.
@@ -104,27 +106,46 @@ class Router:
         """Register the decorated handler under `name` (words separated by a space)."""
 
         def register(handler: Handler) -> Handler:
-            hints = get_type_hints(handler)
-            args_type = hints.get("args")
-            if args_type is None or not hasattr(args_type, "parse"):
-                raise TypeError(
-                    f"{handler.__name__}: annotate `args` with a class that has parse()"
-                )
-            self.commands.append(
-                Command(
-                    name=name,
-                    aliases=aliases,
-                    handler=handler,
-                    args_type=args_type,
-                    usage=usage,
-                    summary=summary,
-                    roles=None if roles is None else frozenset(roles),
-                    stages=None if stages is None else frozenset(stages),
-                )
-            )
+            self.commands.append(_command(name, aliases, handler, usage, summary, roles, stages))
             return handler
 
         return register
+
+    def on_text(
+        self, *, name: str, usage: str, summary: str, stages: Iterable[Stage]
+    ) -> Callable[[Handler], Handler]:
+        """Handle plain text addressed to the bot (no command) in these stages, like a
+        command named `name`; in other stages such text gets a hint to use /帮助."""
+
+        def register(handler: Handler) -> Handler:
+            self.text_handlers.append(_command(name, (), handler, usage, summary, None, stages))
+            return handler
+
+        return register
+
+
+def _command(
+    name: str,
+    aliases: tuple[str, ...],
+    handler: Handler,
+    usage: str,
+    summary: str,
+    roles: Iterable[Role] | None,
+    stages: Iterable[Stage] | None,
+) -> Command:
+    args_type = get_type_hints(handler).get("args")
+    if args_type is None or not hasattr(args_type, "parse"):
+        raise TypeError(f"{handler.__name__}: annotate `args` with a class that has parse()")
+    return Command(
+        name=name,
+        aliases=aliases,
+        handler=handler,
+        args_type=args_type,
+        usage=usage,
+        summary=summary,
+        roles=None if roles is None else frozenset(roles),
+        stages=None if stages is None else frozenset(stages),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +174,14 @@ class CommandTable:
 
     def __init__(self, routers: Iterable[Router]) -> None:
         self.commands: list[Command] = []
+        self.text_handlers: list[Command] = []
         self.startup: list[Job] = []
         self.views: dict[str, View] = {}
         self.update_kinds: set[str] = set()
         self._root = _Node()
         for router in routers:
             self.startup.extend(router.startup)
+            self.text_handlers.extend(router.text_handlers)
             self.views.update(router.views)
             self.update_kinds |= router.update_kinds
             for command in router.commands:
@@ -173,6 +196,13 @@ class CommandTable:
         if node.command is not None:
             raise ValueError(f"command {spelling!r} registered twice")
         node.command = command
+
+    def text_handler(self, stage: Stage | None) -> Command | None:
+        """The handler of plain addressed text in `stage` (None: no consultation open)."""
+        for command in self.text_handlers:
+            if command.stages is None or (stage is not None and stage in command.stages):
+                return command
+        return None
 
     def match(self, text: str) -> Match | None:
         """Resolve a message; None when it is not a command at all."""

@@ -15,7 +15,7 @@ from bot.errors import UserError
 from bot.router import CommandTable, Router
 from handlers import ROUTERS
 from storage.engine import make_engine
-from storage.enums import OpinionKind
+from storage.enums import OpinionKind, Stage
 from storage.opinions import add_opinion
 from tests.conftest import make_settings
 from tests.support import MODERATOR, Group, member_message
@@ -115,3 +115,27 @@ async def test_an_unreachable_database_fails_the_dispatch(clock: ManualClock) ->
             await dispatcher.dispatch(member_message("张三", "/投 1", at=clock.now()))
     finally:
         database.close()
+
+
+listening = Router("listening")
+
+
+@listening.on_text(name="发言", usage="直接对协商助手说", summary="发言", stages=[Stage.CONSULT])
+async def echo_remark(ctx: Context, args: Text) -> None:
+    """Answer plain text while the consultation is in its consult stage."""
+    ctx.reply(f"听到了：{args.text}")
+
+
+async def test_plain_text_goes_to_the_stage_text_handler_or_gets_the_hint(group: Group) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, listening])
+
+    before = await group.say("张三", "电梯什么时候装？")
+    await group.say(MODERATOR, "/协商 开始 加装电梯")
+    during = await group.say("张三", "电梯什么时候装？")
+
+    assert (before.status, before.replies) == ("hint", ("张三：发送 /帮助 查看可用的命令。",))
+    assert (during.status, during.command, during.replies) == (
+        "ok",
+        "发言",
+        ("张三：听到了：电梯什么时候装？",),
+    )
