@@ -7,7 +7,9 @@ import logging
 from contextlib import suppress
 
 from aiohttp import web
+from sqlalchemy import text
 
+from bot import metrics
 from bot.adapters import Adapter
 from bot.adapters.local import LocalAdapter
 from bot.adapters.wecom import wecom_from_environment
@@ -15,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.database import Database
 from bot.dispatcher import Dispatcher
+from bot.metrics import Metrics
 from bot.outbox import OutboxSender
 from bot.router import CommandTable, job_ref
 from bot.scheduler import Scheduler
@@ -45,7 +48,9 @@ class App:
         )
         self.database = Database(self.engine)
         self.commands = CommandTable(ROUTERS)
+        self.metrics = Metrics()
         self.dispatcher = Dispatcher(
+            metrics=self.metrics,
             database=self.database,
             commands=self.commands,
             settings=settings,
@@ -66,8 +71,13 @@ class App:
             if callable(install):
                 install(self.web)
         self.outbox = OutboxSender(
-            database=self.database, adapters=self.adapters, settings=settings, clock=self.clock
+            database=self.database,
+            adapters=self.adapters,
+            settings=settings,
+            clock=self.clock,
+            metrics=self.metrics,
         )
+        metrics.install(self.web, self.metrics, self.health)
         self.outbox.views = self.commands.views
         self.outbox.update_kinds = self.commands.update_kinds
         self.scheduler = Scheduler(self.engine, self.dispatcher)
@@ -95,6 +105,17 @@ class App:
         if wecom is not None:
             adapters.append(wecom)
         return adapters
+
+    async def health(self) -> dict[str, object]:
+        """What /healthz reports: the database answers and the outbox sender is running."""
+        await self.database.run(lambda session: session.execute(text("SELECT 1")))
+        sending = self._outbox_task is not None and not self._outbox_task.done()
+        return {
+            "status": "ok" if sending else "degraded",
+            "database": "ok",
+            "outbox_sender": "running" if sending else "stopped",
+            "platforms": sorted(self.adapters),
+        }
 
     async def start(self) -> None:
         """Upgrade the database, then start jobs, the web server, adapters and the outbox."""

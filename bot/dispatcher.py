@@ -23,6 +23,7 @@ from bot.context import NO_CONSULTATION, Context, GroupRef, Reply, ScheduledJob
 from bot.database import Database, drive
 from bot.errors import UsageError, UserError
 from bot.messages import IncomingMessage
+from bot.metrics import Metrics
 from bot.router import Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
@@ -73,8 +74,10 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         ballot_secret: bytes,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
+        self.metrics = metrics or Metrics()
         self.commands = commands
         self.settings = settings
         self.clock = clock
@@ -82,7 +85,8 @@ class Dispatcher:
         self.schedule_job: JobRunner | None = None
         self.committed_listeners: list[Callable[[Touched], None]] = []
         self._config_roles = _config_roles(settings)
-        self._queue: list[tuple[IncomingMessage, asyncio.Future[Outcome]]] = []
+        # Each message waits with its future and the moment it arrived.
+        self._queue: list[tuple[IncomingMessage, asyncio.Future[Outcome], float]] = []
         self._draining: asyncio.Task[None] | None = None
         # Ids of groups and members already stored, so the hot path skips the upsert.
         self._groups: dict[tuple[str, str], tuple[int, str]] = {}
@@ -90,8 +94,9 @@ class Dispatcher:
 
     async def dispatch(self, message: IncomingMessage) -> Outcome:
         """Handle a message; returns once its effects are committed (then acknowledge)."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((message, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.append((message, future, loop.time()))
         if self._draining is None or self._draining.done():
             self._draining = asyncio.create_task(self._drain())
         return await future
@@ -106,19 +111,22 @@ class Dispatcher:
             batch, self._queue = self._queue[:limit], self._queue[limit:]
             try:
                 outcomes, touched = await self.database.call(
-                    self._commit_batch, [m for m, _ in batch]
+                    self._commit_batch, [message for message, _, _ in batch]
                 )
             except Exception as error:
                 # Nothing committed: the callers must not acknowledge, so the platform
                 # delivers again once the database is back.
                 log.exception("batch of %d messages not committed", len(batch))
-                for _, future in batch:
+                for _, future, _ in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            committed_at = asyncio.get_running_loop().time()
+            for (message, future, arrived), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+                self._count(message, outcome, committed_at - arrived)
+            self.metrics.batch_size.observe(len(batch))
             self._tell_listeners(touched)
             # Let the callers just answered run (and send their next messages) before the
             # next batch is taken, so a steady stream makes full batches, not alternate ones.
@@ -390,6 +398,12 @@ class Dispatcher:
         bodies, touched = await self.database.call(work)
         self._tell_listeners(touched)
         return bodies
+
+    def _count(self, message: IncomingMessage, outcome: Outcome, seconds: float) -> None:
+        self.metrics.messages.labels(message.platform, outcome.status).inc()
+        self.metrics.dispatch_seconds.labels(message.platform).observe(seconds)
+        if outcome.command is not None:
+            self.metrics.commands.labels(outcome.command, outcome.status).inc()
 
     def _tell_listeners(self, touched: Touched) -> None:
         """Tell whoever listens what a commit touched; a failing listener changes nothing

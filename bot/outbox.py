@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.database import Database
 from bot.messages import OutgoingMessage, SendResult
+from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindowLimiter, Window
 from bot.router import View
 from bot.text import format_refs
@@ -175,9 +176,11 @@ class OutboxSender:
         adapters: Mapping[str, Sender],
         settings: Settings,
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.adapters = adapters
+        self.metrics = metrics or Metrics()
         self.settings = settings
         self.clock = clock
         # Filled by the app wiring from the routers (see Router.outbox_view).
@@ -229,9 +232,13 @@ class OutboxSender:
         candidates, self._hints = self._hints, {}
         if scan or loop_time >= self._next_scan:
             self._next_scan = loop_time + SCAN_EVERY
+            depth: dict[str, int] = dict.fromkeys(self.adapters, 0)
             for pending in await self.database.run(outbox.pending_conversations):
                 key = (pending.platform, pending.conversation_id)
                 candidates.setdefault(key, set()).add(ANY_KIND)
+                depth[pending.platform] = depth.get(pending.platform, 0) + pending.rows
+            for platform, rows in depth.items():
+                self.metrics.outbox_pending.labels(platform).set(rows)
         for key, kinds in candidates.items():
             if key[0] not in self.adapters:
                 continue
@@ -384,8 +391,15 @@ class OutboxSender:
         try:
             result = await adapter.send(message)
         except Exception as error:  # an adapter bug must not lose the rows
-            log.exception("send to %s failed", message.conversation_id)
+            log.exception(
+                "send to %s failed",
+                message.conversation_id,
+                extra={"platform": message.platform, "conversation_id": message.conversation_id},
+            )
+            self.metrics.sends.labels(message.platform, "error").inc()
             result = SendResult.retry(f"{type(error).__name__}: {error}")
+        else:
+            self.metrics.sends.labels(message.platform, "sent" if result.ok else "refused").inc()
         if result.ok:
             await self.database.run(
                 partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
@@ -399,6 +413,7 @@ class OutboxSender:
             message.conversation_id,
             result.error,
             delay,
+            extra={"platform": message.platform, "conversation_id": message.conversation_id},
         )
         retry_at = self.clock.now() + timedelta(seconds=delay)
         await self.database.run(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from storage.enums import OutboxStatus
 from storage.models import OutboxRow
@@ -36,29 +36,27 @@ def enqueue(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PendingConversation:
-    """A conversation with rows waiting, and when the first of them may go."""
+    """A conversation with rows waiting, how many, and when the first of them may go."""
 
     platform: str
     conversation_id: str
     due_at: datetime
+    rows: int
 
 
 def pending_conversations(session: Session) -> list[PendingConversation]:
-    """Every conversation with pending rows, and the earliest moment one may be sent."""
-    rows = session.exec(
-        select(OutboxRow.platform, OutboxRow.conversation_id, func.min(OutboxRow.not_before))
-        .where(OutboxRow.status == OutboxStatus.PENDING)
-        .group_by(col(OutboxRow.platform), col(OutboxRow.conversation_id))
+    """Every conversation with pending rows, their number, and the earliest due moment."""
+    statement = (
+        sa.select(
+            _TABLE.c.platform,
+            _TABLE.c.conversation_id,
+            sa.func.min(_TABLE.c.not_before).label("due_at"),
+            sa.func.count().label("rows"),
+        )
+        .where(_TABLE.c.status == OutboxStatus.PENDING)
+        .group_by(_TABLE.c.platform, _TABLE.c.conversation_id)
     )
-    result = []
-    for platform, conversation_id, due in rows:
-        if due is not None and due.tzinfo is None:  # aggregate bypasses the column type
-            due = _TABLE.c.not_before.type.process_result_value(due, session.get_bind().dialect)
-        if isinstance(due, str):
-            due = datetime.fromisoformat(due)
-            due = _TABLE.c.not_before.type.process_result_value(due, session.get_bind().dialect)
-        result.append(PendingConversation(platform, conversation_id, due))
-    return result
+    return [PendingConversation(**row) for row in session.execute(statement).mappings()]
 
 
 @dataclass(frozen=True, slots=True)

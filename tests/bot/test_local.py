@@ -103,3 +103,21 @@ async def test_bad_posts_get_a_chinese_error(chat: str, body: object) -> None:
 
     assert response.status == 400
     assert answer["error"]
+
+
+async def test_metrics_and_health_are_served(chat: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        await post(session, chat, role="moderator", text="/协商 开始 夜市", id="m1")
+        await post(session, chat, text="/投 1", id="m2")
+        async with session.get(f"{chat}/metrics") as response:
+            metrics = await response.text()
+        async with session.get(f"{chat}/healthz") as response:
+            health = await response.json()
+
+    assert 'xieshang_messages_total{outcome="ok",platform="local"} 1.0' in metrics
+    assert 'xieshang_commands_total{command="投",status="refused"} 1.0' in metrics
+    assert 'xieshang_commands_total{command="协商 开始",status="ok"} 1.0' in metrics
+    assert "xieshang_dispatch_seconds_bucket" in metrics
+    assert health["status"] == "ok"
+    assert health["database"] == "ok"
+    assert health["platforms"] == ["local"]
