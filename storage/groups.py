@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.enums import Role
 from storage.models import ChatGroup, Member, MemberRole
@@ -14,16 +14,14 @@ from storage.sql import insert
 def ensure_group(
     session: Session, *, platform: str, conversation_id: str, title: str, now: datetime
 ) -> int:
-    """The id of the group, created on its first message."""
-    statement = (
-        insert(session, ChatGroup)
-        .values(platform=platform, conversation_id=conversation_id, title=title, created_at=now)
-        .on_conflict_do_update(
-            index_elements=["platform", "conversation_id"],
-            set_={"title": title},
-        )
-        .returning(ChatGroup.id)
+    """The id of the group, created on its first message; an empty title keeps the stored one."""
+    statement = insert(session, ChatGroup).values(
+        platform=platform, conversation_id=conversation_id, title=title, created_at=now
     )
+    statement = statement.on_conflict_do_update(
+        index_elements=["platform", "conversation_id"],
+        set_={"title": func.coalesce(func.nullif(statement.excluded.title, ""), ChatGroup.title)},
+    ).returning(ChatGroup.id)
     return int(session.execute(statement).scalar_one())
 
 
@@ -38,6 +36,21 @@ def ensure_member(
         .returning(Member.id)
     )
     return int(session.execute(statement).scalar_one())
+
+
+def ensure_member_keeping_name(
+    session: Session, *, platform: str, user_id: str, fallback_name: str, now: datetime
+) -> tuple[int, str]:
+    """The id and stored name of a member whose name the platform did not say (a card click);
+    a member seen for the first time is named `fallback_name`."""
+    statement = (
+        insert(session, Member)
+        .values(platform=platform, user_id=user_id, name=fallback_name, created_at=now)
+        .on_conflict_do_update(index_elements=["platform", "user_id"], set_={"name": Member.name})
+        .returning(Member.id, Member.name)
+    )
+    row = session.execute(statement).one()
+    return int(row[0]), str(row[1])
 
 
 def get_group(session: Session, *, group_id: int) -> ChatGroup:
