@@ -79,6 +79,7 @@ class Frame:
     topic: str
     data: dict[str, Any]
     deliveries: int = 0
+    sent_at: float | None = None  # first delivery
     acked_at: float | None = None
     ack: dict[str, Any] | None = None
 
@@ -116,6 +117,7 @@ class FakeDingTalk:
         self.connections: list[Connection] = []
         self.tokens: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of OpenAPI calls
+        self.drops: list[float] = []  # when connections were cut
         self._changed = threading.Condition()
         self._queue: list[str] = []
         self._tickets: set[str] = set()
@@ -276,6 +278,7 @@ class FakeDingTalk:
         when = time.monotonic() + after
 
         def cut() -> None:
+            self._note(lambda: self.drops.append(time.monotonic()))
             for connection in self.live():
                 transport = connection.request.transport
                 if transport is not None:
@@ -407,6 +410,7 @@ class FakeDingTalk:
             ensure_ascii=False,
         )
         frame.deliveries += 1
+        frame.sent_at = frame.sent_at or time.monotonic()
         connection.in_flight.add(frame.message_id)
         if frame.kind == "CALLBACK":
             assert self._loop is not None
