@@ -41,8 +41,7 @@ def ensure_member(
 def ensure_member_keeping_name(
     session: Session, *, platform: str, user_id: str, fallback_name: str, now: datetime
 ) -> tuple[int, str]:
-    """The id and stored name of a member whose name the platform did not say (a card click);
-    a member seen for the first time is named `fallback_name`."""
+    """The id and stored name of a member the platform did not name (a card click)."""
     statement = (
         insert(session, Member)
         .values(platform=platform, user_id=user_id, name=fallback_name, created_at=now)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import dingtalk_stream
@@ -74,6 +75,8 @@ BLOCKING_CALL_TIMEOUT = 20.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 STOP_GRACE_SECONDS = 5.0
 MAX_ID_LENGTH = 128  # the database's width for platform ids
+# What the clicker alone sees on a poll card (their choice, or why it was refused).
+PRIVATE_CARD_PARAMS = ("my_choice", "notice")
 _LEADING_MENTIONS = re.compile(r"^(?:\s*[@＠]\S+)+\s+")
 
 T = TypeVar("T")
@@ -443,7 +446,7 @@ class DingTalkAdapter:
             "cardTemplateId": self.options.card_template_id,
             "outTrackId": card_id,
             "callbackType": "STREAM",
-            "cardData": {"cardParamMap": self.card_params(payload)},
+            "cardData": {"cardParamMap": poll_card_params(payload, self.settings.zone)},
             "userIdType": 1,
         }
         if route.conversation_type == SINGLE_CHAT and route.user:
@@ -470,7 +473,7 @@ class DingTalkAdapter:
         if poll_id is None:
             return SendResult.sent()
         card_ids = await self._cards.shown(int(poll_id))
-        params = self.card_params(message.payload)
+        params = poll_card_params(message.payload, self.settings.zone)
         for card_id in card_ids:
             body = {
                 "outTrackId": card_id,
@@ -522,50 +525,49 @@ class DingTalkAdapter:
                 return None
         return str(token) if token else None
 
-    def card_params(self, payload: Mapping[str, Any]) -> dict[str, str]:
-        """A poll as the card template's variables (DingTalk takes strings only)."""
-        options = [str(o) for o in payload.get("options", ())]
-        votes = [int(v) for v in payload.get("votes", ())] or [0] * len(options)
-        voters = int(payload.get("voters", 0))
-        closed = bool(payload.get("closed"))
-        number = payload.get("number", "")
-        shares = [v / voters if voters else 0.0 for v in votes]
-        traits = ["多选" if payload.get("multiple") else "单选"]
-        if payload.get("anonymous"):
-            traits.append("匿名")
-        deadline = payload.get("deadline")
-        if deadline and not closed:
-            moment = datetime.fromisoformat(str(deadline))
-            traits.append(f"{format_time(moment, self.settings.zone)} 截止")
-        rows = [
-            {"index": str(i), "text": o, "votes": str(v), "share": f"{s:.0%}"}
-            for i, (o, v, s) in enumerate(zip(options, votes, shares, strict=True), start=1)
-        ]
-        tally = [
-            f"{o}　{bar(s)} {v} · {s:.0%}" for o, v, s in zip(options, votes, shares, strict=True)
-        ]
-        result = ""
-        if closed and voters:
-            top = max(votes)
-            leaders = "、".join(o for o, v in zip(options, votes, strict=True) if v == top)
-            result = f"结果：{leaders} 得票最多（{top} 票），共 {voters} 人投票"
-        elif closed:
-            result = "结果：无人投票"
-        hint = "点击选项投票，可改选，以最后一次为准"
-        if payload.get("multiple"):
-            hint = f"点击只选一项；多选请在群里发送 /投 #{number} 1 3"
-        return {
-            "title": f"投票 #{number}",
-            "question": str(payload.get("question", "")),
-            "traits": "，".join(traits),
-            "status": "已结束" if closed else "进行中",
-            "closed": "true" if closed else "false",
-            "voters": str(voters),
-            "options": json.dumps(rows, ensure_ascii=False),
-            "tally": "\n".join(tally),
-            "result": result,
-            "hint": "" if closed else hint,
-        }
+
+def poll_card_params(payload: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
+    """A poll, as `poll_view` fills it, as the card's public variables (strings, lists as JSON)."""
+    options = [str(o) for o in payload.get("options", ())]
+    votes = [int(v) for v in payload.get("votes", ())] or [0] * len(options)
+    voters = int(payload.get("voters", 0))
+    closed = bool(payload.get("closed"))
+    number = payload.get("number", "")
+    shares = [v / voters if voters else 0.0 for v in votes]
+    traits = ["多选" if payload.get("multiple") else "单选"]
+    if payload.get("anonymous"):
+        traits.append("匿名")
+    deadline = payload.get("deadline")
+    if deadline and not closed:
+        moment = datetime.fromisoformat(str(deadline))
+        traits.append(f"{format_time(moment, zone)} 截止")
+    rows = [
+        {"index": str(i), "text": o, "votes": str(v), "share": f"{s:.0%}"}
+        for i, (o, v, s) in enumerate(zip(options, votes, shares, strict=True), start=1)
+    ]
+    tally = [f"{o}　{bar(s)} {v} · {s:.0%}" for o, v, s in zip(options, votes, shares, strict=True)]
+    result = ""
+    if closed and voters:
+        top = max(votes)
+        leaders = "、".join(o for o, v in zip(options, votes, strict=True) if v == top)
+        result = f"结果：{leaders} 得票最多（{top} 票），共 {voters} 人投票"
+    elif closed:
+        result = "结果：无人投票"
+    hint = "点击选项投票，可改选，以最后一次为准"
+    if payload.get("multiple"):
+        hint = f"点击只选一项；多选请在群里发送 /投 #{number} 1 3"
+    return {
+        "title": f"投票 #{number}",
+        "question": str(payload.get("question", "")),
+        "traits": "，".join(traits),
+        "status": "已结束" if closed else "进行中",
+        "closed": "true" if closed else "false",
+        "voters": str(voters),
+        "options": json.dumps(rows, ensure_ascii=False),
+        "tally": "\n".join(tally),
+        "result": result,
+        "hint": "" if closed else hint,
+    }
 
 
 def _log_connect_failure(state: RetryCallState) -> None:

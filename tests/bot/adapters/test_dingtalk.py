@@ -12,14 +12,17 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from bot.adapters.dingtalk import PRIVATE_CARD_PARAMS, poll_card_params
 from storage.engine import normalize_url
 from tests.fakes.bot import BotProcess
 from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Post, staff_id
 
+ROOT = Path(__file__).resolve().parents[3]
 MODERATOR = "王主任"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 TEMPLATE = "xieshang-poll.schema"
@@ -270,3 +273,15 @@ def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
     }
     assert "共 200 人投票" in result.text
     assert most_in_one_minute(posts) <= 20
+
+
+def test_the_shipped_card_template_declares_every_variable_the_bot_fills() -> None:
+    template = json.loads((ROOT / "docs" / "dingtalk-poll-card.json").read_text(encoding="utf-8"))
+    filled = poll_card_params(
+        {"number": 1, "question": "?", "options": ["甲", "乙"], "votes": [1, 0], "voters": 1},
+        ZoneInfo("Asia/Shanghai"),
+    )
+
+    assert set(template["variables"]) == set(filled)
+    assert set(template["privateVariables"]) == set(PRIVATE_CARD_PARAMS)
+    assert template["callbackType"] == "STREAM"
