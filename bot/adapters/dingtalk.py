@@ -321,7 +321,7 @@ class DingTalkAdapter:
         assert self._cards is not None
         try:
             click = CardCallbackMessage.from_dict(callback.data)
-        except (TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError):
             log.warning("unreadable DingTalk card callback acknowledged and dropped")
             return {}
         option = _clicked_option(click.content)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +42,7 @@ def bot_env(dingtalk: FakeDingTalk, database_url: str, **settings: str) -> dict[
 @pytest.fixture(scope="module")
 def dingtalk() -> Iterator[FakeDingTalk]:
     """One fake DingTalk for the module's conversations."""
-    with FakeDingTalk() as fake:
+    with FakeDingTalk(redeliver_after=2) as fake:
         yield fake
 
 
@@ -216,6 +217,30 @@ def test_an_unreadable_frame_is_acknowledged_and_harms_nothing(
 
     group.say("张三", "/投 1")
 
+    assert group.wait_for("没有进行中的协商").text.startswith("张三：")
+
+
+def test_a_message_the_database_refused_is_not_acknowledged_and_comes_again(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    database = sqlite3.connect(bot.workdir / "xieshang.db")
+    database.execute(
+        "CREATE TRIGGER refuse_messages BEFORE INSERT ON inbound_event"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    database.commit()
+    frame = dingtalk.frames_by_id(group.say("张三", "/投 1"))
+    try:
+        dingtalk.wait_until(lambda: frame.deliveries >= 2, what="the frame delivered again")
+        unacknowledged = frame.acked_at is None
+    finally:
+        database.execute("DROP TRIGGER refuse_messages")
+        database.commit()
+        database.close()
+
+    dingtalk.wait_acked([frame.message_id])
+
+    assert unacknowledged
     assert group.wait_for("没有进行中的协商").text.startswith("张三：")
 
 
