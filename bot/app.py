@@ -21,11 +21,16 @@ from bot.metrics import Metrics
 from bot.outbox import OutboxSender
 from bot.router import CommandTable, job_ref
 from bot.scheduler import Scheduler
-from bot.secrets import ballot_secret
+from bot.secrets import ballot_secret, env_secret
 from handlers import ROUTERS
 from storage.engine import is_sqlite, make_engine, upgrade_database
 
 log = logging.getLogger(__name__)
+
+
+def credentials_present() -> bool:
+    """Whether the environment holds DingTalk app credentials."""
+    return bool(env_secret("DINGTALK_CLIENT_ID") and env_secret("DINGTALK_CLIENT_SECRET"))
 
 
 class App:
@@ -99,6 +104,13 @@ class App:
                     trust_roles=self.settings.platforms.local.trust_roles,
                 )
             )
+        if credentials_present():
+            # Imported only here: a bot without DingTalk credentials never loads its SDK.
+            from bot.adapters.dingtalk import adapter_from_environment
+
+            dingtalk = adapter_from_environment(self.settings, self.clock)
+            if dingtalk is not None:
+                adapters.append(dingtalk)
         wecom = wecom_from_environment(
             self.settings.platforms.wecom, clock=self.clock, zone=self.settings.zone
         )

@@ -46,6 +46,8 @@ class LocalSettings(_Section):
 class DingTalkSettings(_Section):
     admins_are_moderators: bool = True
     rate_limit: RateLimit = RateLimit()
+    card_template_id: str = ""
+    throttled_retry_seconds: float = Field(default=60, gt=0, le=600)
 
 
 class WeComSettings(_Section):

@@ -170,7 +170,9 @@ class Context:
             payload["reply"] = dict(self.message.reply_context)
             if mention:
                 payload["mentions"] = [self.message.sender_id]
-                body = f"{self.member_name}：{text}" if self.message.is_group else text
+                # A card click's answer shows in the clicker's own view: no need to name them.
+                named = self.message.is_group and not self.message.interactive
+                body = f"{self.member_name}：{text}" if named else text
         self._queue("text", body, payload, private=self._interactive)
 
     def post(self, text: str, *, kind: str = "text", payload: dict[str, Any] | None = None) -> None:

@@ -28,7 +28,7 @@ from bot.router import Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
 from storage.enums import Role, labels
-from storage.groups import ensure_group, ensure_member, granted_roles
+from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
 from storage.sql import forget_memos, writes
 
 log = logging.getLogger(__name__)
@@ -316,23 +316,36 @@ class Dispatcher:
     ) -> Context:
         group_key = (message.platform, message.conversation_id)
         group = known_groups.get(group_key) or self._groups.get(group_key)
-        if group is None or group[1] != message.conversation_title:
+        title = message.conversation_title
+        # An empty title or name means the platform did not say (a card click carries
+        # neither): keep what is stored rather than erase it.
+        if group is None or (title and group[1] != title):
             group_id = ensure_group(
                 session,
                 platform=message.platform,
                 conversation_id=message.conversation_id,
-                title=message.conversation_title,
+                title=title,
                 now=now,
             )
-            group = known_groups[group_key] = (group_id, message.conversation_title)
+            group = known_groups[group_key] = (group_id, title)
         member_key = (message.platform, message.sender_id)
-        name = message.sender_name.strip()[:64] or message.sender_id[:64]
+        name = message.sender_name.strip()[:64]
         member = known_members.get(member_key) or self._members.get(member_key)
-        if member is None or member[1] != name:
+        if not name:
+            if member is None:
+                member = known_members[member_key] = ensure_member_keeping_name(
+                    session,
+                    platform=message.platform,
+                    user_id=message.sender_id,
+                    fallback_name=message.sender_id[:64],
+                    now=now,
+                )
+        elif member is None or member[1] != name:
             member_id = ensure_member(
                 session, platform=message.platform, user_id=message.sender_id, name=name, now=now
             )
             member = known_members[member_key] = (member_id, name)
+        name = member[1]
         roles = {Role.MEMBER, *message.platform_roles}
         for role, people in self._config_roles.items():
             if f"{message.platform}:{message.sender_id}" in people:

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.enums import Role
 from storage.models import ChatGroup, Member, MemberRole
-from storage.sql import connection, prepared
+from storage.sql import connection, insert, prepared
 
 _GROUPS: Any = ChatGroup.__table__  # type: ignore[attr-defined]
 _MEMBERS: Any = Member.__table__  # type: ignore[attr-defined]
@@ -29,7 +29,8 @@ def _upsert_group(insert: Callable[[Any], Any]) -> Any:
         )
         .on_conflict_do_update(
             index_elements=["platform", "conversation_id"],
-            set_={"title": sa.bindparam("title")},
+            # A card click carries no group title: an empty one keeps what is stored.
+            set_={"title": func.coalesce(func.nullif(sa.bindparam("title"), ""), table.c.title)},
         )
         .returning(table.c.id)
     )
@@ -38,7 +39,8 @@ def _upsert_group(insert: Callable[[Any], Any]) -> Any:
 def ensure_group(
     session: Session, *, platform: str, conversation_id: str, title: str, now: datetime
 ) -> int:
-    """The id of the group, created on its first message; the title follows the latest."""
+    """The id of the group, created on its first message; the title follows the latest
+    (an empty title keeps the stored one)."""
     result = connection(session).execute(
         prepared(session, _upsert_group),
         {
@@ -74,6 +76,20 @@ def ensure_member(
         {"platform": platform, "user_id": user_id, "name": name, "created_at": now},
     )
     return int(result.scalar_one())
+
+
+def ensure_member_keeping_name(
+    session: Session, *, platform: str, user_id: str, fallback_name: str, now: datetime
+) -> tuple[int, str]:
+    """The id and stored name of a member the platform did not name (a card click)."""
+    statement = (
+        insert(session, Member)
+        .values(platform=platform, user_id=user_id, name=fallback_name, created_at=now)
+        .on_conflict_do_update(index_elements=["platform", "user_id"], set_={"name": Member.name})
+        .returning(Member.id, Member.name)
+    )
+    row = session.execute(statement).one()
+    return int(row[0]), str(row[1])
 
 
 def get_group(session: Session, *, group_id: int) -> ChatGroup:

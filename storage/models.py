@@ -237,3 +237,21 @@ scheduler_jobs = sa.Table(
     sa.Column("next_run_time", sa.Float(25), index=True),
     sa.Column("job_state", sa.LargeBinary, nullable=False),
 )
+
+
+class PollCard(SQLModel, table=True):
+    """A poll shown as an interactive card on a platform: which card shows which poll."""
+
+    __tablename__ = "poll_card"
+    __table_args__ = (sa.UniqueConstraint("platform", "card_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    # The platform's id of the card (DingTalk outTrackId), chosen by the bot before the
+    # first try, so a retried send delivers the same card rather than a second one.
+    card_id: str = Field(max_length=64)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    conversation_id: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    # Empty until the platform took the card; only delivered cards get tally updates.
+    delivered_at: datetime | None = _utc(nullable=True)

@@ -3,6 +3,8 @@ acknowledges nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -115,6 +117,34 @@ async def test_an_unreachable_database_fails_the_dispatch(clock: ManualClock) ->
             await dispatcher.dispatch(member_message("张三", "/投 1", at=clock.now()))
     finally:
         database.close()
+
+
+async def test_a_card_click_keeps_the_members_name_and_the_groups_title(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say(MODERATOR, "/投票 夜市延长到23点？| 支持 | 反对")
+    await group.say("张三", "/投 1")
+    # A card click says who clicked, but neither their name nor the group's title.
+    click = replace(
+        group.message("张三", "/投 #1 2"), sender_name="", conversation_title="", interactive=True
+    )
+
+    outcome = await group.app.dispatcher.dispatch(click)
+
+    assert outcome.replies == ("投票 #1：已记录张三的选票",)
+    assert group.rows("SELECT name FROM member WHERE user_id = 'id-张三'") == [("张三",)]
+    assert group.rows("SELECT title FROM chat_group") == [("群1",)]
+
+
+async def test_a_refused_card_click_is_worded_to_the_clicker_alone(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say(MODERATOR, "/投票 夜市延长到23点？| 支持 | 反对")
+    await group.say(MODERATOR, "/结束投票")
+    click = replace(group.message("张三", "/投 #1 2"), interactive=True)
+
+    outcome = await group.app.dispatcher.dispatch(click)
+
+    assert outcome.replies == ("投票 #1 已结束，发送 /结果 #1 查看结果。",)
+    assert group.count("ballot") == 0
 
 
 listening = Router("listening")

@@ -1,0 +1,312 @@
+"""DingTalk: a real `xieshang run` with the real SDK client, against a fake DingTalk.
+
+Members @ the robot in a fake group; the test reads what reached the group, what the
+robot's cards show, and (for the burst) what the database holds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from bot.adapters.dingtalk import PRIVATE_CARD_PARAMS, poll_card_params
+from storage.engine import normalize_url
+from tests.fakes.bot import BotProcess
+from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Post, staff_id
+
+ROOT = Path(__file__).resolve().parents[3]
+MODERATOR = "王主任"
+POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
+TEMPLATE = "xieshang-poll.schema"
+
+
+def bot_env(dingtalk: FakeDingTalk, database_url: str, **settings: str) -> dict[str, str]:
+    """What `xieshang run` needs to use the fake DingTalk and the test's database."""
+    return {
+        **dingtalk.env(),
+        "XIESHANG_DATABASE__URL": database_url,
+        "XIESHANG_PLATFORMS__DINGTALK__THROTTLED_RETRY_SECONDS": "0.5",
+        **{f"XIESHANG_{key.upper()}": value for key, value in settings.items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def dingtalk() -> Iterator[FakeDingTalk]:
+    """One fake DingTalk for the module's conversations."""
+    with FakeDingTalk(redeliver_after=2) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def bot(dingtalk: FakeDingTalk, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    """One bot, with poll cards, connected to the fake (each test talks in its own group)."""
+    workdir = tmp_path_factory.mktemp("dingtalk-bot")
+    env = bot_env(
+        dingtalk,
+        f"sqlite:///{workdir / 'xieshang.db'}",
+        platforms__dingtalk__card_template_id=TEMPLATE,
+    )
+    process = BotProcess(workdir, env).start()
+    try:
+        dingtalk.wait_connected()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def group(dingtalk: FakeDingTalk, bot: BotProcess) -> Iterator[FakeGroup]:
+    """A fresh group with the robot in it; the bot's log is shown if the test fails."""
+    yield dingtalk.group()
+    assert bot.running, bot.log()
+
+
+def tally_from(text: str) -> dict[str, int]:
+    """Read `支持　███░░ 66 · 33%` lines back into counts."""
+    counts = {}
+    for line in text.splitlines():
+        found = re.match(r"^(\S+?)[\s　]+[█░]+ (\d+) · \d+%$", line)
+        if found:
+            counts[found.group(1)] = int(found.group(2))
+    return counts
+
+
+def card_tally(card: Card) -> dict[str, int]:
+    """The public tally a card shows."""
+    return {row["text"]: int(row["votes"]) for row in json.loads(card.params["options"])}
+
+
+def acknowledged_votes(posts: list[Post]) -> int:
+    """How many votes the group was told were recorded (folded or one by one)."""
+    folded = sum(int(n) for p in posts for n in re.findall(r"已记录 (\d+) 张选票", p.text))
+    single = sum(len(re.findall(r"已记录\S+的选票", p.text)) for p in posts)
+    return folded + single
+
+
+def most_in_one_minute(posts: list[Post]) -> int:
+    """The most messages that reached the group within any 60 seconds."""
+    times = sorted(p.at for p in posts)
+    return max((sum(1 for t in times if start <= t < start + 60) for start in times), default=0)
+
+
+def test_a_member_is_answered_in_the_group_by_name(group: FakeGroup) -> None:
+    group.say("张三", "/投 1")
+
+    answer = group.wait_for("没有进行中的协商")
+
+    assert answer.via == "webhook"
+    assert answer.text.startswith("张三：")
+    assert answer.at_user_ids == (staff_id("张三"),)
+
+
+def test_a_group_admin_may_open_a_consultation_and_a_member_may_not(group: FakeGroup) -> None:
+    group.say("李四", "/协商 开始 夜市延长营业时间")
+    refused = group.wait_for("仅限主持人使用")
+    group.say(MODERATOR, "/协商 开始 夜市延长营业时间", admin=True)
+
+    opened = group.wait_for("协商开始")
+
+    assert refused.text.startswith("李四：")
+    assert f"主持人：{MODERATOR}" in opened.text
+
+
+def test_a_throttled_reply_is_sent_again_until_it_arrives(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    dingtalk.throttle(2)
+    group.say("张三", "/投 1")
+
+    answer = group.wait_for("没有进行中的协商")
+
+    assert answer.via == "webhook"
+    assert dingtalk.throttled_answers >= 2
+
+
+def test_a_reply_through_an_expired_webhook_goes_by_the_robots_group_send(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    message = group.message("张三", "/投 1")
+    dingtalk.expire_webhooks()
+    dingtalk.push(ROBOT_TOPIC, message)
+
+    answer = group.wait_for("没有进行中的协商")
+
+    assert answer.via == "openapi"
+    assert ("POST", "/v1.0/robot/groupMessages/send") in dingtalk.requests
+
+
+def test_a_webhook_past_its_expiry_time_is_not_even_tried(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    dingtalk.push(ROBOT_TOPIC, group.message("张三", "/投 1", webhook_expires_in_ms=-1000))
+
+    answer = group.wait_for("没有进行中的协商")
+
+    assert answer.via == "openapi"
+
+
+def test_a_poll_is_a_card_and_a_click_replaces_the_members_earlier_vote(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    group.say_and_wait(MODERATOR, "/协商 开始 夜市延长营业时间", admin=True)
+    group.say_and_wait(MODERATOR, POLL, admin=True)
+    card = group.card()
+    group.say_and_wait("张三", "/投 1")
+    dingtalk.wait_until(lambda: card_tally(card)["支持"] == 1, what="张三's vote on the card")
+
+    answer = dingtalk.click(card.card_id, staff_id("张三"), 2)
+
+    assert card.template_id == TEMPLATE
+    assert card.callback_type == "STREAM"
+    assert answer["userPrivateData"]["cardParamMap"]["my_choice"] == "反对"
+    dingtalk.wait_until(
+        lambda: card_tally(card) == {"支持": 0, "反对": 1, "弃权": 0}, what="the new tally"
+    )
+    group.say("李四", "/结果 #1")
+    assert "共 1 人投票" in group.wait_for("投票 #1（进行中）").text
+
+
+def test_a_click_on_a_closed_poll_changes_nothing_and_says_so(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    group.say_and_wait(MODERATOR, "/协商 开始 夜市延长营业时间", admin=True)
+    group.say_and_wait(MODERATOR, POLL, admin=True)
+    card = group.card()
+    dingtalk.click(card.card_id, staff_id("张三"), 1)
+    group.say_and_wait(MODERATOR, "/结束投票", admin=True)
+    dingtalk.wait_until(lambda: card.params["closed"] == "true", what="the card closed")
+
+    answer = dingtalk.click(card.card_id, staff_id("李四"), 2)
+
+    assert "已结束" in answer["userPrivateData"]["cardParamMap"]["notice"]
+    assert "my_choice" not in card.private[staff_id("李四")]
+    assert card.params["result"] == "结果：支持 得票最多（1 票），共 1 人投票"
+    group.say("李四", "/结果 #1")
+    final = group.wait_for("投票 #1结果")
+    assert tally_from(final.text) == {"支持": 1, "反对": 0, "弃权": 0}
+
+
+def test_the_bot_answers_pings_and_comes_back_after_a_disconnect(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    echoed = dingtalk.ping()
+    opened = len(dingtalk.connections)
+    dingtalk.disconnect()
+    dingtalk.wait_connected(opened + 1)
+
+    group.say("张三", "/投 1")
+
+    assert set(echoed) == {"opaque"}
+    assert group.wait_for("没有进行中的协商").via == "webhook"
+
+
+def test_an_unreadable_frame_is_acknowledged_and_harms_nothing(
+    dingtalk: FakeDingTalk, group: FakeGroup
+) -> None:
+    unreadable = dingtalk.push(ROBOT_TOPIC, {"msgtype": "text", "text": {"content": "/投 1"}})
+    dingtalk.wait_acked([unreadable])
+
+    group.say("张三", "/投 1")
+
+    assert group.wait_for("没有进行中的协商").text.startswith("张三：")
+
+
+def test_a_message_the_database_refused_is_not_acknowledged_and_comes_again(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    database = sqlite3.connect(bot.workdir / "xieshang.db")
+    database.execute(
+        "CREATE TRIGGER refuse_messages BEFORE INSERT ON inbound_event"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    database.commit()
+    frame = dingtalk.frames_by_id(group.say("张三", "/投 1"))
+    try:
+        dingtalk.wait_until(lambda: frame.deliveries >= 2, what="the frame delivered again")
+        unacknowledged = frame.acked_at is None
+    finally:
+        database.execute("DROP TRIGGER refuse_messages")
+        database.commit()
+        database.close()
+
+    dingtalk.wait_acked([frame.message_id])
+
+    assert unacknowledged
+    assert group.wait_for("没有进行中的协商").text.startswith("张三：")
+
+
+def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
+    database_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20261124)
+    choices = {f"委员{i:03d}": rng.randint(1, 3) for i in range(200)}
+    delivered_twice = set(rng.sample(sorted(choices), 10))
+    with FakeDingTalk() as dingtalk:
+        bot = BotProcess(tmp_path, bot_env(dingtalk, database_url)).start()
+        try:
+            dingtalk.wait_connected()
+            group = dingtalk.group()
+            group.say_and_wait(MODERATOR, "/协商 开始 夜市延长营业时间", admin=True)
+            group.say_and_wait(MODERATOR, POLL, admin=True)
+            announcement = group.wait_for("投票 #1：")
+
+            votes = [
+                (
+                    ROBOT_TOPIC,
+                    group.message(name, f"/投 {choice}"),
+                    2 if name in delivered_twice else 1,
+                )
+                for name, choice in choices.items()
+            ]
+            frames = dingtalk.push_spread(votes, over=2.0)
+            dingtalk.drop(after=1.0)
+            dingtalk.wait_acked(frames, timeout=60)
+            dingtalk.wait_until(
+                lambda: acknowledged_votes(group.posts()) >= 200, 30, "every voter acknowledged"
+            )
+            group.say(MODERATOR, "/结束投票", admin=True)
+            result = group.wait_for("投票 #1结果")
+            posts = group.posts()
+        except Exception as error:
+            error.add_note(f"xieshang's log:\n{bot.log()}")
+            raise
+        finally:
+            bot.stop()
+    engine = sa.create_engine(normalize_url(database_url))
+    with engine.connect() as connection:
+        ballots = connection.execute(sa.text("SELECT count(*) FROM ballot")).scalar_one()
+    engine.dispose()
+
+    expected = Counter(choices.values())
+    assert announcement.text.startswith("投票 #1：夜市延长到23点？")  # no card template: text
+    assert len(dingtalk.connections) == 2  # the dropped socket was reopened
+    assert ballots == 200
+    assert acknowledged_votes(posts) == 200
+    assert tally_from(result.text) == {
+        "支持": expected[1],
+        "反对": expected[2],
+        "弃权": expected[3],
+    }
+    assert "共 200 人投票" in result.text
+    assert most_in_one_minute(posts) <= 20
+
+
+def test_the_shipped_card_template_declares_every_variable_the_bot_fills() -> None:
+    template = json.loads((ROOT / "docs" / "dingtalk-poll-card.json").read_text(encoding="utf-8"))
+    filled = poll_card_params(
+        {"number": 1, "question": "?", "options": ["甲", "乙"], "votes": [1, 0], "voters": 1},
+        ZoneInfo("Asia/Shanghai"),
+    )
+
+    assert set(template["variables"]) == set(filled)
+    assert set(template["privateVariables"]) == set(PRIVATE_CARD_PARAMS)
+    assert template["callbackType"] == "STREAM"
