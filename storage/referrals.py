@@ -36,6 +36,7 @@ def create_referral(
         lead_department=lead_department,
         co_departments=co_departments,
         deadline=deadline,
+        deadline_set_at=now,
         referred_by=member_id,
         referred_at=now,
         message_id=message_id,
@@ -149,6 +150,7 @@ def reopen_reply(
     reply.reopened_by = member_id
     reply.reopen_reason = reason
     referral.deadline = deadline
+    referral.deadline_set_at = now
     session.add(reply)
     session.add(referral)
     session.flush()

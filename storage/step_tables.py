@@ -139,6 +139,9 @@ class Referral(SQLModel, table=True):
     co_departments: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # The moment the deadline passes: the start of the day after the last day to answer.
     deadline: datetime = _utc(index=True)
+    # When the deadline in force was set (referred, or reopened): reminders that were
+    # already past then are skipped rather than sent late.
+    deadline_set_at: datetime = _utc()
     referred_by: int = Field(foreign_key="member.id")
     referred_at: datetime = _utc()
     message_id: str = Field(max_length=128)

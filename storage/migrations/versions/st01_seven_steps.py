@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("lead_department", sa.String(length=64), nullable=False),
         sa.Column("co_departments", sa.JSON(), nullable=False),
         sa.Column("deadline", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline_set_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("referred_by", sa.Integer(), nullable=False),
         sa.Column("referred_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("message_id", sa.String(length=128), nullable=False),
