@@ -209,9 +209,12 @@ class OutboxSender:
 
     async def flush(self) -> None:
         """Send everything that is due now and wait for it (tests, replays, shutdown)."""
-        await self.send_due()
-        while self._busy:
-            await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
+        # Twice: a drain the background loop had already started may have read the clock
+        # before these rows fell due; the first pass waits for it, the second sends them.
+        for _ in range(2):
+            await self.send_due()
+            while self._busy:
+                await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
 
     def _done(self, key: tuple[str, str], _task: asyncio.Task[None]) -> None:
         self._busy.pop(key, None)
