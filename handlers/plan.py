@@ -56,8 +56,8 @@ class PlanSpec:
         lead = text[: matches[0].start()] if matches else text
         if lead.strip():
             values.setdefault("notes", []).append(lead.strip())
-        for match, following in zip(matches, [*matches[1:], None], strict=True):
-            end = following.start() if following else len(text)
+        ends = [m.start() for m in matches[1:]] + [len(text)] * bool(matches)
+        for match, end in zip(matches, ends, strict=True):
             value = text[match.end() : end].strip()
             if value:
                 values.setdefault(_FIELDS[match.group(1)], []).append(value)

@@ -112,7 +112,7 @@ class Attendance:
 
 def consultation_attendance(session: Session, *, consultation_id: int) -> Attendance:
     """Members who wrote to the bot while the consultation was open (with role and sector
-    from config and granted roles), and the leaders present."""
+    from config, granted roles and who opened it), and the leaders present."""
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise LookupError(f"no consultation {consultation_id}")
@@ -154,6 +154,9 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
             guests.append(Guest(member.name, profile.department, profile.title, recorded=False))
             continue
         roles = {Role.MEMBER, *granted[member.id]}
+        if member.id == consultation.opened_by:
+            # Whoever opened it was its moderator, even if only the platform said so.
+            roles.add(Role.MODERATOR)
         if profile is not None:
             roles |= {Role(role) for role in profile.roles}
         participants.append(
