@@ -100,3 +100,16 @@ async def test_a_malformed_rating_is_explained_and_changes_nothing(
 
     assert expected in answer
     assert group.count("referral_rating") == 0
+
+
+async def test_statistics_are_for_the_secretary_and_moderator(group: Group) -> None:
+    await replied_and_evaluating(group)
+
+    by_member = await group.answer("张三", "/统计")
+    bad_year = await group.answer("秘书", "/统计 明年", role=Role.SECRETARY)
+    this_year = await group.answer(MODERATOR, "/统计")
+
+    assert "/统计 仅限主持人、秘书使用" in by_member
+    assert "请写年份，如 /统计 2026" in bad_year
+    assert this_year.startswith("**2026 年协商工作统计（群1）**")
+    assert "报送 2 件（意见建议 2 条），已答复 1 件，待答复 1 件" in this_year
