@@ -171,6 +171,12 @@ async def test_a_consultation_walks_through_all_seven_steps(
     assert figures["采纳率"] == 0.5
     assert figures["逾期"] == 1
     assert figures["评价"] == 3
+    status = await group.answer("张三", "/协商 状态")
+    assert "报送 #1 市民政局：已答复（A 已解决，按期），2 人评价：办理 4.5，结果 4.0" in status
+    assert "报送 #2 市交通局：已答复（未采纳，逾期），1 人评价：办理 2.0，结果 1.0" in status
+    ending = await moderator(group, "/协商 结束")
+    assert "评价结果：\n报送 #1 市民政局：2 人评价，办理 4.5 分，结果 4.0 分" in ending
+
     letter = [p.text for p in Document(str(letter_path)).paragraphs if p.text]
     assert letter[2] == "市交通局："
     assert "（一）#2 增设夜间公交（提出：李四；附议：王五、赵六，共 2 人）" in letter
