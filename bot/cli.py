@@ -1,4 +1,5 @@
-"""The `xieshang` command: run the bot, replay a transcript, upgrade the database."""
+"""The `xieshang` command: run the bot, replay a transcript, upgrade the database, and
+export the statistics and referral letters."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(settings, args.file, args.conversation)
     if args.command == "db" and args.db_command == "upgrade":
         return _upgrade(settings)
+    if args.command == "stats":
+        return _stats(settings, args.year, args.format, args.output)
+    if args.command == "letter":
+        return _letter(settings, args.referral, args.format, args.output)
     parser.print_help()
     return 2
 
@@ -58,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", parents=[common], help="数据库")
     db_commands = db.add_subparsers(dest="db_command")
     db_commands.add_parser("upgrade", parents=[common], help="把数据库升级到最新结构")
+    stats = commands.add_parser("stats", parents=[common], help="协商工作统计")
+    stats.add_argument("--year", help="年份，如 2026（默认今年；all 为历年）")
+    stats.add_argument("--format", choices=["md", "json", "xlsx"], default="md")
+    stats.add_argument("--output", type=Path, help="写入文件（xlsx 必须写文件）")
+    letter = commands.add_parser("letter", parents=[common], help="导出报送函")
+    letter.add_argument("referral", type=int, help="报送函文号〔年〕N号 中的 N")
+    letter.add_argument("--format", choices=["md", "docx"], default="docx")
+    letter.add_argument("--output", type=Path, help="写入文件（docx 默认写 报送函-N.docx）")
     return parser
 
 
@@ -125,6 +138,86 @@ def _upgrade(settings: Settings) -> int:
     upgrade_database(engine)
     engine.dispose()
     print("数据库已是最新结构。")
+    return 0
+
+
+def _write(content: str | bytes, output: Path | None) -> None:
+    if output is None:
+        assert isinstance(content, str)
+        sys.stdout.write(content + "\n")
+    elif isinstance(content, bytes):
+        output.write_bytes(content)
+    else:
+        output.write_text(content + "\n", encoding="utf-8")
+
+
+def _stats(settings: Settings, year_text: str | None, fmt: str, output: Path | None) -> int:
+    import json
+
+    from sqlmodel import Session
+
+    from bot.clock import SystemClock
+    from reports.statistics import (
+        render_statistics_markdown,
+        render_statistics_xlsx,
+        statistics_json,
+    )
+    from storage.engine import make_engine, upgrade_database
+    from storage.stats import compute_statistics
+
+    now = SystemClock().now()
+    if year_text is None:
+        year: int | None = now.astimezone(settings.zone).year
+    elif year_text.lower() in ("all", "全部"):
+        year = None
+    elif year_text.isdigit() and 2000 <= int(year_text) <= 2100:
+        year = int(year_text)
+    else:
+        print(f"xieshang: 年份应写成 2026 或 all，而不是 {year_text}", file=sys.stderr)
+        return 2
+    if fmt == "xlsx" and output is None:
+        print("xieshang: xlsx 格式请用 --output 指定文件", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database.url)
+    try:
+        upgrade_database(engine)
+        with Session(engine) as session:
+            stats = compute_statistics(session, now=now, zone=settings.zone, year=year)
+    finally:
+        engine.dispose()
+    if fmt == "xlsx":
+        _write(render_statistics_xlsx(stats), output)
+    elif fmt == "json":
+        _write(json.dumps(statistics_json(stats), ensure_ascii=False, indent=2), output)
+    else:
+        _write(render_statistics_markdown(stats), output)
+    return 0
+
+
+def _letter(settings: Settings, referral_id: int, fmt: str, output: Path | None) -> int:
+    from sqlmodel import Session
+
+    from reports.letter import render_letter_docx, render_letter_markdown
+    from storage.engine import make_engine, upgrade_database
+    from storage.referrals import referral_dossier
+
+    engine = make_engine(settings.database.url)
+    try:
+        upgrade_database(engine)
+        with Session(engine) as session:
+            try:
+                dossier = referral_dossier(session, referral_id=referral_id)
+            except LookupError:
+                print(f"xieshang: 没有第 {referral_id} 号报送函", file=sys.stderr)
+                return 2
+    finally:
+        engine.dispose()
+    if fmt == "md":
+        _write(render_letter_markdown(dossier, settings.zone), output)
+        return 0
+    target = output or Path(f"报送函-{referral_id}.docx")
+    _write(render_letter_docx(dossier, settings.zone), target)
+    print(f"报送函已写入 {target}", file=sys.stderr)
     return 0
 
 

@@ -94,6 +94,52 @@ class RoleSettings(_Section):
         return value
 
 
+def _platform_user(entry: str) -> str:
+    platform, _, user = entry.partition(":")
+    if not platform or not user:
+        raise ValueError(f"应写成 平台:用户ID（如 local:alice），而不是 {entry!r}")
+    return entry
+
+
+class SectorEntry(_Section):
+    """A member's sector (界别), e.g. `{member: "dingtalk:0123", sector: "经济界"}`."""
+
+    member: str
+    sector: str = Field(min_length=1, max_length=32)
+
+    _member = field_validator("member")(_platform_user)
+
+
+class LeaderEntry(_Section):
+    """A leader or department representative who may write in the group."""
+
+    member: str
+    department: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=64)
+
+    _member = field_validator("member")(_platform_user)
+
+
+class AttendanceSettings(_Section):
+    sectors: list[SectorEntry] = []
+    leaders: list[LeaderEntry] = []
+
+
+class ReferralSettings(_Section):
+    default_deadline_days: int = Field(default=30, ge=1, le=366)
+    reopen_deadline_days: int = Field(default=15, ge=1, le=366)
+    reminder_days_before: list[int] = [7, 1]
+    overdue_reminder_every_days: int = Field(default=7, ge=1, le=90)
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+
+    @field_validator("reminder_days_before")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(day < 1 or day > 366 for day in value):
+            raise ValueError("提醒天数应在 1 到 366 之间")
+        return sorted(set(value), reverse=True)
+
+
 class OutboxSettings(_Section):
     ack_delay_seconds: float = Field(default=1.5, ge=0)
     max_message_chars: int = Field(default=3000, ge=200)
@@ -129,6 +175,8 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     limits: LimitSettings = LimitSettings()
     security: SecuritySettings = SecuritySettings()
+    attendance: AttendanceSettings = AttendanceSettings()
+    referrals: ReferralSettings = ReferralSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from bot.messages import IncomingMessage
     from bot.router import CommandTable
 
-NO_CONSULTATION = "本群当前没有进行中的协商。主持人可发送 /协商 开始 <主题> 开启。"
+NO_CONSULTATION = (
+    "本群当前没有进行中的协商。主持人可发送 /协商 开始 [主题] 开启（不写主题则先选题）。"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,14 +252,15 @@ class OutboxSender:
 
     async def flush(self) -> None:
         """Send everything that is due now and wait for it (tests, replays, shutdown)."""
-        await self.send_due(scan=True)
-        # A conversation the background loop was already draining was only hinted: keep
-        # going until nothing is busy and no hint is left.
-        while self._busy or self._hints:
-            if self._busy:
-                await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
-            else:
-                await self.send_due()
+        # Twice: a drain the background loop had begun may have read the clock before these
+        # rows fell due; and one it was running when called left later rows as hints.
+        for _ in range(2):
+            await self.send_due(scan=True)
+            while self._busy or self._hints:
+                if self._busy:
+                    await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
+                else:
+                    await self.send_due()
 
     def _done(self, key: Key, _task: asyncio.Task[None]) -> None:
         self._busy.pop(key, None)

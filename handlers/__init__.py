@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import consultation, help, opinions, polls
+from handlers import (
+    attendance,
+    consultation,
+    evaluation,
+    help,
+    opinions,
+    plan,
+    polls,
+    referrals,
+    stats,
+    topics,
+)
 
 ROUTERS: tuple[Router, ...] = (
     help.router,
     consultation.router,
+    topics.router,
+    plan.router,
+    attendance.router,
     opinions.router,
     polls.router,
+    referrals.router,
+    evaluation.router,
+    stats.router,
 )

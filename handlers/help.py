@@ -21,7 +21,8 @@ async def show_help(ctx: Context, args: OptionalText) -> None:
     if consultation is None:
         lines = ["本群当前没有进行中的协商。"]
     else:
-        lines = [f"当前协商：「{consultation.topic}」，{consultation.stage.label}阶段。"]
+        topic = f"「{consultation.topic}」" if consultation.topic else "（议题待定）"
+        lines = [f"当前协商：{topic}，{consultation.stage.label}阶段。"]
     lines.append(f"你的身份：{labels(ctx.roles)}。你现在可以：")
     for command in ctx.commands.commands:
         if _usable_now(ctx, command):

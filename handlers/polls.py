@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Self
@@ -147,14 +148,35 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
     limit = ctx.settings.limits.max_poll_options
     if len(args.options) > limit:
         raise UsageError(f"选项最多 {limit} 个。")
-    deadline = args.deadline(ctx.now, ctx)
-    poll = create_poll(
-        ctx.session,
+    open_and_announce_poll(
+        ctx,
         consultation_id=consultation.id,
         question=args.question,
         options=list(args.options),
         multiple=args.multiple,
         anonymous=args.anonymous,
+        deadline=args.deadline(ctx.now, ctx),
+    )
+
+
+def open_and_announce_poll(
+    ctx: Context,
+    *,
+    consultation_id: int,
+    question: str,
+    options: list[str],
+    multiple: bool,
+    anonymous: bool,
+    deadline: datetime | None,
+) -> Poll:
+    """Open a poll, arm its deadline and announce it (for /投票 and for topic polls)."""
+    poll = create_poll(
+        ctx.session,
+        consultation_id=consultation_id,
+        question=question,
+        options=options,
+        multiple=multiple,
+        anonymous=anonymous,
         deadline=deadline,
         member_id=ctx.member_id,
         now=ctx.now,
@@ -164,9 +186,10 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
         ctx.schedule(
             f"poll-close-{poll.id}", close_poll_at_deadline, run_at=deadline, args=(poll.id,)
         )
-    crowded = len(open_polls(ctx.session, consultation_id=consultation.id)) > 1
+    crowded = len(open_polls(ctx.session, consultation_id=consultation_id)) > 1
     # Kind "poll": a platform with cards shows buttons; the others show the text.
     ctx.post(_announcement(ctx, poll, crowded=crowded), kind="poll", payload=_card(poll))
+    return poll
 
 
 def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
@@ -300,6 +323,18 @@ async def show_result(ctx: Context, args: OptionalRef) -> None:
     ctx.reply(render_result(ctx, poll), mention=False)
 
 
+PollClosedHook = Callable[[Context, Poll], None]
+# What other features do when a poll closes (a topic poll settles the topic); run after
+# the result is posted, whether the moderator or the deadline closed the poll.
+_poll_closed_hooks: list[PollClosedHook] = []
+
+
+def on_poll_closed(hook: PollClosedHook) -> PollClosedHook:
+    """Run `hook(ctx, poll)` whenever a poll closes and its result has been posted."""
+    _poll_closed_hooks.append(hook)
+    return hook
+
+
 def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bool:
     """Close an open poll and post its result; False when it was closed already."""
     assert poll.id is not None
@@ -308,6 +343,8 @@ def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bo
     poll.status = PollStatus.CLOSED
     ctx.post(render_result(ctx, poll))
     ctx.update("poll_tally", _card(poll))
+    for hook in _poll_closed_hooks:
+        hook(ctx, poll)
     return True
 
 

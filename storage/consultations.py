@@ -126,3 +126,40 @@ def consultation_counts(session: Session, *, consultation_id: int) -> Consultati
         open_polls=polls.get(PollStatus.OPEN, 0),
         polls=sum(polls.values()),
     )
+
+
+def change_stage(
+    session: Session, *, consultation: Consultation, to_stage: Stage, member_id: int, now: datetime
+) -> StageChange:
+    """Move the consultation to `to_stage`, keeping who moved it and when."""
+    assert consultation.id is not None
+    change = StageChange(
+        consultation_id=consultation.id,
+        from_stage=consultation.stage,
+        to_stage=to_stage,
+        changed_by=member_id,
+        changed_at=now,
+    )
+    consultation.stage = to_stage
+    session.add(consultation)
+    session.add(change)
+    session.flush()
+    return change
+
+
+def stage_history(session: Session, *, consultation_id: int) -> list[StageChange]:
+    """Every stage the consultation entered, oldest first."""
+    return list(
+        session.exec(
+            select(StageChange)
+            .where(StageChange.consultation_id == consultation_id)
+            .order_by(col(StageChange.id))
+        )
+    )
+
+
+def set_topic(session: Session, *, consultation: Consultation, topic: str) -> None:
+    """Give the consultation its topic (chosen in 选题定题)."""
+    consultation.topic = topic
+    session.add(consultation)
+    session.flush()

@@ -107,3 +107,40 @@ class OutboxStatus(StrEnum):
 
     PENDING = "pending"
     SENT = "sent"
+
+
+class ReplyClass(StrEnum):
+    """How a department answered a referral (办理答复的分类)."""
+
+    SOLVED = "solved"
+    IN_PROGRESS = "in_progress"
+    PLANNED = "planned"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group, with its letter where it has one."""
+        return _REPLY_LABELS[self]
+
+    @property
+    def adopted(self) -> bool:
+        """Whether the answer takes the suggestion up (A, B or C), as the adoption rate counts."""
+        return self is not ReplyClass.DECLINED
+
+    @classmethod
+    def from_text(cls, text: str) -> ReplyClass | None:
+        """`A`, `A类`, `已解决`, `A 已解决` … or None."""
+        word = text.strip().upper().removesuffix("类")
+        for reply_class, label in _REPLY_LABELS.items():
+            letter, _, name = label.rpartition(" ")
+            if word in (letter, name, label.upper(), reply_class.value.upper()) and word:
+                return reply_class
+        return None
+
+
+_REPLY_LABELS = {
+    ReplyClass.SOLVED: "A 已解决",
+    ReplyClass.IN_PROGRESS: "B 正在解决",
+    ReplyClass.PLANNED: "C 列入计划",
+    ReplyClass.DECLINED: "未采纳",
+}

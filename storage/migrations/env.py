@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import Engine, create_engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables on the metadata)
+import storage.models
+import storage.step_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

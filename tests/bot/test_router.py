@@ -57,7 +57,7 @@ def test_a_family_without_subcommand_lists_its_members() -> None:
     assert match is not None
     assert match.command is None
     assert match.family_name == "协商"
-    assert {c.name for c in match.family} == {"协商 开始", "协商 状态", "协商 结束"}
+    assert {c.name for c in match.family} == {"协商 开始", "协商 状态", "协商 阶段", "协商 结束"}
 
 
 def test_every_command_has_usage_summary_and_chinese_name() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from storage.enums import Role
 from tests.support import MODERATOR, Group
 
 STATE_TABLES = (
@@ -17,7 +18,8 @@ STATE_TABLES = (
 )
 
 MALFORMED = [
-    (MODERATOR, "/协商 开始", "用法：/协商 开始 <主题>"),
+    (MODERATOR, "/协商 阶段", "用法：/协商 阶段 <阶段名称|下一步>"),
+    (MODERATOR, "/协商 阶段 第九步", "没有「第九步」这个阶段"),
     (MODERATOR, "/协商 开始 " + "长" * 201, "主题最多 200 字"),
     (MODERATOR, "/协商", "/协商 的用法"),
     (MODERATOR, "/协商 飞起来", "/协商 的用法"),
@@ -59,3 +61,46 @@ async def test_malformed_command_gets_usage_and_changes_nothing(
     assert outcome.status in ("usage", "refused")
     after = {table: group.rows(f"SELECT * FROM {table} ORDER BY id") for table in STATE_TABLES}
     assert after == before
+
+
+GARBAGE = [
+    "",
+    "#",
+    "#1",
+    "#0 #99999",
+    "#1 A",
+    "x" * 300,
+    "#1 办理 9 结果",
+    "期限 99999天",
+    "@",
+    "|||",
+]
+# Commands that change what the sweep walks through are tested on their own.
+UNSWEPT = {"协商 开始", "协商 阶段", "协商 结束"}
+
+
+async def test_no_input_in_any_stage_makes_a_command_fail(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say("李四", "/建议 夜市很好")
+    commands = [c for c in group.app.commands.commands if c.name not in UNSWEPT]
+    for stage in (
+        "选题定题",
+        "制订方案",
+        "组织调研",
+        "开展协商",
+        "报送意见",
+        "办理反馈",
+        "结果评价",
+    ):
+        await group.say(MODERATOR, f"/协商 阶段 {stage}")
+        outcomes = await group.deliver(
+            [
+                group.message(MODERATOR, f"/{command.name} {junk}", role=role)
+                for command in commands
+                if command.stages is None or stage in command.stages
+                for junk in GARBAGE
+                for role in (Role.MODERATOR, Role.SECRETARY, Role.LIAISON)
+            ]
+        )
+        failed = [o.command for o in outcomes if o.status == "error"]
+        assert failed == [], stage

@@ -7,7 +7,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401
+import storage.models
+import storage.step_tables  # noqa: F401  (registers the tables of the seven steps)
 from storage.engine import alembic_config, make_engine, upgrade_database
 
 
@@ -17,9 +18,8 @@ def test_migrations_build_exactly_the_models(database_url: str) -> None:
         upgrade_database(engine)
         upgrade_database(engine)  # a second start changes nothing
         with engine.connect() as connection:
-            differences = compare_metadata(
-                MigrationContext.configure(connection), SQLModel.metadata
-            )
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, SQLModel.metadata)
     finally:
         engine.dispose()
 

@@ -1,0 +1,125 @@
+"""/出席: who took part, and which leaders and department representatives attended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+from bot.config import Settings
+from bot.context import Context
+from bot.errors import UsageError
+from bot.router import Router
+from storage.attendance import (
+    ProfileSpec,
+    consultation_attendance,
+    record_guest,
+    sync_member_profiles,
+)
+from storage.enums import ALL_STAGES, Role
+
+router = Router("attendance")
+
+NAME_LIMIT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSpec:
+    """`[@]姓名 部门 [职务]`, or nothing to see the attendance."""
+
+    name: str
+    department: str
+    title: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Name and department are needed; the title may be left out."""
+        words = raw.split()
+        if not words:
+            return cls("", "", "")
+        if len(words) < 2:
+            raise UsageError("请写出姓名和部门，如 /出席 @王明 市民政局 副局长。")
+        name = words[0].lstrip("@＠")
+        title = " ".join(words[2:])
+        if not name or any(len(part) > NAME_LIMIT for part in (name, words[1], title)):
+            raise UsageError(f"姓名、部门、职务各最多 {NAME_LIMIT} 字。")
+        return cls(name, words[1], title)
+
+
+@router.command(
+    "出席",
+    "attend",
+    usage="/出席 [@姓名 部门 职务]",
+    summary="记录出席的领导和部门代表；不带内容则查看出席情况",
+    roles=[Role.MODERATOR, Role.SECRETARY],
+    stages=ALL_STAGES,
+)
+async def record_attendance(ctx: Context, args: GuestSpec) -> None:
+    """Record an attending leader or department representative, or show who took part."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    if not args.name:
+        ctx.reply("\n".join(describe_attendance(ctx, consultation.id)), mention=False)
+        return
+    new = record_guest(
+        ctx.session,
+        consultation_id=consultation.id,
+        name=args.name,
+        department=args.department,
+        title=args.title,
+        member_id=ctx.member_id,
+        now=ctx.now,
+    )
+    who = f"{args.name}（{' '.join(filter(None, (args.department, args.title)))}）"
+    ctx.reply(f"{'已记录' if new else '已更新'}出席：{who}")
+
+
+def describe_attendance(ctx: Context, consultation_id: int) -> list[str]:
+    """The attendance as lines for the group."""
+    attendance = consultation_attendance(ctx.session, consultation_id=consultation_id)
+    people = []
+    for person in attendance.participants:
+        notes = [role.label for role in person.roles if role is not Role.MEMBER]
+        if person.sector:
+            notes.insert(0, person.sector)
+        people.append(person.name + (f"（{'，'.join(notes)}）" if notes else ""))
+    lines = [f"参与委员 {len(people)} 人：{'、'.join(people) or '暂无'}"]
+    guests = [
+        f"{g.name}（{' '.join(filter(None, (g.department, g.title)))}）" for g in attendance.guests
+    ]
+    lines.append(f"出席的领导和部门代表 {len(guests)} 人：{'、'.join(guests) or '暂无'}")
+    return lines
+
+
+def profiles_from_config(settings: Settings) -> list[ProfileSpec]:
+    """Everyone config says something about: their roles, sector, or office."""
+    roles: dict[str, list[Role]] = {}
+    for role, people in (
+        (Role.MODERATOR, settings.roles.moderators),
+        (Role.SECRETARY, settings.roles.secretaries),
+        (Role.LIAISON, settings.roles.liaisons),
+    ):
+        for person in people:
+            roles.setdefault(person, []).append(role)
+    sectors = {entry.member: entry.sector for entry in settings.attendance.sectors}
+    leaders = {entry.member: entry for entry in settings.attendance.leaders}
+    specs = []
+    for person in sorted({*roles, *sectors, *leaders}):
+        platform, _, user_id = person.partition(":")
+        leader = leaders.get(person)
+        specs.append(
+            ProfileSpec(
+                platform=platform,
+                user_id=user_id,
+                sector=sectors.get(person, ""),
+                roles=tuple(roles.get(person, ())),
+                department=leader.department if leader else "",
+                title=leader.title if leader else "",
+            )
+        )
+    return specs
+
+
+@router.on_startup
+async def load_profiles_from_config(ctx: Context) -> None:
+    """Store what config says about people, so attendance (and the minutes) can read it."""
+    sync_member_profiles(ctx.session, profiles=profiles_from_config(ctx.settings))

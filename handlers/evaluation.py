@@ -1,0 +1,139 @@
+"""/评价: members rate each replied referral on its handling and its result, 1 to 5."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Self
+
+from bot.args import NoArgs
+from bot.context import Ack, Context
+from bot.errors import UsageError, UserError
+from bot.router import Router
+from storage.enums import Stage
+from storage.ratings import has_rated, rating_averages, record_rating
+from storage.referrals import get_referral, list_referrals, standing_reply
+
+router = Router("evaluation")
+
+EVALUATING = [Stage.EVALUATE]
+COMMENT_LIMIT = 500
+_HEAD = re.compile(r"\s*[#＃]\s*(\d{1,9})\s*(.*)$", re.DOTALL)
+_NAMED = re.compile(r"(办理|结果)\s*[:：]?\s*(\d+)\s*分?")
+_BARE = re.compile(r"(\d+)\s*分?\s+(\d+)\s*分?(?:\s+|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class RatingSpec:
+    """`#3 办理 5 结果 4 [意见…]` or `#3 5 4 [意见…]`."""
+
+    number: int
+    handling: int
+    result: int
+    comment: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """A referral number, two scores from 1 to 5, and an optional comment."""
+        head = _HEAD.match(raw)
+        if not head:
+            raise UsageError("请写出报送编号，如 /评价 #3 办理 5 结果 4。")
+        rest = head.group(2).strip()
+        scores: dict[str, int] = {}
+        while match := _NAMED.match(rest):
+            if match.group(1) in scores:
+                raise UsageError(f"「{match.group(1)}」只能打一次分。")
+            scores[match.group(1)] = int(match.group(2))
+            rest = rest[match.end() :].lstrip()
+        if not scores and (bare := _BARE.match(rest)):
+            scores = {"办理": int(bare.group(1)), "结果": int(bare.group(2))}
+            rest = rest[bare.end() :]
+        if set(scores) != {"办理", "结果"}:
+            raise UsageError("请分别为「办理」和「结果」打分，如 /评价 #3 办理 5 结果 4。")
+        if any(not 1 <= score <= 5 for score in scores.values()):
+            raise UsageError("评分是 1 到 5 的整数。")
+        comment = rest.strip()
+        if len(comment) > COMMENT_LIMIT:
+            raise UsageError(f"评价意见最多 {COMMENT_LIMIT} 字。")
+        return cls(int(head.group(1)), scores["办理"], scores["结果"], comment)
+
+
+@router.command(
+    "评价",
+    "rate",
+    usage="/评价 #报送编号 办理 <1-5> 结果 <1-5> [意见]",
+    summary="为答复的办理和结果打分（可改评）",
+    stages=EVALUATING,
+)
+async def rate_referral(ctx: Context, args: RatingSpec) -> None:
+    """Keep the member's rating of a replied referral, replacing their earlier one."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    assert ctx.message is not None
+    referral = get_referral(ctx.session, consultation_id=consultation.id, number=args.number)
+    if referral is None:
+        raise UserError(f"本场协商没有报送 #{args.number}，请核对编号。")
+    assert referral.id is not None
+    if standing_reply(ctx.session, referral_id=referral.id) is None:
+        raise UserError(f"报送 #{referral.number} 还没有答复，答复后才能评价。")
+    again = has_rated(ctx.session, referral_id=referral.id, member_id=ctx.member_id)
+    kept = record_rating(
+        ctx.session,
+        referral_id=referral.id,
+        member_id=ctx.member_id,
+        handling=args.handling,
+        result=args.result,
+        comment=args.comment,
+        rated_at=ctx.message.timestamp,
+    )
+    if not kept:
+        ctx.reply(f"你对报送 #{referral.number} 有一条更晚的评价，以那一条为准。")
+        return
+    prefix = f"报送 #{referral.number}："
+    scores = f"办理 {args.handling}，结果 {args.result}"
+    ctx.ack(
+        Ack(
+            key=f"rating:{referral.number}",
+            one=f"{prefix}已{'更新' if again else '记录'}{ctx.member_name}的评价（{scores}）",
+            unit="份评价",
+            prefix=prefix,
+        )
+    )
+
+
+def rating_lines(ctx: Context, consultation_id: int) -> list[str]:
+    """Average scores of each replied referral of the consultation."""
+    referrals = [
+        r
+        for r in list_referrals(ctx.session, consultation_id=consultation_id)
+        if r.id is not None and standing_reply(ctx.session, referral_id=r.id) is not None
+    ]
+    averages = rating_averages(ctx.session, referral_ids=[r.id for r in referrals if r.id])
+    lines = []
+    for referral in referrals:
+        average = averages.get(referral.id or 0)
+        if average is None:
+            lines.append(f"报送 #{referral.number} {referral.lead_department}：尚无评价")
+        else:
+            lines.append(
+                f"报送 #{referral.number} {referral.lead_department}：{average.raters} 人评价，"
+                f"办理 {average.handling:.1f} 分，结果 {average.result:.1f} 分"
+            )
+    return lines
+
+
+@router.command(
+    "评价 汇总",
+    "rate summary",
+    usage="/评价 汇总",
+    summary="查看各报送件的平均评分",
+    stages=EVALUATING,
+)
+async def show_ratings(ctx: Context, args: NoArgs) -> None:
+    """Show the average ratings of every replied referral."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    lines = rating_lines(ctx, consultation.id)
+    if not lines:
+        raise UserError("本场协商还没有已答复的报送。")
+    ctx.reply("\n".join(["评价汇总：", *lines]), mention=False)

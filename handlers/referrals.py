@@ -1,0 +1,498 @@
+"""/报送 /反馈 /重办 /督办: suggestions go to departments, replies come back on time or
+are chased (限期答复, 督办), and unsatisfying replies are sent back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Self
+from zoneinfo import ZoneInfo
+
+from bot.args import NoArgs
+from bot.config import ReferralSettings
+from bot.context import Context
+from bot.errors import UsageError, UserError
+from bot.router import Router
+from bot.text import fold, format_refs, format_time, one_line, parse_refs
+from reports.letter import last_day, render_letter_markdown
+from storage.consultations import get_consultation
+from storage.enums import ReplyClass, Role, Stage
+from storage.opinions import get_opinions
+from storage.ratings import rating_averages
+from storage.referrals import (
+    create_referral,
+    get_referral,
+    get_referral_by_id,
+    list_overdue_referrals,
+    mark_reminder_sent,
+    record_reply,
+    referral_dossier,
+    referrals_awaiting_reply,
+    referrals_to_department,
+    reopen_reply,
+    sent_reminder_keys,
+    standing_reply,
+)
+from storage.step_tables import Referral
+
+router = Router("referrals")
+
+DEPARTMENT_LIMIT = 64
+CO_DEPARTMENT_LIMIT = 10
+_SEPARATORS = re.compile(r"[、，,;；\s]+")
+_REFS_HEAD = re.compile(r"\s*((?:[#＃]\s*\d+\s*[,，、]?\s*)+)")
+_KEYWORDS = re.compile(r"(协办|期限)")
+_DEADLINE_AT_END = re.compile(r"\s*期限\s*(\S+)\s*$")
+
+
+def short_date(day: date) -> str:
+    """`12月24日`, as deadlines are shown in the group."""
+    return f"{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSpec:
+    """`30天` (days from today, the last day included) or a date (`12月31日`, `2026-12-31`)."""
+
+    days: int | None
+    month_day: tuple[int | None, int, int] | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Whole days, or a calendar date."""
+        text = fold(raw).replace(" ", "")
+        days = re.fullmatch(r"(\d{1,3})天", text)
+        if days:
+            count = int(days.group(1))
+            if not 1 <= count <= 366:
+                raise UsageError("期限应在 1 到 366 天之间。")
+            return cls(count, None)
+        day = re.fullmatch(r"(?:(\d{4})[-/年.])?(\d{1,2})[-/月.](\d{1,2})日?", text)
+        if day:
+            year = int(day.group(1)) if day.group(1) else None
+            return cls(None, (year, int(day.group(2)), int(day.group(3))))
+        raise UsageError(f"无法识别期限「{one_line(raw, 12)}」，请写成 30天 或 12月31日。")
+
+    def last_day(self, today: date) -> date:
+        """The last day to answer, counted from `today`."""
+        if self.days is not None:
+            return today + timedelta(days=self.days)
+        assert self.month_day is not None
+        year, month, day = self.month_day
+        try:
+            chosen = date(year or today.year, month, day)
+            if year is None and chosen <= today:
+                chosen = date(today.year + 1, month, day)
+        except ValueError as error:
+            raise UsageError(f"没有 {month}月{day}日 这一天。") from error
+        if chosen <= today:
+            raise UsageError(f"期限 {chosen:%Y-%m-%d} 已过，请写一个今天之后的日期。")
+        if chosen > today + timedelta(days=366):
+            raise UsageError("期限不能超过一年。")
+        return chosen
+
+
+def deadline_after(
+    spec: DeadlineSpec | None, *, default_days: int, now: datetime, zone: ZoneInfo
+) -> datetime:
+    """The moment the deadline passes: the start of the day after the last day to answer."""
+    today = now.astimezone(zone).date()
+    final = (spec or DeadlineSpec(default_days, None)).last_day(today)
+    return datetime.combine(final + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _departments(text: str) -> list[str]:
+    names = [name for name in _SEPARATORS.split(text.strip()) if name]
+    if any(len(name) > DEPARTMENT_LIMIT for name in names):
+        raise UsageError(f"单位名称最多 {DEPARTMENT_LIMIT} 字。")
+    return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralSpec:
+    """`#12 #15 市民政局 [协办 市财政局、市住建局] [期限 30天]`."""
+
+    numbers: tuple[int, ...]
+    lead: str
+    co: tuple[str, ...]
+    deadline: DeadlineSpec | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Opinion numbers first, then one lead department, then the optional parts."""
+        head = _REFS_HEAD.match(raw)
+        if not head:
+            raise UsageError("请先写出要报送的意见建议编号，如 #12 #15。")
+        numbers = tuple(dict.fromkeys(parse_refs(head.group(1))))
+        if len(numbers) > 20:
+            raise UsageError("一次最多报送 20 条。")
+        pieces = _KEYWORDS.split(raw[head.end() :])
+        lead = _departments(pieces[0])
+        if not lead:
+            raise UsageError("请写出主办单位，如 市民政局。")
+        if len(lead) > 1:
+            raise UsageError("主办单位只能写一个，其他单位请写在「协办」之后。")
+        co: list[str] = []
+        deadline = None
+        seen: set[str] = set()
+        for keyword, value in zip(pieces[1::2], pieces[2::2], strict=True):
+            if keyword in seen:
+                raise UsageError(f"「{keyword}」只能写一次。")
+            seen.add(keyword)
+            if keyword == "协办":
+                co = [name for name in _departments(value) if name != lead[0]]
+                if not co:
+                    raise UsageError("请在「协办」后写出协办单位。")
+            else:
+                deadline = DeadlineSpec.parse(value)
+        if len(co) > CO_DEPARTMENT_LIMIT:
+            raise UsageError(f"协办单位最多 {CO_DEPARTMENT_LIMIT} 个。")
+        return cls(numbers, lead[0], tuple(co), deadline)
+
+
+@router.command(
+    "报送",
+    "refer",
+    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天]",
+    summary="把意见建议报送部门办理，并生成报送函",
+    roles=[Role.SECRETARY],
+    stages=[Stage.REFER],
+)
+async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
+    """Refer suggestions to a department with a deadline, post the letter, arm reminders."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    assert ctx.message is not None
+    found = get_opinions(ctx.session, consultation_id=consultation.id, numbers=list(args.numbers))
+    missing = [n for n in args.numbers if n not in found]
+    if missing:
+        raise UserError(f"没有找到 {format_refs(missing)}，请核对编号。")
+    withdrawn = [n for n in args.numbers if found[n].retracted_at is not None]
+    if withdrawn:
+        raise UserError(f"{format_refs(withdrawn)} 已被撤回，不能报送。")
+    opinion_ids = [opinion_id for n in args.numbers if (opinion_id := found[n].id) is not None]
+    earlier = referrals_to_department(
+        ctx.session, opinion_ids=opinion_ids, lead_department=args.lead
+    )
+    if earlier:
+        again = [o.number for o in found.values() if o.id in earlier]
+        raise UserError(
+            f"{format_refs(again)} 已报送{args.lead}（报送 {format_refs(earlier.values())}）。"
+        )
+    zone = ctx.settings.zone
+    deadline = deadline_after(
+        args.deadline,
+        default_days=ctx.settings.referrals.default_deadline_days,
+        now=ctx.now,
+        zone=zone,
+    )
+    referral = create_referral(
+        ctx.session,
+        consultation_id=consultation.id,
+        opinion_ids=opinion_ids,
+        lead_department=args.lead,
+        co_departments=list(args.co),
+        deadline=deadline,
+        member_id=ctx.member_id,
+        message_id=ctx.message.message_id,
+        now=ctx.now,
+    )
+    assert referral.id is not None
+    arm_next_reminder(ctx, referral)
+    co = f"，{'、'.join(args.co)}协办" if args.co else ""
+    ctx.post(
+        f"报送 #{referral.number}：{format_refs(args.numbers)} 已报送{args.lead}{co}，"
+        f"请于 {short_date(last_day(deadline, zone))} 前答复。"
+    )
+    dossier = referral_dossier(ctx.session, referral_id=referral.id)
+    ctx.post(render_letter_markdown(dossier, zone), kind="markdown")
+    ctx.reply(f"报送函已生成；公文版（DOCX）可导出：xieshang letter {referral.id}")
+
+
+def _referral(ctx: Context, number: int) -> Referral:
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    referral = get_referral(ctx.session, consultation_id=consultation.id, number=number)
+    if referral is None:
+        raise UserError(f"本场协商没有报送 #{number}，请核对编号。")
+    return referral
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySpec:
+    """`#3 A <答复内容>`; the class is A, B, C or 未采纳 (or the class's name)."""
+
+    number: int
+    reply_class: ReplyClass
+    text: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Referral number, class, and the reply's words."""
+        match = re.match(r"\s*[#＃]\s*(\d{1,9})\s+(\S+)\s*(.*)$", raw, re.DOTALL)
+        if not match:
+            raise UsageError("请写出报送编号、答复分类和答复内容。")
+        reply_class = ReplyClass.from_text(match.group(2))
+        if reply_class is None:
+            raise UsageError(
+                f"无法识别答复分类「{one_line(match.group(2), 8)}」，应为 A、B、C 或 未采纳。"
+            )
+        text = match.group(3).strip()
+        name = reply_class.label.rpartition(" ")[2]
+        if text.split(maxsplit=1)[:1] == [name]:  # `A 已解决 …`: the name repeats the letter
+            text = text[len(name) :].strip()
+        if not text:
+            raise UsageError("请写出答复内容。")
+        return cls(int(match.group(1)), reply_class, text)
+
+
+@router.command(
+    "反馈",
+    "reply",
+    usage="/反馈 #报送编号 <A|B|C|未采纳> <答复内容>",
+    summary="录入部门的办理答复（A 已解决 / B 正在解决 / C 列入计划 / 未采纳）",
+    roles=[Role.LIAISON, Role.SECRETARY],
+    stages=[Stage.REFER, Stage.REPLY, Stage.EVALUATE],
+)
+async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
+    """Keep a department's reply and tell the proposers and seconders, by name."""
+    referral = _referral(ctx, args.number)
+    assert referral.id is not None
+    standing = standing_reply(ctx.session, referral_id=referral.id)
+    if standing is not None:
+        raise UserError(
+            f"报送 #{referral.number} 已于 {format_time(standing.replied_at, ctx.settings.zone)}"
+            f" 答复（{standing.reply_class.label}）。如委员不满意，"
+            f"秘书或主持人可发送 /重办 #{referral.number} <理由>。"
+        )
+    reply = record_reply(
+        ctx.session,
+        referral=referral,
+        reply_class=args.reply_class,
+        text=args.text,
+        member_id=ctx.member_id,
+        now=ctx.now,
+    )
+    zone = ctx.settings.zone
+    if reply.on_time:
+        timing = "按期答复"
+    else:
+        late = (ctx.now.astimezone(zone).date() - last_day(referral.deadline, zone)).days
+        timing = f"逾期 {late} 天答复"
+    dossier = referral_dossier(ctx.session, referral_id=referral.id)
+    people = dossier.people
+    lines = [
+        f"报送 #{referral.number} 收到{referral.lead_department}的答复"
+        f"（{args.reply_class.label}，{timing}）：",
+        args.text,
+        f"{'、'.join(p.name for p in people)}：你们提出或附议的 "
+        f"{format_refs(i.number for i in dossier.items)} 有了答复。"
+        f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。",
+    ]
+    ctx.post("\n".join(lines), payload={"mentions": [p.user_id for p in people]})
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenSpec:
+    """`#3 <理由> [期限 15天]`."""
+
+    number: int
+    reason: str
+    deadline: DeadlineSpec | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Referral number, why, and optionally a new deadline."""
+        match = re.match(r"\s*[#＃]\s*(\d{1,9})\s*(.*)$", raw, re.DOTALL)
+        if not match:
+            raise UsageError("请写出报送编号和重办理由。")
+        rest = match.group(2)
+        deadline = None
+        at_end = _DEADLINE_AT_END.search(rest)
+        if at_end:
+            deadline = DeadlineSpec.parse(at_end.group(1))
+            rest = rest[: at_end.start()]
+        reason = rest.strip()
+        if not reason:
+            raise UsageError("请写出重办理由，如 委员认为答复没有回应夜间噪音问题。")
+        return cls(int(match.group(1)), reason, deadline)
+
+
+@router.command(
+    "重办",
+    "reopen",
+    usage="/重办 #报送编号 <理由> [期限 15天]",
+    summary="委员不满意时退回答复，要求重新办理",
+    roles=[Role.SECRETARY, Role.MODERATOR],
+    stages=[Stage.REPLY, Stage.EVALUATE],
+)
+async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
+    """Send a reply back to the department with a new deadline; reminders start again."""
+    referral = _referral(ctx, args.number)
+    assert referral.id is not None
+    reply = standing_reply(ctx.session, referral_id=referral.id)
+    if reply is None:
+        raise UserError(f"报送 #{referral.number} 还没有答复，无需重办。")
+    zone = ctx.settings.zone
+    deadline = deadline_after(
+        args.deadline,
+        default_days=ctx.settings.referrals.reopen_deadline_days,
+        now=ctx.now,
+        zone=zone,
+    )
+    reopen_reply(
+        ctx.session,
+        referral=referral,
+        reply=reply,
+        reason=args.reason,
+        deadline=deadline,
+        member_id=ctx.member_id,
+        now=ctx.now,
+    )
+    arm_next_reminder(ctx, referral)
+    ctx.post(
+        f"报送 #{referral.number} 的答复（{reply.reply_class.label}）退回重办：{args.reason}\n"
+        f"请{referral.lead_department}于 {short_date(last_day(deadline, zone))} 前重新答复。"
+    )
+
+
+@router.command("督办", "overdue", usage="/督办", summary="查看逾期未答复的报送")
+async def list_overdue(ctx: Context, args: NoArgs) -> None:
+    """List the group's referrals past their deadline without a reply."""
+    overdue = list_overdue_referrals(ctx.session, now=ctx.now, group_id=ctx.group_id)
+    if not overdue:
+        ctx.reply("目前没有逾期未答复的报送。", mention=False)
+        return
+    zone = ctx.settings.zone
+    lines = [f"逾期未答复的报送 {len(overdue)} 件："]
+    for item in overdue:
+        referral = item.referral
+        final = last_day(referral.deadline, zone)
+        late = (ctx.now.astimezone(zone).date() - final).days
+        closed = "" if item.consultation_open else "（协商已结束）"
+        lines.append(
+            f"报送 #{referral.number}「{one_line(item.topic, 20)}」{referral.lead_department}："
+            f"期限 {short_date(final)}，逾期 {late} 天{closed}"
+        )
+    ctx.reply("\n".join(lines), mention=False)
+
+
+def referral_state(ctx: Context, referral: Referral) -> str:
+    """One line on where a referral stands: answered, waiting, or overdue."""
+    assert referral.id is not None
+    zone = ctx.settings.zone
+    final = last_day(referral.deadline, zone)
+    head = f"报送 #{referral.number} {referral.lead_department}："
+    reply = standing_reply(ctx.session, referral_id=referral.id)
+    if reply is not None:
+        state = f"已答复（{reply.reply_class.label}，{'按期' if reply.on_time else '逾期'}）"
+        average = rating_averages(ctx.session, referral_ids=[referral.id]).get(referral.id)
+        if average is not None:
+            state += (
+                f"，{average.raters} 人评价：办理 {average.handling:.1f}，结果 {average.result:.1f}"
+            )
+        return head + state
+    if referral.deadline <= ctx.now:
+        late = (ctx.now.astimezone(zone).date() - final).days
+        return head + f"逾期 {late} 天未答复（期限 {short_date(final)}）"
+    return head + f"待答复，期限 {short_date(final)}"
+
+
+# Reminders: 7 and 1 days before the last day, then every week once it has passed. Each
+# has a key naming its deadline, kept when sent, so it goes out once however often its job
+# runs (a restart re-arms jobs) and a reopened referral's new deadline starts a fresh set.
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One reminder of one deadline."""
+
+    key: str
+    at: datetime
+    days_before: int | None
+
+
+def reminder_schedule(
+    deadline: datetime, settings: ReferralSettings, zone: ZoneInfo
+) -> Iterator[Reminder]:
+    """The reminders of a deadline in time order; endless, since overdue ones repeat."""
+    final = last_day(deadline, zone)
+    stamp = f"{final:%Y%m%d}"
+    hour = time(settings.reminder_hour)
+
+    def at(day: date) -> datetime:
+        return datetime.combine(day, hour, tzinfo=zone).astimezone(UTC)
+
+    for days in settings.reminder_days_before:
+        yield Reminder(f"{stamp}:before{days}", at(final - timedelta(days=days)), days)
+    week = 0
+    while True:
+        day = final + timedelta(days=1 + week * settings.overdue_reminder_every_days)
+        yield Reminder(f"{stamp}:overdue{week}", at(day), None)
+        week += 1
+
+
+def arm_next_reminder(ctx: Context, referral: Referral) -> None:
+    """Schedule the referral's next reminder not yet sent (in the past after downtime)."""
+    assert referral.id is not None
+    sent = sent_reminder_keys(ctx.session, referral_id=referral.id)
+    for reminder in reminder_schedule(referral.deadline, ctx.settings.referrals, ctx.settings.zone):
+        if reminder.at <= referral.deadline_set_at or reminder.key in sent:
+            continue
+        ctx.schedule(
+            f"referral-{referral.id}-{reminder.key}",
+            remind_about_referral,
+            run_at=reminder.at,
+            args=(referral.id, reminder.key),
+        )
+        return
+
+
+async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> None:
+    """Scheduled: post the reminder due now (one message, however many fell due while the
+    bot was down), unless the department answered or the consultation ended."""
+    referral = get_referral_by_id(ctx.session, referral_id=referral_id)
+    if referral is None or standing_reply(ctx.session, referral_id=referral_id) is not None:
+        return
+    consultation = get_consultation(ctx.session, consultation_id=referral.consultation_id)
+    if consultation.closed_at is not None:
+        return
+    sent = sent_reminder_keys(ctx.session, referral_id=referral_id)
+    due: list[Reminder] = []
+    for reminder in reminder_schedule(referral.deadline, ctx.settings.referrals, ctx.settings.zone):
+        if reminder.at > ctx.now:
+            break
+        if reminder.at > referral.deadline_set_at and reminder.key not in sent:
+            due.append(reminder)
+    if not due:
+        return
+    for reminder in due:
+        mark_reminder_sent(ctx.session, referral_id=referral_id, key=reminder.key, now=ctx.now)
+    ctx.use_group(consultation.group_id)
+    zone = ctx.settings.zone
+    final = last_day(referral.deadline, zone)
+    latest = due[-1]
+    where = (
+        f"报送 #{referral.number}（{one_line(consultation.topic, 20)}）{referral.lead_department}"
+    )
+    if latest.days_before is not None:
+        ctx.post(
+            f"督办提醒：{where}的答复期限是 {short_date(final)}，还有 {latest.days_before} 天。"
+            f"答复后请发送 /反馈 #{referral.number} <A|B|C|未采纳> <答复内容>。"
+        )
+    else:
+        late = (ctx.now.astimezone(zone).date() - final).days
+        ctx.post(
+            f"督办：{where}已逾期 {late} 天（期限 {short_date(final)}），尚未答复。"
+            f"发送 /督办 查看全部逾期报送。"
+        )
+    arm_next_reminder(ctx, referral)
+
+
+@router.on_startup
+async def rearm_referral_reminders(ctx: Context) -> None:
+    """After a restart, make sure every referral still awaiting a reply has its next reminder."""
+    for referral in referrals_awaiting_reply(ctx.session):
+        arm_next_reminder(ctx, referral)

@@ -1,0 +1,167 @@
+"""The referral letter (报送函): the referred suggestions grouped by kind, each with who
+proposed and who seconded it, addressed to the lead department with the deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from docx import Document as new_document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+from reports.docx_style import HEADING_FONT, TITLE_SIZE, add_line, prepare_document
+from storage.enums import OpinionKind
+from storage.referrals import DossierItem, ReferralDossier
+
+SENDER = "协商助手"
+REPLY_CLASSES = "A 已解决、B 正在解决、C 列入计划、未采纳"
+
+
+def chinese_number(n: int) -> str:
+    """一 … 九十九, for the 一、（一） numbering of official documents.
+
+    Ours rather than a library's: the numbering needs 1 to 99 only, a few lines.
+    """
+    digits = "零一二三四五六七八九"
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else digits[tens] + "十")
+    return head + (digits[ones] if ones else "")
+
+
+def chinese_date(moment: date) -> str:
+    """`2026年12月24日`."""
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The referred items of one kind (建议, then 意见)."""
+
+    heading: str
+    items: tuple[DossierItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """The letter's text, laid out once for both Markdown and DOCX."""
+
+    number: str
+    title: str
+    addressee: str
+    opening: str
+    sections: tuple[Section, ...]
+    closing: str
+    copy_to: str
+    sender: str
+    issued: str
+
+
+def last_day(deadline: datetime, zone: ZoneInfo) -> date:
+    """The last day to answer: the deadline is the start of the following day."""
+    return (deadline.astimezone(zone) - timedelta(microseconds=1)).date()
+
+
+def compose_letter(dossier: ReferralDossier, zone: ZoneInfo) -> Letter:
+    """Lay the letter out from the referral."""
+    issued = dossier.referred_at.astimezone(zone).date()
+    held = dossier.consultation_opened_at.astimezone(zone).date()
+    kinds = [OpinionKind.SUGGESTION, OpinionKind.OPINION]
+    sections = tuple(
+        Section(kind.label, tuple(i for i in dossier.items if i.kind is kind))
+        for kind in kinds
+        if any(i.kind is kind for i in dossier.items)
+    )
+    where = f"在「{dossier.group_title}」" if dossier.group_title else ""
+    co = f"，{'、'.join(dossier.co_departments)}协办" if dossier.co_departments else ""
+    opening = (
+        f"{chinese_date(held)}，委员们{where}就「{dossier.topic}」开展协商。"
+        f"现将其中 {len(dossier.items)} 条意见建议转请贵单位研究办理{co}，"
+        f"请于{chinese_date(last_day(dossier.deadline, zone))}前答复。"
+    )
+    closing = (
+        f"答复时请注明办理结果分类（{REPLY_CLASSES}），由部门联络员在协商群内发送"
+        f"「/反馈 #{dossier.number} 分类 答复内容」，或交协商秘书代为录入。"
+    )
+    return Letter(
+        number=f"协商报送〔{issued.year}〕{dossier.referral_id}号",
+        title=f"关于报送「{dossier.topic}」协商意见建议的函",
+        addressee=f"{dossier.lead_department}：",
+        opening=opening,
+        sections=sections,
+        closing=closing,
+        copy_to=f"抄送：{'、'.join(dossier.co_departments)}（协办）" if co else "",
+        sender=SENDER + (f"（{dossier.group_title}）" if dossier.group_title else ""),
+        issued=chinese_date(issued),
+    )
+
+
+def item_line(item: DossierItem) -> str:
+    """`#12 设置降噪屏障（提出：李四；附议：王五、赵六，共 2 人）`."""
+    people = f"提出：{item.proposer.name}"
+    if item.seconders:
+        names = "、".join(p.name for p in item.seconders)
+        people += f"；附议：{names}，共 {len(item.seconders)} 人"
+    return f"#{item.number} {item.text}（{people}）"
+
+
+def render_letter_markdown(dossier: ReferralDossier, zone: ZoneInfo) -> str:
+    """The letter as Markdown, for the group and for the record."""
+    letter = compose_letter(dossier, zone)
+    lines = [
+        letter.number,
+        "",
+        f"## {letter.title}",
+        "",
+        letter.addressee,
+        "",
+        letter.opening,
+        "",
+    ]
+    for index, section in enumerate(letter.sections, start=1):
+        lines.append(f"**{chinese_number(index)}、{section.heading}**")
+        lines.append("")
+        for number, item in enumerate(section.items, start=1):
+            lines.append(f"（{chinese_number(number)}）{item_line(item)}")
+        lines.append("")
+    lines += [letter.closing, ""]
+    if letter.copy_to:
+        lines += [letter.copy_to, ""]
+    lines += [letter.sender, letter.issued]
+    return "\n".join(lines)
+
+
+def render_letter_docx(dossier: ReferralDossier, zone: ZoneInfo) -> bytes:
+    """The letter as a DOCX in the 公文 layout (仿宋 body, 黑体 title and headings)."""
+    letter = compose_letter(dossier, zone)
+    document = new_document()
+    prepare_document(document)
+    add_line(document, letter.number, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add_line(document, "")
+    add_line(
+        document,
+        letter.title,
+        font=HEADING_FONT,
+        size=TITLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    add_line(document, "")
+    add_line(document, letter.addressee)
+    add_line(document, letter.opening, indent=True)
+    for index, section in enumerate(letter.sections, start=1):
+        add_line(document, f"{chinese_number(index)}、{section.heading}", font=HEADING_FONT)
+        for number, item in enumerate(section.items, start=1):
+            add_line(document, f"（{chinese_number(number)}）{item_line(item)}", indent=True)
+    add_line(document, letter.closing, indent=True)
+    add_line(document, "")
+    add_line(document, letter.sender, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    add_line(document, letter.issued, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    if letter.copy_to:
+        add_line(document, "")
+        add_line(document, letter.copy_to)
+    buffer = BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

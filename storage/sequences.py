@@ -1,0 +1,24 @@
+"""Per-consultation numbering for the things of the seven steps (proposals, referrals…)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlmodel import Session
+
+from storage.sql import insert
+from storage.step_tables import SequenceCounter
+
+Sequence = Literal["topic", "research", "referral"]
+
+
+def next_in_sequence(session: Session, *, consultation_id: int, name: Sequence) -> int:
+    """The next #number in the consultation's sequence `name`; atomic across processes."""
+    statement = insert(session, SequenceCounter).values(
+        consultation_id=consultation_id, name=name, value=1
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["consultation_id", "name"],
+        set_={"value": SequenceCounter.value + 1},
+    ).returning(SequenceCounter.value)
+    return int(session.execute(statement).scalar_one())

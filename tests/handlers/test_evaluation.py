@@ -1,0 +1,115 @@
+"""Members rate replied referrals: handling and result, one rating each, replaceable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from storage.enums import Role
+from tests.support import MODERATOR, Group
+
+
+async def replied_and_evaluating(group: Group) -> None:
+    """Two referrals, the first answered; the consultation is in 结果评价."""
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say("张三", "/建议 设置降噪屏障")
+    await group.say("李四", "/建议 增设公共厕所")
+    await group.say(MODERATOR, "/协商 阶段 报送意见")
+    await group.say("秘书", "/报送 #1 市民政局", role=Role.SECRETARY)
+    await group.say("秘书", "/报送 #2 市城管局", role=Role.SECRETARY)
+    await group.say("联络员", "/反馈 #1 A 已设置降噪屏障", role=Role.LIAISON)
+    await group.say(MODERATOR, "/协商 阶段 结果评价")
+    await group.group_sees()
+
+
+async def test_ratings_are_acknowledged_and_averaged(group: Group) -> None:
+    await replied_and_evaluating(group)
+
+    await group.say("张三", "/评价 #1 办理 5 结果 4 办得及时")
+    await group.say("李四", "/评价 #1 4 3")
+    seen = await group.group_sees()
+    summary = await group.answer("王五", "/评价 汇总")
+
+    assert seen == ["报送 #1：已记录 2 份评价"]
+    assert summary.splitlines() == [
+        "评价汇总：",
+        "报送 #1 市民政局：2 人评价，办理 4.5 分，结果 3.5 分",
+    ]
+    assert group.rows("SELECT handling, result, comment FROM referral_rating ORDER BY id") == [
+        (5, 4, "办得及时"),
+        (4, 3, ""),
+    ]
+
+
+async def test_a_second_rating_replaces_the_first(group: Group) -> None:
+    await replied_and_evaluating(group)
+    start = group.clock.now()
+
+    first = await group.answer("张三", "/评价 #1 办理 2 结果 2")
+    second = await group.answer(
+        "张三", "/评价 #1 结果 5 办理 4 重新看了答复", at=start + timedelta(minutes=1)
+    )
+    stale = await group.answer("张三", "/评价 #1 办理 1 结果 1", at=start + timedelta(seconds=30))
+
+    assert first == "报送 #1：已记录张三的评价（办理 2，结果 2）"
+    assert second == "报送 #1：已更新张三的评价（办理 4，结果 5）"
+    assert stale == "张三：你对报送 #1 有一条更晚的评价，以那一条为准。"
+    assert group.rows("SELECT handling, result, comment FROM referral_rating") == [
+        (4, 5, "重新看了答复")
+    ]
+
+
+async def test_an_unanswered_referral_cannot_be_rated_yet(group: Group) -> None:
+    await replied_and_evaluating(group)
+
+    answer = await group.answer("张三", "/评价 #2 办理 3 结果 3")
+
+    assert "报送 #2 还没有答复，答复后才能评价" in answer
+    assert group.count("referral_rating") == 0
+
+
+async def test_ratings_wait_for_the_evaluation_stage(group: Group) -> None:
+    await replied_and_evaluating(group)
+    await group.say(MODERATOR, "/协商 阶段 办理反馈")
+
+    answer = await group.answer("张三", "/评价 #1 办理 5 结果 5")
+
+    assert "/评价 在「结果评价」阶段可用，当前是「办理反馈」阶段" in answer
+    assert group.count("referral_rating") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/评价 办理 5 结果 4", "请写出报送编号"),
+        ("/评价 #1 5", "请分别为「办理」和「结果」打分"),
+        ("/评价 #1 办理 5", "请分别为「办理」和「结果」打分"),
+        ("/评价 #1 办理 6 结果 4", "评分是 1 到 5 的整数"),
+        ("/评价 #1 办理 0 结果 4", "评分是 1 到 5 的整数"),
+        ("/评价 #1 办理 5 办理 4", "「办理」只能打一次分"),
+        ("/评价 #9 办理 5 结果 4", "本场协商没有报送 #9"),
+    ],
+)
+async def test_a_malformed_rating_is_explained_and_changes_nothing(
+    group: Group, text: str, expected: str
+) -> None:
+    await replied_and_evaluating(group)
+
+    answer = await group.answer("张三", text)
+
+    assert expected in answer
+    assert group.count("referral_rating") == 0
+
+
+async def test_statistics_are_for_the_secretary_and_moderator(group: Group) -> None:
+    await replied_and_evaluating(group)
+
+    by_member = await group.answer("张三", "/统计")
+    bad_year = await group.answer("秘书", "/统计 明年", role=Role.SECRETARY)
+    this_year = await group.answer(MODERATOR, "/统计")
+
+    assert "/统计 仅限主持人、秘书使用" in by_member
+    assert "请写年份，如 /统计 2026" in bad_year
+    assert this_year.startswith("**2026 年协商工作统计（群1）**")
+    assert "报送 2 件（意见建议 2 条），已答复 1 件，待答复 1 件" in this_year

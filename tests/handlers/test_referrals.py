@@ -1,0 +1,310 @@
+"""Referrals to departments, their replies, reminders of deadlines, and 督办."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.app import App
+from bot.clock import ManualClock
+from storage.enums import Role
+from storage.step_tables import Referral
+from tests.conftest import make_settings
+from tests.support import MODERATOR, Group, RecordingSender
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SECRETARY = "秘书"
+LIAISON = "联络员"
+
+
+def referrals(group: Group) -> list[Referral]:
+    with Session(group.app.engine) as session:
+        return list(session.exec(select(Referral).order_by(col(Referral.number))))
+
+
+def at(month: int, day: int, hour: int = 9, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def ready_to_refer(group: Group) -> None:
+    """A consultation with two suggestions and an opinion, moved on to 报送意见."""
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say("张三", "/建议 设置降噪屏障")
+    await group.say("李四", "/建议 增设公共厕所")
+    await group.say("王五", "/意见 夜市很热闹")
+    await group.say("李四", "/附议 #1")
+    await group.say("王五", "/附议 #1")
+    await group.say(MODERATOR, "/协商 阶段 报送意见")
+    await group.group_sees()
+
+
+async def as_secretary(group: Group, text: str) -> str:
+    return await group.answer(SECRETARY, text, role=Role.SECRETARY)
+
+
+async def as_liaison(group: Group, text: str) -> str:
+    return await group.answer(LIAISON, text, role=Role.LIAISON)
+
+
+async def reminders_at(group: Group, clock: ManualClock, moment: datetime) -> list[str]:
+    clock.set(moment)
+    return await group.app.scheduler.run_due(moment)
+
+
+async def test_a_referral_posts_the_letter_with_proposers_and_seconders(group: Group) -> None:
+    await ready_to_refer(group)
+
+    await as_secretary(group, "/报送 #1 #3 市民政局 协办 市财政局、市城管局 期限 30天")
+    seen = await group.group_sees()
+
+    assert (
+        seen[0] == "报送 #1：#1、#3 已报送市民政局，市财政局、市城管局协办，请于 12月24日 前答复。"
+    )
+    letter = seen[1]
+    assert letter.startswith("协商报送〔2026〕1号")
+    assert "## 关于报送「夜市延长营业时间」协商意见建议的函" in letter
+    assert "市民政局：" in letter
+    assert "请于2026年12月24日前答复" in letter
+    assert (
+        "**一、建议**\n\n（一）#1 设置降噪屏障（提出：张三；附议：李四、王五，共 2 人）" in letter
+    )
+    assert "**二、意见**\n\n（一）#3 夜市很热闹（提出：王五）" in letter
+    assert "抄送：市财政局、市城管局（协办）" in letter
+    assert [(r.number, r.lead_department, r.co_departments) for r in referrals(group)] == [
+        (1, "市民政局", ["市财政局", "市城管局"])
+    ]
+    assert group.count("referral_item") == 2
+
+
+async def test_a_deadline_may_be_a_date_or_the_configured_default(group: Group) -> None:
+    await ready_to_refer(group)
+
+    dated = await as_secretary(group, "/报送 #1 市民政局 期限 12月31日")
+    default = await as_secretary(group, "/报送 #2 市财政局")
+
+    assert "请于 12月31日 前答复" in dated
+    assert "请于 12月24日 前答复" in default  # 30 days, from config
+    assert [r.deadline for r in referrals(group)] == [at(1, 1, 0, year=2027), at(12, 25, 0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/报送 市民政局", "请先写出要报送的意见建议编号"),
+        ("/报送 #1", "请写出主办单位"),
+        ("/报送 #1 市民政局 市财政局", "主办单位只能写一个"),
+        ("/报送 #1 市民政局 期限 下个月", "无法识别期限「下个月」"),
+        ("/报送 #1 市民政局 期限 0天", "期限应在 1 到 366 天之间"),
+        ("/报送 #1 市民政局 期限 2026-11-01", "期限 2026-11-01 已过"),
+        ("/报送 #1 市民政局 协办", "请在「协办」后写出协办单位"),
+        ("/报送 #9 市民政局", "没有找到 #9"),
+    ],
+)
+async def test_a_malformed_referral_is_explained_and_changes_nothing(
+    group: Group, text: str, expected: str
+) -> None:
+    await ready_to_refer(group)
+
+    answer = await as_secretary(group, text)
+
+    assert expected in answer
+    assert group.count("referral") == 0
+    assert group.count("sequence_counter", "name = 'referral'") == 0
+
+
+async def test_the_same_suggestion_goes_to_a_department_once(group: Group) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局")
+
+    again = await as_secretary(group, "/报送 #1 #2 市民政局")
+    elsewhere = await as_secretary(group, "/报送 #1 市城管局")
+
+    assert "#1 已报送市民政局（报送 #1）" in again
+    assert elsewhere.startswith("报送 #2：")
+    assert group.count("referral") == 2
+
+
+async def test_only_the_secretary_refers(group: Group) -> None:
+    await ready_to_refer(group)
+
+    answer = await group.answer(MODERATOR, "/报送 #1 市民政局")
+
+    assert "/报送 仅限秘书使用" in answer
+    assert group.count("referral") == 0
+
+
+async def test_a_reply_tells_proposers_and_seconders_by_name(
+    group: Group, sender: RecordingSender
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局 期限 30天")
+    await group.say(MODERATOR, "/协商 阶段 办理反馈")
+    await group.group_sees()
+
+    await as_liaison(group, "/反馈 #1 A 已在夜市东西两侧设置降噪屏障")
+    [notice] = await group.group_sees()
+
+    assert notice.splitlines() == [
+        "报送 #1 收到市民政局的答复（A 已解决，按期答复）：",
+        "已在夜市东西两侧设置降噪屏障",
+        "张三、李四、王五：你们提出或附议的 #1 有了答复。"
+        "「结果评价」阶段可发送 /评价 #1 办理 5 结果 4 <意见> 评价。",
+    ]
+    assert sender.sent[-1].mentions == ("id-张三", "id-李四", "id-王五")
+    assert group.rows("SELECT reply_class, on_time FROM referral_reply") == [("solved", True)]
+
+
+async def test_a_second_reply_waits_for_a_reopening(group: Group, clock: ManualClock) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局 期限 30天")
+    await group.say(MODERATOR, "/协商 阶段 办理反馈")
+    await as_liaison(group, "/反馈 #1 C类 列入明年计划")
+
+    twice = await as_liaison(group, "/反馈 #1 A 已经解决")
+    by_member = await group.answer("张三", "/重办 #1 不满意")
+    reopened = await as_secretary(group, "/重办 #1 委员认为应今年解决 期限 10天")
+    answered = await as_liaison(group, "/反馈 #1 A 已解决 提前到今年实施")
+
+    assert "已于 11月24日 09:00 答复（C 列入计划）" in twice
+    assert "/重办 仅限主持人、秘书使用" in by_member
+    assert reopened == (
+        "报送 #1 的答复（C 列入计划）退回重办：委员认为应今年解决\n"
+        "请市民政局于 12月4日 前重新答复。"
+    )
+    assert "（A 已解决，按期答复）" in answered
+    assert group.rows(
+        "SELECT reply_class, text, reopened_at IS NOT NULL, reopen_reason "
+        "FROM referral_reply ORDER BY id"
+    ) == [
+        ("planned", "列入明年计划", True, "委员认为应今年解决"),
+        ("solved", "提前到今年实施", False, ""),
+    ]
+
+
+async def test_a_member_cannot_record_a_reply(group: Group) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局")
+
+    answer = await group.answer("张三", "/反馈 #1 A 已解决")
+
+    assert "/反馈 仅限秘书、部门联络员使用" in answer
+    assert group.count("referral_reply") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/反馈 1 A 已解决", "请写出报送编号、答复分类和答复内容"),
+        ("/反馈 #1 E 已解决", "无法识别答复分类「E」"),
+        ("/反馈 #1 A", "请写出答复内容"),
+        ("/反馈 #1 A 已解决", "请写出答复内容"),
+        ("/反馈 #7 A 办好了", "本场协商没有报送 #7"),
+    ],
+)
+async def test_a_malformed_reply_is_explained_and_changes_nothing(
+    group: Group, text: str, expected: str
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局")
+
+    answer = await as_liaison(group, text)
+
+    assert expected in answer
+    assert group.count("referral_reply") == 0
+
+
+async def test_reminders_come_before_the_deadline_and_weekly_after_it(
+    group: Group, clock: ManualClock
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #2 市财政局 期限 30天")  # 报送 #1, last day 12月24日
+
+    early = await reminders_at(group, clock, at(12, 17, 8, 59))
+    week_before = await reminders_at(group, clock, at(12, 17))
+    again = await reminders_at(group, clock, at(12, 17, 12))
+    day_before = await reminders_at(group, clock, at(12, 23))
+    missed = await reminders_at(group, clock, at(12, 25))
+    week_later = await reminders_at(group, clock, at(1, 1, year=2027))
+    overdue = await group.answer("张三", "/督办")
+
+    assert early == []
+    assert week_before == [
+        "督办提醒：报送 #1（夜市延长营业时间）市财政局的答复期限是 12月24日，还有 7 天。"
+        "答复后请发送 /反馈 #1 <A|B|C|未采纳> <答复内容>。"
+    ]
+    assert again == []
+    assert "还有 1 天" in day_before[0]
+    assert missed == [
+        "督办：报送 #1（夜市延长营业时间）市财政局已逾期 1 天（期限 12月24日），尚未答复。"
+        "发送 /督办 查看全部逾期报送。"
+    ]
+    assert "已逾期 8 天" in week_later[0]
+    assert overdue == (
+        "逾期未答复的报送 1 件：\n报送 #1「夜市延长营业时间」市财政局：期限 12月24日，逾期 8 天"
+    )
+
+
+async def test_a_reply_stops_the_reminders(group: Group, clock: ManualClock) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #2 市财政局 期限 30天")
+    await reminders_at(group, clock, at(12, 17))
+    await group.say(MODERATOR, "/协商 阶段 办理反馈")
+    await as_liaison(group, "/反馈 #1 B 正在选址")
+
+    assert await reminders_at(group, clock, at(12, 23)) == []
+    assert await reminders_at(group, clock, at(1, 1, year=2027)) == []
+    assert await group.answer("张三", "/督办") == "目前没有逾期未答复的报送。"
+
+
+async def test_reminders_missed_while_the_bot_was_down_come_as_one(
+    group: Group, clock: ManualClock
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #2 市财政局 期限 30天")
+
+    late = await reminders_at(group, clock, at(12, 26))
+
+    assert len(late) == 1
+    assert "已逾期 2 天" in late[0]
+    assert group.count("referral_reminder") == 3  # 7 days, 1 day, missed: each kept once
+
+
+def bot(url: str, clock: ManualClock, sender: RecordingSender) -> App:
+    return App(
+        make_settings(url),
+        clock=clock,
+        adapters=[sender],
+        secret=b"k",
+        fire_jobs=False,
+        serve_web=False,
+    )
+
+
+async def test_reminders_survive_a_restart_and_are_not_sent_twice(
+    database_url: str, clock: ManualClock, sender: RecordingSender
+) -> None:
+    first = bot(database_url, clock, sender)
+    await first.start()
+    group = Group(first, clock, sender)
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #2 市财政局 期限 30天")
+    sent_before_restart = await reminders_at(group, clock, at(12, 17))
+    # As if the process died after posting but before the scheduler dropped the job.
+    await first.stop()
+
+    second = bot(database_url, clock, sender)
+    await second.start()
+    try:
+        group = Group(second, clock, sender)
+        assert second.scheduler.job_ids() == ["referral-1-20261224:before1"]
+        assert await reminders_at(group, clock, at(12, 17, 10)) == []
+        day_before = await reminders_at(group, clock, at(12, 23))
+    finally:
+        await second.stop()
+
+    assert len(sent_before_restart) == 1
+    assert "还有 1 天" in day_before[0]
+    assert group.count("referral_reminder") == 2

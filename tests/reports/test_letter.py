@@ -1,0 +1,85 @@
+"""The referral letter reads as an official letter, in Markdown and in DOCX."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from docx.oxml.ns import qn
+
+from reports.letter import chinese_number, render_letter_docx, render_letter_markdown
+from storage.enums import OpinionKind
+from storage.referrals import DossierItem, Person, ReferralDossier
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DOSSIER = ReferralDossier(
+    referral_id=7,
+    number=2,
+    topic="夜市延长营业时间",
+    group_title="西湖区政协委员群",
+    consultation_opened_at=datetime(2026, 11, 24, 9, tzinfo=SHANGHAI),
+    lead_department="市民政局",
+    co_departments=("市财政局",),
+    deadline=datetime(2026, 12, 25, tzinfo=SHANGHAI),
+    referred_at=datetime(2026, 11, 26, 15, tzinfo=SHANGHAI),
+    items=(
+        DossierItem(3, OpinionKind.OPINION, "夜市很热闹", Person("王五", "u5"), ()),
+        DossierItem(
+            1,
+            OpinionKind.SUGGESTION,
+            "设置降噪屏障",
+            Person("张三", "u3"),
+            (Person("李四", "u4"), Person("赵六", "u6")),
+        ),
+    ),
+)
+
+
+def east_asian_font(run: object) -> str | None:
+    properties = run._r.rPr  # type: ignore[attr-defined]
+    return None if properties is None else properties.rFonts.get(qn("w:eastAsia"))
+
+
+def test_sections_are_numbered_the_chinese_way() -> None:
+    assert [chinese_number(n) for n in (1, 9, 10, 11, 20, 99)] == [
+        "一",
+        "九",
+        "十",
+        "十一",
+        "二十",
+        "九十九",
+    ]
+
+
+def test_the_markdown_letter_groups_suggestions_before_opinions() -> None:
+    letter = render_letter_markdown(DOSSIER, SHANGHAI)
+
+    assert letter.splitlines()[:3] == [
+        "协商报送〔2026〕7号",
+        "",
+        "## 关于报送「夜市延长营业时间」协商意见建议的函",
+    ]
+    assert "2026年11月24日，委员们在「西湖区政协委员群」就「夜市延长营业时间」开展协商" in letter
+    assert "请于2026年12月24日前答复" in letter
+    assert letter.index("**一、建议**") < letter.index("**二、意见**")
+    assert "（一）#1 设置降噪屏障（提出：张三；附议：李四、赵六，共 2 人）" in letter
+    assert letter.endswith("协商助手（西湖区政协委员群）\n2026年11月26日")
+
+
+def test_the_docx_letter_opens_and_uses_official_fonts() -> None:
+    document = Document(BytesIO(render_letter_docx(DOSSIER, SHANGHAI)))
+    paragraphs = [p for p in document.paragraphs if p.text]
+    texts = [p.text for p in paragraphs]
+
+    assert texts[0] == "协商报送〔2026〕7号"
+    assert texts[1] == "关于报送「夜市延长营业时间」协商意见建议的函"
+    assert texts[2] == "市民政局："
+    assert "一、建议" in texts
+    assert "（一）#3 夜市很热闹（提出：王五）" in texts
+    assert texts[-1] == "抄送：市财政局（协办）"
+    title, body = paragraphs[1].runs[0], paragraphs[3].runs[0]
+    assert (east_asian_font(title), title.font.size.pt) == ("黑体", 22)
+    assert (east_asian_font(body), body.font.size.pt) == ("仿宋_GB2312", 16)
+    assert round(document.sections[0].top_margin.mm) == 37

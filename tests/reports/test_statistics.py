@@ -1,0 +1,76 @@
+"""The statistics as text, JSON and a workbook that opens."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from openpyxl import load_workbook
+
+from reports.statistics import (
+    render_statistics_markdown,
+    render_statistics_xlsx,
+    statistics_json,
+)
+from storage.enums import ReplyClass, Stage
+from storage.stats import Statistics
+
+STATS = Statistics(
+    year=2026,
+    scope="西湖区政协委员群",
+    consultations=3,
+    open_consultations=1,
+    by_stage={**dict.fromkeys(Stage, 0), Stage.EVALUATE: 2, Stage.CONSULT: 1},
+    participants=40,
+    participations=55,
+    opinions=120,
+    suggestions=30,
+    referrals=4,
+    referred_items=9,
+    replies_by_class={
+        ReplyClass.SOLVED: 1,
+        ReplyClass.IN_PROGRESS: 1,
+        ReplyClass.PLANNED: 0,
+        ReplyClass.DECLINED: 1,
+    },
+    awaiting_reply=1,
+    adoption_rate=2 / 3,
+    replied_late=1,
+    overdue_unanswered=1,
+    ratings=12,
+    average_handling=4.25,
+    average_result=3.5,
+    leaders_present=5,
+)
+
+
+def test_the_group_reads_one_line_per_theme() -> None:
+    text = render_statistics_markdown(STATS)
+
+    assert text.splitlines()[0] == "**2026 年协商工作统计（西湖区政协委员群）**"
+    assert "协商 3 场（进行中 1）：开展协商 1、结果评价 2" in text
+    assert "采纳率 67%（A、B、C 类答复占已答复件数）" in text
+    assert "逾期 2 件（逾期答复 1，逾期未答复 1）" in text
+    assert "评价 12 份，办理平均 4.2 分，结果平均 3.5 分" in text
+
+
+def test_programs_read_stable_keys() -> None:
+    data = statistics_json(STATS)
+
+    assert data["by_stage"]["evaluate"] == 2
+    assert data["replies"] == 3
+    assert data["replies_by_class"] == {"solved": 1, "in_progress": 1, "planned": 0, "declined": 1}
+    assert data["overdue"] == 2
+
+
+def test_the_workbook_opens_with_every_figure() -> None:
+    workbook = load_workbook(BytesIO(render_statistics_xlsx(STATS)))
+    sheet = workbook["协商统计"]
+    rows = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+
+    assert sheet["A1"].value == "2026 年协商工作统计（西湖区政协委员群）"
+    assert rows["协商场次"] == 3
+    assert rows["阶段：结果评价"] == 2
+    assert rows["答复：未采纳"] == 1
+    assert rows["采纳率"] == 2 / 3
+    assert rows["办理平均分"] == 4.25
+    assert rows["领导和部门负责人出席"] == 5
