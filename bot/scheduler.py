@@ -73,13 +73,15 @@ class Scheduler:
         """Fire every job due at `now` (an injected time); returns the replies they queued."""
         replies: list[str] = []
         for job in self._store.get_due_jobs(now):
-            func_ref, *args = job.args
-            replies.extend(await self.dispatcher.run_job(func_ref, *args))
+            # As APScheduler does: move the job on (or remove it) before it runs, so a job
+            # that schedules itself again under its own id keeps its new time.
             following = job.trigger.get_next_fire_time(job.next_run_time, now)
             if following is None:
                 self._scheduler.remove_job(job.id)
             else:
                 self._scheduler.modify_job(job.id, next_run_time=following)
+            func_ref, *args = job.args
+            replies.extend(await self.dispatcher.run_job(func_ref, *args))
         return replies
 
     def shutdown(self) -> None:

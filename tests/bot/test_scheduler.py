@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from bot.app import App
 from bot.clock import ManualClock, SystemClock
+from bot.context import Context, ScheduledJob
+from bot.router import job_ref
 from tests.conftest import make_settings
 from tests.support import MODERATOR, Group, RecordingSender
 
@@ -81,3 +83,28 @@ async def test_the_running_scheduler_closes_a_poll_on_time(
         assert group.count("poll", "status = 'closed'") == 1
     finally:
         await app.stop()
+
+
+async def remind_again(ctx: Context, left: int) -> None:
+    """A job that posts and, while `left` is positive, schedules itself again an hour on."""
+    ctx.use_group(1)
+    ctx.post(f"提醒，还剩 {left} 次")
+    if left > 0:
+        ctx.schedule(
+            "reminder", remind_again, run_at=ctx.now + timedelta(hours=1), args=(left - 1,)
+        )
+
+
+async def test_a_job_that_schedules_itself_again_keeps_its_next_time(
+    group: Group, clock: ManualClock
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")  # creates the group the job posts to
+    first = clock.now() + timedelta(hours=1)
+    group.app.scheduler.add(ScheduledJob("reminder", job_ref(remind_again), first, (2,)))
+
+    posted = []
+    for _ in range(4):
+        posted += await group.app.scheduler.run_due(clock.advance(timedelta(hours=1)))
+
+    assert posted == ["提醒，还剩 2 次", "提醒，还剩 1 次", "提醒，还剩 0 次"]
+    assert group.app.scheduler.job_ids() == []
