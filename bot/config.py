@@ -150,6 +150,7 @@ class OutboxSettings(_Section):
 class LimitSettings(_Section):
     max_text_chars: int = Field(default=2000, ge=10)
     max_poll_options: int = Field(default=20, ge=2, le=50)
+    member_per_minute: int = Field(default=20, ge=1)
 
 
 class SecuritySettings(_Section):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pkgutil import resolve_name
 from typing import Any
@@ -24,7 +24,8 @@ from bot.database import Database, drive
 from bot.errors import UsageError, UserError
 from bot.messages import IncomingMessage
 from bot.metrics import Metrics
-from bot.router import Command, CommandTable
+from bot.ratelimit import Flood, FloodGuard
+from bot.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
 from storage.enums import Role, labels
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 FAILED = "处理这条命令时出错了，已记录。请稍后再试，或联系管理员。"
 HINT = "发送 /帮助 查看可用的命令。"
+FLOODED = "发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,19 @@ class Outcome:
 
 
 DUPLICATE = Outcome("duplicate")
+
+
+@dataclass
+class _Batch:
+    """What the messages of one transaction share."""
+
+    session: Session
+    received_at: datetime
+    # Run every handler inside a savepoint (after an optimistic run failed).
+    careful: bool
+    # Groups and members found or created in this transaction: cached once it commits.
+    groups: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    members: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
 
 class _RunCarefully(Exception):
@@ -85,6 +100,7 @@ class Dispatcher:
         self.schedule_job: JobRunner | None = None
         self.committed_listeners: list[Callable[[Touched], None]] = []
         self._config_roles = _config_roles(settings)
+        self._floods = FloodGuard(settings.limits.member_per_minute)
         # Each message waits with its future and the moment it arrived.
         self._queue: list[tuple[IncomingMessage, asyncio.Future[Outcome], float]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -139,20 +155,33 @@ class Dispatcher:
         if one fails after writing, the whole batch is rolled back and run again with a
         savepoint around every handler, so only the failed one's writes are undone.
         """
+        received_at = self.clock.now()
+        # Decided once, before any attempt, so a careful run does not count a message twice.
+        floods = [self._flood_check(message, received_at) for message in batch]
         try:
-            return self._commit_batch_once(batch, careful=False)
+            return self._commit_batch_once(batch, floods, received_at, careful=False)
         except _RunCarefully:
-            return self._commit_batch_once(batch, careful=True)
+            return self._commit_batch_once(batch, floods, received_at, careful=True)
+
+    def _flood_check(self, message: IncomingMessage, now: datetime) -> Flood:
+        """Whether the sender is over their per-minute budget (only messages to the bot count)."""
+        if not (message.addressed or message.text.lstrip().startswith(COMMAND_PREFIXES)):
+            return Flood.OK
+        key = (message.platform, message.conversation_id, message.sender_id)
+        return self._floods.check(key, now)
 
     def _commit_batch_once(
-        self, batch: list[IncomingMessage], *, careful: bool
+        self,
+        messages: list[IncomingMessage],
+        floods: list[Flood],
+        received_at: datetime,
+        *,
+        careful: bool,
     ) -> tuple[list[Outcome], Touched]:
-        received_at = self.clock.now()
-        known_groups: dict[tuple[str, str], tuple[int, str]] = {}
-        known_members: dict[tuple[str, str], tuple[int, str]] = {}
         jobs: list[ScheduledJob] = []
         with self.database.transaction() as session:
-            texts = [clean_member_text(message.text) for message in batch]
+            batch = _Batch(session=session, received_at=received_at, careful=careful)
+            texts = [clean_member_text(message.text) for message in messages]
             event_ids = events.record_inbound(
                 session,
                 deliveries=[
@@ -165,23 +194,19 @@ class Dispatcher:
                         platform_time=message.timestamp,
                         received_at=received_at,
                     )
-                    for message, text in zip(batch, texts, strict=True)
+                    for message, text in zip(messages, texts, strict=True)
                 ],
             )
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
             outcomes = []
-            for message, text in zip(batch, texts, strict=True):
+            for message, text, flood in zip(messages, texts, floods, strict=True):
                 # pop: a second delivery of the same message in this batch is a duplicate.
                 event_id = event_ids.pop((message.platform, message.message_id), None)
                 if event_id is None:
                     outcomes.append(DUPLICATE)
                     continue
-                outcome, context = drive(
-                    self._handle(
-                        session, message, text, received_at, known_groups, known_members, careful
-                    )
-                )
+                outcome, context = drive(self._handle(batch, message, text, flood))
                 outcomes.append(outcome)
                 notes.append((event_id, outcome.command, outcome.status))
                 if context is not None:
@@ -193,62 +218,55 @@ class Dispatcher:
             )
             outbox.enqueue(session, rows=rows)
             events.set_outcomes(session, outcomes=notes)
-        self._groups.update(known_groups)
-        self._members.update(known_members)
+        self._groups.update(batch.groups)
+        self._members.update(batch.members)
         self._schedule(jobs)
         return outcomes, _touched(rows)
 
     async def _handle(
-        self,
-        session: Session,
-        message: IncomingMessage,
-        text: str,
-        received_at: datetime,
-        known_groups: dict[tuple[str, str], tuple[int, str]],
-        known_members: dict[tuple[str, str], tuple[int, str]],
-        careful: bool,
+        self, batch: _Batch, message: IncomingMessage, text: str, flood: Flood
     ) -> tuple[Outcome, Context | None]:
         match = self.commands.match(text)
         if match is None and not (message.addressed and text):
             return Outcome("ignored"), None
+        if flood is Flood.QUIET:
+            return Outcome("flooded"), None
 
-        context = self._context(session, message, received_at, known_groups, known_members)
+        context = self._context(batch, message)
+        if flood is Flood.WARN:
+            context.reply(FLOODED)
+            return self._finish("flooded", None, context), context
         if match is None:
             consultation = context.consultation
             plain = self.commands.text_handler(consultation.stage if consultation else None)
             if plain is None:
                 context.reply(HINT)
                 return self._finish("hint", None, context), context
-            status = await self._run(session, context, plain, text, text, careful)
+            status = await self._run(batch, context, plain, text, text)
             return self._finish(status, plain.name, context), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
             return self._finish("usage", None, context), context
 
-        status = await self._run(session, context, command, match.raw_args, text, careful)
+        status = await self._run(batch, context, command, match.raw_args, text)
         return self._finish(status, command.name, context), context
 
     async def _run(
-        self,
-        session: Session,
-        context: Context,
-        command: Command,
-        raw_args: str,
-        text: str,
-        careful: bool,
+        self, batch: _Batch, context: Context, command: Command, raw_args: str, text: str
     ) -> str:
         if len(text) > self.settings.limits.max_text_chars:
             context.reply(f"内容过长（最多 {self.settings.limits.max_text_chars} 字），未记录。")
             return "refused"
-        refusal = self._refusal(session, context, command)
+        refusal = self._refusal(batch.session, context, command)
         if refusal:
             context.reply(refusal)
             return "refused"
+        session = batch.session
         wrote = writes(session)
         try:
             args = command.args_type.parse(raw_args)
-            if careful:
+            if batch.careful:
                 with session.begin_nested():
                     session.connection()  # SQLAlchemy opens the SAVEPOINT lazily: open it now
                     await command.handler(context, args)
@@ -256,7 +274,7 @@ class Dispatcher:
                 await command.handler(context, args)
                 session.flush()  # this handler's ORM changes fail here, not in the next one
         except Exception as error:
-            if careful:
+            if batch.careful:
                 forget_memos(session)  # they may hold what the savepoint just undid
             elif not isinstance(error, UserError) or _changed(session, wrote):
                 raise _RunCarefully from error
@@ -306,14 +324,9 @@ class Dispatcher:
             )
         return None
 
-    def _context(
-        self,
-        session: Session,
-        message: IncomingMessage,
-        now: datetime,
-        known_groups: dict[tuple[str, str], tuple[int, str]],
-        known_members: dict[tuple[str, str], tuple[int, str]],
-    ) -> Context:
+    def _context(self, batch: _Batch, message: IncomingMessage) -> Context:
+        session, now = batch.session, batch.received_at
+        known_groups, known_members = batch.groups, batch.members
         group_key = (message.platform, message.conversation_id)
         group = known_groups.get(group_key) or self._groups.get(group_key)
         title = message.conversation_title

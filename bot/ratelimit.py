@@ -7,10 +7,12 @@ platforms count a sliding window, and tests and replays need the injectable cloc
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +55,39 @@ class SlidingWindowLimiter:
         # Beyond the largest limit, older entries can never decide a wait.
         while len(sent) > self._limit:
             sent.popleft()
+
+
+class Flood(Enum):
+    """What to do with a member's message, given how many they sent lately."""
+
+    OK = "ok"
+    # Over the budget: answer once that they are sending too fast...
+    WARN = "warn"
+    # ...and then say nothing until the window has room again.
+    QUIET = "quiet"
+
+
+class FloodGuard:
+    """At most `per_minute` messages to the bot per member per group; one warning each time.
+
+    Kept in memory: several processes each keep their own count, which only makes the
+    limit a little looser, never lose a message (the excess is recorded, not handled).
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self._limiter = SlidingWindowLimiter([Window(per_minute, timedelta(minutes=1))])
+        self._warned: dict[Hashable, datetime] = {}
+        # Batches may run on more than one database thread (PostgreSQL).
+        self._lock = threading.Lock()
+
+    def check(self, key: Hashable, now: datetime) -> Flood:
+        """Count a message from `key` at `now` and say whether to handle it."""
+        with self._lock:
+            if self._limiter.wait(key, now) == 0:
+                self._limiter.record(key, now)
+                return Flood.OK
+            warned = self._warned.get(key)
+            if warned is not None and now - warned < timedelta(minutes=1):
+                return Flood.QUIET
+            self._warned[key] = now
+            return Flood.WARN

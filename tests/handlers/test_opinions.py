@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.clock import ManualClock
 from tests.support import MODERATOR, Group
 
 
@@ -119,3 +122,21 @@ async def test_a_message_longer_than_the_limit_is_refused(group: Group) -> None:
 
     assert "内容过长" in answer
     assert group.count("opinion") == 0
+
+
+async def test_one_member_cannot_flood_the_group(group: Group, clock: ManualClock) -> None:
+    await start(group)
+    await group.group_sees()
+
+    outcomes = await group.deliver([group.message("张三", f"/意见 第{i}条") for i in range(25)])
+    seen = await group.group_sees()
+    clock.advance(timedelta(minutes=1))
+    later = await group.answer("张三", "/意见 一分钟后再说一条")
+
+    assert [o.status for o in outcomes] == ["ok"] * 20 + ["flooded"] * 5
+    assert seen == [
+        "已记录 20 条意见 #1–#20\n\n张三：发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
+    ]
+    assert later == "已记录张三的意见 #21"
+    assert group.count("opinion") == 21
+    assert group.count("inbound_event", "outcome = 'flooded'") == 5
