@@ -110,3 +110,43 @@ def bar(share: float, width: int = 10) -> str:
     """A text bar for a share between 0 and 1: `███░░░░░░░`."""
     filled = max(0, min(width, round(share * width)))
     return "█" * filled + "░" * (width - filled)
+
+
+# Markdown's structural characters, and full-width look-alikes that read the same in
+# Chinese text. Look-alikes rather than backslash escapes: not every chat platform honours
+# escapes, and a visible backslash is worse than a full-width bracket.
+_INERT = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "<": "＜",
+        ">": "＞",
+        "*": "＊",
+        "_": "＿",
+        "`": "｀",
+        "@": "＠",
+        "|": "｜",
+        "~": "～",
+    }
+)
+
+
+# Block structure is decided by how a line starts: a heading, a list item, a numbered item,
+# or a line of = or - that turns the line above into a heading.
+_LINE_START = re.compile(
+    r"^(\s*)(?:(#)|([-+])(?=\s|$)|(\d+)([.)])(?=\s|$)|([=-])(?=[=\s-]*$))", re.MULTILINE
+)
+_FULL_WIDTH = {"#": "＃", "-": "－", "+": "＋", ".": "．", ")": "）", "=": "＝"}
+
+
+def _inert_start(match: re.Match[str]) -> str:
+    indent, hash_, bullet, number, delimiter, rule = match.groups()
+    if number:
+        return f"{indent}{number}{_FULL_WIDTH[delimiter]}"
+    return indent + _FULL_WIDTH[hash_ or bullet or rule]
+
+
+def markdown_inert(text: str) -> str:
+    """Plain bot text (which may quote members) made inert for a platform that renders
+    Markdown: no heading, list, quote, link, image, HTML, emphasis or @-mention of anyone."""
+    return _LINE_START.sub(_inert_start, text.translate(_INERT))

@@ -48,7 +48,7 @@ from bot.config import WeComSettings
 from bot.dispatcher import Dispatcher
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
 from bot.secrets import env_secret
-from bot.text import one_line
+from bot.text import markdown_inert, one_line
 
 log = logging.getLogger(__name__)
 
@@ -224,12 +224,6 @@ def vote_text(submit: CardSubmit) -> str:
 
 
 # ---- what the bot sends ----------------------------------------------------------------
-
-
-def markdown_text(body: str) -> str:
-    """Plain bot text made safe for WeCom's markdown: a line starting with `#12` is an
-    opinion number, not a heading."""
-    return "\n".join("＃" + line[1:] if line.startswith("#") else line for line in body.split("\n"))
 
 
 def new_task_id(poll: Mapping[str, Any]) -> str:
@@ -490,7 +484,10 @@ class _WeComAdapter:
         if message.kind == "poll" and self.settings.vote_cards and can_be_card(message.payload):
             card = vote_card(message.payload, task_id=new_task_id(message.payload), zone=self.zone)
             return {"msgtype": "template_card", "template_card": card}
-        return {"msgtype": "markdown", "markdown": {"content": markdown_text(message.body)}}
+        # WeCom's bot answers in markdown; the bot's text (quoting members) must stay text,
+        # while the minutes (kind "markdown") are markdown already escaped by their renderer.
+        content = message.body if message.kind == "markdown" else markdown_inert(message.body)
+        return {"msgtype": "markdown", "markdown": {"content": content}}
 
 
 # ---- long connection -------------------------------------------------------------------
