@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Figure, peak_memory_mb, report
 from bot.app import App
-from bot.config import DatabaseSettings, Settings
+from bot.config import Settings
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
 from storage.enums import Role
 
@@ -162,9 +162,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def run(url: str, messages: int, members: int, groups: int, label: str) -> list[Figure]:
+async def run(
+    url: str, messages: int, members: int, groups: int, label: str, lanes: int
+) -> list[Figure]:
     """Measure one database."""
-    settings = Settings(database=DatabaseSettings(url=url))
+    # Dicts, not models: the environment's XIESHANG_ overrides merge into dicts, but would
+    # replace a whole model given here (and with it the URL).
+    settings = Settings(database={"url": url, "lanes": lanes})  # type: ignore[arg-type]
     app = App(settings, adapters=[AcceptingPlatform()], secret=b"bench", serve_web=False)
     await app.start()
     try:
@@ -195,12 +199,14 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--lanes", type=int, default=0, help="0: 1 on SQLite, 3 on PostgreSQL")
     parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.url or f"sqlite:///{folder}/bench.db"
         label = "sqlite" if url.startswith("sqlite") else "postgresql"
-        report(asyncio.run(run(url, args.messages, args.members, args.groups, label)))
+        figures = run(url, args.messages, args.members, args.groups, label, args.lanes)
+        report(asyncio.run(figures))
 
 
 if __name__ == "__main__":

@@ -51,11 +51,15 @@ class App:
         self.engine = make_engine(
             settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous
         )
-        self.database = Database(self.engine)
+        lanes = settings.database.lane_count()
+        # SQLite: everything on one thread, since a second writer would only wait for the
+        # lock in sleeps. PostgreSQL: a thread per lane, and one so the outbox never waits.
+        self.database = Database(self.engine, workers=1 if is_sqlite(self.engine) else lanes + 1)
         self.commands = CommandTable(ROUTERS)
         self.metrics = Metrics()
         self.dispatcher = Dispatcher(
             metrics=self.metrics,
+            lanes=lanes,
             database=self.database,
             commands=self.commands,
             settings=settings,

@@ -15,18 +15,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.engine import is_sqlite
-
 T = TypeVar("T")
 
 
 class Database:
     """Runs functions that take a Session on the database thread(s)."""
 
-    def __init__(self, engine: Engine, *, workers: int | None = None) -> None:
+    def __init__(self, engine: Engine, *, workers: int = 1) -> None:
         self.engine = engine
-        count = workers or (1 if is_sqlite(engine) else 2)
-        self._executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix="db")
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

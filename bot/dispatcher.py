@@ -15,6 +15,7 @@ from datetime import datetime
 from pkgutil import resolve_name
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -49,6 +50,29 @@ class Outcome:
 
 
 DUPLICATE = Outcome("duplicate")
+
+
+RETRIES = 3
+# PostgreSQL's deadlock_detected and serialization_failure.
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _conversation(message: IncomingMessage) -> tuple[str, str]:
+    return (message.platform, message.conversation_id)
+
+
+@dataclass
+class _Lane:
+    """Messages waiting for one lane's next transaction, and the task that drains them."""
+
+    queue: list[tuple[IncomingMessage, asyncio.Future[Outcome], float]] = field(
+        default_factory=list
+    )
+    task: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -90,6 +114,7 @@ class Dispatcher:
         clock: Clock,
         ballot_secret: bytes,
         metrics: Metrics | None = None,
+        lanes: int = 1,
     ) -> None:
         self.database = database
         self.metrics = metrics or Metrics()
@@ -101,9 +126,7 @@ class Dispatcher:
         self.committed_listeners: list[Callable[[Touched], None]] = []
         self._config_roles = _config_roles(settings)
         self._floods = FloodGuard(settings.limits.member_per_minute)
-        # Each message waits with its future and the moment it arrived.
-        self._queue: list[tuple[IncomingMessage, asyncio.Future[Outcome], float]] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._lanes = [_Lane() for _ in range(max(1, lanes))]
         # Ids of groups and members already stored, so the hot path skips the upsert.
         self._groups: dict[tuple[str, str], tuple[int, str]] = {}
         self._members: dict[tuple[str, str], tuple[int, str]] = {}
@@ -112,19 +135,22 @@ class Dispatcher:
         """Handle a message; returns once its effects are committed (then acknowledge)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.append((message, future, loop.time()))
-        if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain())
+        # One conversation always takes the same lane: its messages stay in order and never
+        # wait on each other's row locks from another lane.
+        lane = self._lanes[hash((message.platform, message.conversation_id)) % len(self._lanes)]
+        lane.queue.append((message, future, loop.time()))
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._drain(lane))
         return await future
 
     async def dispatch_many(self, messages: Iterable[IncomingMessage]) -> list[Outcome]:
         """Handle several messages at once (a replay, a benchmark, a redelivered burst)."""
         return list(await asyncio.gather(*(self.dispatch(m) for m in messages)))
 
-    async def _drain(self) -> None:
+    async def _drain(self, lane: _Lane) -> None:
         limit = self.settings.database.batch_max
-        while self._queue:
-            batch, self._queue = self._queue[:limit], self._queue[limit:]
+        while lane.queue:
+            batch, lane.queue = lane.queue[:limit], lane.queue[limit:]
             try:
                 outcomes, touched = await self.database.call(
                     self._commit_batch, [message for message, _, _ in batch]
@@ -158,10 +184,19 @@ class Dispatcher:
         received_at = self.clock.now()
         # Decided once, before any attempt, so a careful run does not count a message twice.
         floods = [self._flood_check(message, received_at) for message in batch]
-        try:
-            return self._commit_batch_once(batch, floods, received_at, careful=False)
-        except _RunCarefully:
-            return self._commit_batch_once(batch, floods, received_at, careful=True)
+        careful = False
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._commit_batch_once(batch, floods, received_at, careful=careful)
+            except _RunCarefully:
+                careful = True
+            except DBAPIError as error:
+                # Two transactions waited on each other (another lane or process): PostgreSQL
+                # aborted this one, and running it again is the documented answer.
+                if _sqlstate(error) not in RETRYABLE or attempt == RETRIES:
+                    raise
+                log.warning("batch of %d messages retried after %s", len(batch), _sqlstate(error))
+        return self._commit_batch_once(batch, floods, received_at, careful=True)
 
     def _flood_check(self, message: IncomingMessage, now: datetime) -> Flood:
         """Whether the sender is over their per-minute budget (only messages to the bot count)."""
@@ -199,15 +234,18 @@ class Dispatcher:
             )
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
-            outcomes = []
-            for message, text, flood in zip(messages, texts, floods, strict=True):
+            outcomes: list[Outcome] = [DUPLICATE] * len(messages)
+            # Group by conversation, keeping each one's order: every transaction then takes
+            # its row locks (a consultation's numbering, say) in the same order as every
+            # other, so two lanes or processes cannot deadlock on them.
+            for index in sorted(range(len(messages)), key=lambda i: _conversation(messages[i])):
+                message, text, flood = messages[index], texts[index], floods[index]
                 # pop: a second delivery of the same message in this batch is a duplicate.
                 event_id = event_ids.pop((message.platform, message.message_id), None)
                 if event_id is None:
-                    outcomes.append(DUPLICATE)
                     continue
                 outcome, context = drive(self._handle(batch, message, text, flood))
-                outcomes.append(outcome)
+                outcomes[index] = outcome
                 notes.append((event_id, outcome.command, outcome.status))
                 if context is not None:
                     replies.extend(context.replies)

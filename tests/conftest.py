@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot.app import App
 from bot.clock import ManualClock
-from bot.config import DatabaseSettings, Settings
+from bot.config import Settings
 from tests.support import Group, RecordingSender
 
 PG_ENV = "XIESHANG_TEST_DATABASE_URL"
@@ -55,8 +55,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    """Settings for a test bot on `url`."""
-    return Settings(database=DatabaseSettings(url=url), **overrides)  # type: ignore[arg-type]
+    """Settings for a test bot on `url` (a dict, so XIESHANG_ variables merge into it
+    rather than replace it)."""
+    return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture
