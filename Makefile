@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench fmt clean
+.PHONY: run test lint browser bench fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The console's browser tests drive Debian's chromium through Playwright's Python API (never
+# `playwright install`, which downloads a browser build); a CJK font makes the screenshots
+# readable. Without root or a registry the tests skip and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+	  || echo "chromium could not be installed: the browser tests will be skipped"; \
+	fi
+
+test: lint browser
 	$(BIN)/python -m pytest
 
+# The local PostgreSQL of CI machines; without it the PostgreSQL rows are left out.
+XIESHANG_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	XIESHANG_BENCH_DATABASE_URL=$(XIESHANG_BENCH_DATABASE_URL) $(BIN)/python -m bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -4,18 +4,30 @@ Phase 1 keeps many messages in flight (a busy province) and reports the rate; ph
 sends at half that rate, open loop, and reports the latency from receipt to commit.
 The outbox sender runs beside it against a platform that takes every message at once.
 
+With `--processes 2` (PostgreSQL), that many bot processes share the database and the
+groups, as several `xieshang run` behind one DingTalk gateway do; they start together and
+the rate is all their messages over the time from the first start to the last finish.
+`python -m bench` measures SQLite, and PostgreSQL with one and two processes when
+XIESHANG_BENCH_DATABASE_URL names a database (`make bench` sets it to the local one).
+
     python bench/ingest.py [--messages 20000] [--members 2000] [--groups 20] [--url URL]
+                           [--processes N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,8 +79,9 @@ class AcceptingPlatform:
 class Workload:
     """Votes, opinions, seconds and chatter from members of many groups."""
 
-    def __init__(self, members: int, groups: int, seed: int = 7) -> None:
+    def __init__(self, members: int, groups: int, seed: int = 7, prefix: str = "b") -> None:
         self.rng = random.Random(seed)
+        self.prefix = prefix
         self.groups = [f"群{g:03d}" for g in range(groups)]
         self.members_per_group = max(1, members // groups)
         self.count = 0
@@ -107,7 +120,7 @@ class Workload:
             sender_id=member,
             sender_name=member,
             text=text,
-            message_id=f"b{self.count}",
+            message_id=f"{self.prefix}{self.count}",
             timestamp=datetime.now(UTC),
             addressed=not text.startswith("大家好"),
             platform_roles=frozenset({role}) if role else frozenset(),
@@ -166,10 +179,7 @@ async def run(
     url: str, messages: int, members: int, groups: int, label: str, lanes: int
 ) -> list[Figure]:
     """Measure one database."""
-    # Dicts, not models: the environment's XIESHANG_ overrides merge into dicts, but would
-    # replace a whole model given here (and with it the URL).
-    settings = Settings(database={"url": url, "lanes": lanes})  # type: ignore[arg-type]
-    app = App(settings, adapters=[AcceptingPlatform()], secret=b"bench", serve_web=False)
+    app = bench_app(url, lanes)
     await app.start()
     try:
         workload = Workload(members, groups)
@@ -192,6 +202,100 @@ async def run(
     ]
 
 
+def bench_app(url: str, lanes: int) -> App:
+    """A bot on `url` with a platform that takes everything."""
+    # Dicts, not models: the environment's XIESHANG_ overrides merge into dicts, but would
+    # replace a whole model given here (and with it the URL).
+    settings = Settings(database={"url": url, "lanes": lanes})  # type: ignore[arg-type]
+    return App(settings, adapters=[AcceptingPlatform()], secret=b"bench", serve_web=False)
+
+
+async def worker(url: str, messages: int, members: int, groups: int, number: int) -> None:
+    """One of several processes: start, say ready, wait for go, run, print what it did."""
+    app = bench_app(url, 0)
+    await app.start()
+    try:
+        workload = Workload(members, groups, seed=100 + number, prefix=f"p{number}-")
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        began = time.time()
+        await saturate(app, workload, messages, in_flight=256)
+        ended = time.time()
+    finally:
+        await app.stop()
+    print(json.dumps({"began": began, "ended": ended, "messages": messages}), flush=True)
+
+
+async def prepare(url: str, members: int, groups: int) -> None:
+    """Open every group's consultation and poll once, before the processes start."""
+    app = bench_app(url, 0)
+    await app.start()
+    try:
+        for message in Workload(members, groups).setup():
+            await app.dispatcher.dispatch(message)
+    finally:
+        await app.stop()
+
+
+def several(url: str, processes: int, messages: int, members: int, groups: int) -> float:
+    """Run `processes` bot processes at once on `url`; their combined messages a second."""
+    asyncio.run(prepare(url, members, groups))
+    each = messages // processes
+    command = [sys.executable, __file__, "--worker", "--url", url, "--messages", str(each)]
+    command += ["--members", str(members), "--groups", str(groups)]
+    children = [
+        subprocess.Popen(
+            [*command, "--number", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(processes)
+    ]
+    for child in children:
+        line = child.stdout.readline() if child.stdout else ""
+        if line.strip() != "ready":
+            raise RuntimeError("a bench process did not start")
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    results = [json.loads(child.communicate()[0].splitlines()[-1]) for child in children]
+    began = min(r["began"] for r in results)
+    ended = max(r["ended"] for r in results)
+    return sum(r["messages"] for r in results) / (ended - began)
+
+
+def postgres_schema(base: str) -> Iterator[str]:
+    """A fresh schema on `base` for one measurement, dropped afterwards."""
+    import sqlalchemy as sa
+
+    from storage.engine import normalize_url
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalize_url(base))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        separator = "&" if "?" in base else "?"
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def postgres_figures(base: str, messages: int, members: int, groups: int) -> list[Figure]:
+    """One process (with latencies) and two processes on PostgreSQL, and their ratio."""
+    for url in postgres_schema(base):
+        figures = asyncio.run(run(url, messages, members, groups, "postgresql", 0))
+    for url in postgres_schema(base):
+        two = several(url, 2, messages, members, groups)
+    one = figures[0].value
+    return [
+        *figures,
+        Figure("ingest-postgresql", "messages a second, two processes", two, "msg/s", "≥ 1.6× one"),
+        Figure("ingest-postgresql", "two processes ÷ one", two / one, "×", "≥ 1.6"),
+    ]
+
+
 def main() -> None:
     """Parse arguments, run, print."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -200,13 +304,30 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--lanes", type=int, default=0, help="0: 1 on SQLite, 3 on PostgreSQL")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
     parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--number", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sizes = (args.messages, args.members, args.groups)
+    if args.worker:
+        asyncio.run(worker(args.url, *sizes, args.number))
+        return
+    if args.processes > 1:
+        if not args.url or args.url.startswith("sqlite"):
+            parser.error("several processes need a PostgreSQL --url")
+        rate = several(args.url, args.processes, *sizes)
+        name = f"messages a second, {args.processes} processes"
+        report([Figure("ingest-postgresql", name, rate, "msg/s")])
+        return
     with tempfile.TemporaryDirectory() as folder:
         url = args.url or f"sqlite:///{folder}/bench.db"
         label = "sqlite" if url.startswith("sqlite") else "postgresql"
-        figures = run(url, args.messages, args.members, args.groups, label, args.lanes)
-        report(asyncio.run(figures))
+        figures = asyncio.run(run(url, *sizes, label, args.lanes))
+    postgres = os.environ.get("XIESHANG_BENCH_DATABASE_URL")
+    if args.json and not args.url and postgres:
+        figures += postgres_figures(postgres, *sizes)
+    report(figures)
 
 
 if __name__ == "__main__":

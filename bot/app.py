@@ -13,15 +13,19 @@ from bot import metrics
 from bot.adapters import Adapter
 from bot.adapters.local import LocalAdapter
 from bot.adapters.wecom import wecom_from_environment
+from bot.channels import LocalChannels, SharedChannels
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.database import Database
 from bot.dispatcher import Dispatcher
+from bot.leader import Leadership
 from bot.metrics import Metrics
+from bot.minutes_worker import MinutesWorker
 from bot.outbox import OutboxSender
 from bot.router import CommandTable, job_ref
 from bot.scheduler import Scheduler
 from bot.secrets import ballot_secret, env_secret
+from bot.web.console import Console
 from handlers import ROUTERS
 from storage.engine import is_sqlite, make_engine, upgrade_database
 
@@ -48,10 +52,14 @@ class App:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.engine = make_engine(
-            settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous
-        )
         lanes = settings.database.lane_count()
+        self.engine = make_engine(
+            settings.database.url,
+            sqlite_synchronous=settings.database.sqlite_synchronous,
+            # PostgreSQL: a connection per database thread and per conversation being sent
+            # to, one for the scheduler's election, and one for /healthz and the CLI.
+            pool_size=lanes + 1 + settings.outbox.concurrent_sends + 2,
+        )
         # SQLite: everything on one thread, since a second writer would only wait for the
         # lock in sleeps. PostgreSQL: a thread per lane, and one so the outbox never waits.
         self.database = Database(self.engine, workers=1 if is_sqlite(self.engine) else lanes + 1)
@@ -85,18 +93,48 @@ class App:
             settings=settings,
             clock=self.clock,
             metrics=self.metrics,
+            channels=(
+                LocalChannels(self.database, settings)
+                if is_sqlite(self.engine)
+                else SharedChannels(self.database, settings)
+            ),
         )
         metrics.install(self.web, self.metrics, self.health)
+        self.console: Console | None = None
+        if serve_web and settings.console.enabled:
+            # Its own read-only engine: pages and exports never take the writer's lock.
+            self.console = Console(
+                settings,
+                engine=make_engine(settings.database.url, read_only=True),
+                clock=self.clock,
+            )
+            self.console.install(self.web)
         self.outbox.views = self.commands.views
         self.outbox.update_kinds = self.commands.update_kinds
         self.scheduler = Scheduler(self.engine, self.dispatcher)
         self.dispatcher.schedule_job = self.scheduler.add
         self.dispatcher.committed_listeners.append(self.outbox.wake)
+        # Minutes and statement vectors are built beside the message path, never on it.
+        self.minutes = MinutesWorker(
+            database=self.database, settings=settings, clock=self.clock, on_queued=self.outbox.wake
+        )
+        self.dispatcher.committed_listeners.append(self.minutes.wake)
         self.fire_jobs = fire_jobs
         self.serve_web = serve_web
         self.web_port: int | None = None
         self._runner: web.AppRunner | None = None
         self._outbox_task: asyncio.Task[None] | None = None
+        self._campaign: asyncio.Task[None] | None = None
+        self.leadership: Leadership | None = None
+        if fire_jobs and not is_sqlite(self.engine):
+            # Several processes may share PostgreSQL: the one holding the lock fires jobs.
+            self.leadership = Leadership(
+                self.engine,
+                on_elected=self._elected,
+                on_deposed=self.scheduler.follow,
+                retry_seconds=settings.scheduler.election_seconds,
+            )
+        self._minutes_task: asyncio.Task[None] | None = None
 
     def _configured_adapters(self) -> list[Adapter]:
         adapters: list[Adapter] = []
@@ -130,15 +168,17 @@ class App:
             "status": "ok" if sending else "degraded",
             "database": "ok",
             "outbox_sender": "running" if sending else "stopped",
+            "scheduler": "leader" if self.scheduler.firing else "follower",
             "platforms": sorted(self.adapters),
         }
 
     async def start(self) -> None:
         """Upgrade the database, then start jobs, the web server, adapters and the outbox."""
         await self.database.call(upgrade_database, self.engine)
-        self.scheduler.start(fire=self.fire_jobs)
-        for job in self.commands.startup:
-            await self.dispatcher.run_job(job_ref(job))
+        self.scheduler.start(fire=self.fire_jobs and self.leadership is None)
+        await self._run_startup_jobs()
+        if self.leadership is not None:
+            self._campaign = asyncio.create_task(self.leadership.run())
         if self.serve_web:
             self._runner = web.AppRunner(self.web, access_log=None)
             await self._runner.setup()
@@ -148,18 +188,39 @@ class App:
         for adapter in self.adapters.values():
             await adapter.start(self.dispatcher)
         self._outbox_task = asyncio.create_task(self.outbox.run())
+        self._minutes_task = asyncio.create_task(self.minutes.run())
+
+    async def _run_startup_jobs(self) -> None:
+        for job in self.commands.startup:
+            await self.dispatcher.run_job(job_ref(job))
+
+    async def _elected(self) -> None:
+        """This process now fires jobs: look at the store often, and re-arm what a leader
+        that died may have taken off the store without finishing (the jobs are idempotent)."""
+        self.scheduler.lead(look_every=self.settings.scheduler.look_seconds)
+        await self._run_startup_jobs()
 
     async def stop(self) -> None:
         """Stop taking messages, finish sends under way, and close the database."""
         for adapter in self.adapters.values():
             with suppress(Exception):
                 await adapter.stop()
+        if self._minutes_task is not None:
+            self._minutes_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._minutes_task
         await self.outbox.stop()
         if self._outbox_task is not None:
             self._outbox_task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._outbox_task
+        if self._campaign is not None:
+            self._campaign.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._campaign
         self.scheduler.shutdown()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.console is not None:
+            self.console.close()
         self.database.close()

@@ -1,5 +1,5 @@
 """The `xieshang` command: run the bot, replay a transcript, upgrade the database, and
-export the statistics and referral letters."""
+export the statistics, referral letters and minutes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from pythonjsonlogger.json import JsonFormatter
+
+from bot.config import ConfigError, LogSettings, Settings, load_settings
+from bot.secrets import RedactingFormatter
 
 log = logging.getLogger("xieshang")
 
@@ -22,18 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = load_settings(getattr(args, "config", None))
     except ConfigError as error:
         print(f"xieshang: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log)
     if args.command == "run":
         return asyncio.run(_run(settings, started))
     if args.command == "replay":
@@ -44,8 +41,31 @@ def main(argv: list[str] | None = None) -> int:
         return _stats(settings, args.year, args.format, args.output)
     if args.command == "letter":
         return _letter(settings, args.referral, args.format, args.output)
+    if args.command == "user" and args.user_command:
+        name, role = getattr(args, "name", ""), getattr(args, "role", "secretary")
+        return _user(settings, args.user_command, name, role)
+    if args.command == "minutes":
+        return _minutes(settings, args.consultation, args.format, args.output, new=args.new)
     parser.print_help()
     return 2
+
+
+def configure_logging(settings: LogSettings) -> None:
+    """Log to stderr as text or JSON (with the record's ids), secrets blanked either way."""
+    if settings.format == "json":
+        inner: logging.Formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
+            json_ensure_ascii=False,
+        )
+    else:
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(inner))
+    # Not forced: a host that configured logging already (a test runner) keeps its own.
+    logging.basicConfig(level=settings.level, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     letter.add_argument("referral", type=int, help="报送函文号〔年〕N号 中的 N")
     letter.add_argument("--format", choices=["md", "docx"], default="docx")
     letter.add_argument("--output", type=Path, help="写入文件（docx 默认写 报送函-N.docx）")
+    user = commands.add_parser("user", parents=[common], help="秘书工作台的用户")
+    user_commands = user.add_subparsers(dest="user_command")
+    add = user_commands.add_parser(
+        "add", parents=[common], help="添加用户并生成登录令牌（已有的用户换发新令牌）"
+    )
+    add.add_argument("name", help="姓名，如 王秘书")
+    add.add_argument(
+        "--role",
+        choices=["secretary", "leader"],
+        default="secretary",
+        help="secretary 或 leader（只读）",
+    )
+    user_commands.add_parser("list", parents=[common], help="列出数据库里的用户")
+    remove = user_commands.add_parser("remove", parents=[common], help="删除用户（其登录随即失效）")
+    remove.add_argument("name")
+    minutes = commands.add_parser("minutes", parents=[common], help="导出会议纪要")
+    minutes.add_argument("consultation", type=int, help="协商编号（数字）")
+    minutes.add_argument("--format", choices=["md", "docx", "json"], default="md")
+    minutes.add_argument("--output", type=Path, help="写入文件（docx 默认写 纪要-编号-第N版.docx）")
+    minutes.add_argument("--new", action="store_true", help="重新生成一版，而不是取最新一版")
     return parser
 
 
@@ -194,6 +234,51 @@ def _stats(settings: Settings, year_text: str | None, fmt: str, output: Path | N
     return 0
 
 
+def _user(settings: Settings, command: str, name: str, role: str) -> int:
+    import secrets
+
+    from sqlmodel import Session
+
+    from bot.clock import SystemClock
+    from storage.console_users import (
+        ConsoleRole,
+        list_console_users,
+        remove_console_user,
+        save_console_user,
+    )
+    from storage.engine import make_engine, upgrade_database
+
+    name = name.strip()
+    if command in ("add", "remove") and not 0 < len(name) <= 32:
+        print("xieshang: 姓名应为 1 到 32 个字", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database.url)
+    try:
+        upgrade_database(engine)
+        with Session(engine) as session, session.begin():
+            if command == "list":
+                for user in list_console_users(session):
+                    print(f"{user.name}\t{user.role.label}\t{user.created_at:%Y-%m-%d}")
+                return 0
+            if command == "remove":
+                if not remove_console_user(session, name=name):
+                    print(f"xieshang: 没有用户 {name}", file=sys.stderr)
+                    return 2
+                print(f"已删除用户 {name}。")
+                return 0
+            token = secrets.token_urlsafe(32)
+            created = save_console_user(
+                session, name=name, role=ConsoleRole(role), token=token, now=SystemClock().now()
+            )
+    finally:
+        engine.dispose()
+    action = "已添加" if created else "已换发新令牌给"
+    label = ConsoleRole(role).label
+    print(f"{action}用户 {name}（{label}）。登录令牌（只显示这一次，请妥善保存）：")
+    print(token)
+    return 0
+
+
 def _letter(settings: Settings, referral_id: int, fmt: str, output: Path | None) -> int:
     from sqlmodel import Session
 
@@ -218,6 +303,54 @@ def _letter(settings: Settings, referral_id: int, fmt: str, output: Path | None)
     target = output or Path(f"报送函-{referral_id}.docx")
     _write(render_letter_docx(dossier, settings.zone), target)
     print(f"报送函已写入 {target}", file=sys.stderr)
+    return 0
+
+
+def _minutes(
+    settings: Settings, consultation_id: int, fmt: str, output: Path | None, *, new: bool
+) -> int:
+    """The latest stored version of a consultation's minutes, or a new one (with --new, or
+    when none is stored yet), as Markdown, DOCX or JSON."""
+    from sqlmodel import Session
+
+    from bot.clock import SystemClock
+    from bot.minutes_service import prepare_minutes
+    from storage.engine import make_engine, upgrade_database
+    from storage.minutes import add_minutes_version, minutes_version
+    from storage.models import Consultation
+
+    engine = make_engine(settings.database.url)
+    try:
+        upgrade_database(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            if session.get(Consultation, consultation_id) is None:
+                print(f"xieshang: 没有第 {consultation_id} 号协商", file=sys.stderr)
+                return 2
+            version = None if new else minutes_version(session, consultation_id)
+        if version is None:
+            rendered = asyncio.run(prepare_minutes(engine, consultation_id, settings))
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                version = add_minutes_version(
+                    session,
+                    consultation_id=consultation_id,
+                    markdown=rendered.markdown,
+                    body=rendered.body,
+                    docx=rendered.docx,
+                    method=rendered.method,
+                    created_by=None,
+                    now=SystemClock().now(),
+                )
+            print(f"已生成纪要第 {version.number} 版", file=sys.stderr)
+    finally:
+        engine.dispose()
+    if fmt == "md":
+        _write(version.markdown.rstrip(), output)
+    elif fmt == "json":
+        _write(version.body, output)
+    else:
+        target = output or Path(f"纪要-{consultation_id}-第{version.number}版.docx")
+        _write(version.docx, target)
+        print(f"纪要第 {version.number} 版已写入 {target}", file=sys.stderr)
     return 0
 
 

@@ -153,6 +153,7 @@ class OutboxSettings(_Section):
     max_message_chars: int = Field(default=3000, ge=200)
     retry_max_seconds: float = Field(default=300, ge=1)
     update_interval_seconds: float = Field(default=1.0, ge=0)
+    concurrent_sends: int = Field(default=4, ge=1, le=64)
 
 
 class LimitSettings(_Section):
@@ -161,9 +162,70 @@ class LimitSettings(_Section):
     member_per_minute: int = Field(default=20, ge=1)
 
 
+class SchedulerSettings(_Section):
+    election_seconds: float = Field(default=2.0, gt=0, le=60)
+    look_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class SecuritySettings(_Section):
     # Used only when XIESHANG_BALLOT_SECRET is unset: the embedded default generates one.
     ballot_secret_file: Path = Path("data/ballot-secret")
+
+
+class ConsoleUserEntry(_Section):
+    """A console user named in config; the token lives in the environment variable named."""
+
+    name: str = Field(min_length=1, max_length=32)
+    role: Literal["secretary", "leader"] = "secretary"
+    token_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)
+
+
+class ConsoleSettings(_Section):
+    enabled: bool = True
+    users: list[ConsoleUserEntry] = []
+    # auto: Secure cookies when the request came over HTTPS (directly, or from a proxy on
+    # this machine saying X-Forwarded-Proto: https); always; never.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    session_hours: float = Field(default=8, gt=0, le=720)
+    sign_in_failures_per_minute: int = Field(default=5, ge=1, le=100)
+
+
+class LLMSettings(_Section):
+    """An OpenAI-compatible chat endpoint that may polish the minutes' titles and overview.
+
+    The key is never a setting: it comes from the XIESHANG_LLM_API_KEY variable.
+    """
+
+    # Empty: no model; the offline minutes stand. E.g. https://api.deepseek.com/v1
+    base_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    model: str = Field(default="", max_length=100)
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+    attempts: int = Field(default=2, ge=1, le=5)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a model is configured."""
+        return bool(self.base_url and self.model)
+
+
+class VectorSettings(_Section):
+    """The background task that computes each statement's sentence vector once."""
+
+    enabled: bool = True
+    batch_size: int = Field(default=32, ge=1, le=1000)
+    # Longest pause between two looks for new statements when no message wakes it.
+    interval_seconds: float = Field(default=30, gt=0, le=3600)
+    threads: int = Field(default=1, ge=1, le=64)
+
+
+class MinutesSettings(_Section):
+    llm: LLMSettings = LLMSettings()
+    vectors: VectorSettings = VectorSettings()
 
 
 class Settings(BaseSettings):
@@ -186,6 +248,10 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     attendance: AttendanceSettings = AttendanceSettings()
     referrals: ReferralSettings = ReferralSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    log: LogSettings = LogSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    minutes: MinutesSettings = MinutesSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -219,8 +285,16 @@ class ConfigError(Exception):
 
 
 # Variables with our prefix that are not settings: secrets (read by bot.secrets) and the
-# test suite's database.
-NOT_SETTINGS = frozenset({"XIESHANG_BALLOT_SECRET", "XIESHANG_TEST_DATABASE_URL"})
+# test suite's database; console tokens may be kept under the prefix below.
+NOT_SETTINGS = frozenset(
+    {
+        "XIESHANG_BALLOT_SECRET",
+        "XIESHANG_CONSOLE_SECRET",
+        "XIESHANG_LLM_API_KEY",
+        "XIESHANG_TEST_DATABASE_URL",
+    }
+)
+SECRET_PREFIXES = ("XIESHANG_CONSOLE_TOKEN_",)
 
 _MESSAGES = {
     "extra_forbidden": "没有这个配置项",
@@ -253,7 +327,10 @@ def _check_environment() -> None:
     """A misspelt XIESHANG_ variable would be silently ignored; refuse it instead."""
     known = _env_names(Settings, "XIESHANG_") | NOT_SETTINGS
     for name in sorted(os.environ):
-        if name.upper().startswith("XIESHANG_") and name.upper() not in known:
+        upper = name.upper()
+        if upper.startswith(SECRET_PREFIXES):
+            continue
+        if upper.startswith("XIESHANG_") and upper not in known:
             raise ConfigError(f"环境变量 {name} 不是已知的配置项，请检查拼写（见 config.yaml）")
 
 

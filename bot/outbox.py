@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from bot.channels import Channel, Channels, LocalChannels
 from bot.clock import Clock
 from bot.config import Settings
 from bot.database import Database
 from bot.messages import OutgoingMessage, SendResult
 from bot.metrics import Metrics
-from bot.ratelimit import SlidingWindowLimiter, Window
 from bot.router import View
 from bot.text import format_refs
 from storage import outbox
@@ -177,16 +177,17 @@ class OutboxSender:
         settings: Settings,
         clock: Clock,
         metrics: Metrics | None = None,
+        channels: Channels | None = None,
     ) -> None:
         self.database = database
         self.adapters = adapters
         self.metrics = metrics or Metrics()
+        self.channels: Channels = channels or LocalChannels(database, settings)
         self.settings = settings
         self.clock = clock
         # Filled by the app wiring from the routers (see Router.outbox_view).
         self.views: dict[str, View] = {}
         self.update_kinds: set[str] = set()
-        self._limiters: dict[str, SlidingWindowLimiter] = {}
         self._refreshed: dict[tuple[str, str, str], datetime] = {}
         self._busy: dict[Key, asyncio.Task[None]] = {}
         self._hints: dict[Key, set[str]] = {}
@@ -262,20 +263,12 @@ class OutboxSender:
                 else:
                     await self.send_due()
 
-    def _done(self, key: Key, _task: asyncio.Task[None]) -> None:
+    def _done(self, key: Key, task: asyncio.Task[None]) -> None:
         self._busy.pop(key, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("sending to %s failed; the rows stay queued", key[1], exc_info=error)
         if key in self._hints:
             self._wakeup.set()
-
-    def _limiter(self, platform: str) -> SlidingWindowLimiter:
-        limiter = self._limiters.get(platform)
-        if limiter is None:
-            rate = self.settings.platforms.rate_limit(platform)
-            windows = [Window(rate.per_minute, timedelta(minutes=1))]
-            if rate.per_hour:
-                windows.append(Window(rate.per_hour, timedelta(hours=1)))
-            limiter = self._limiters[platform] = SlidingWindowLimiter(windows)
-        return limiter
 
     def _hold(self, key: Key, until: datetime, *, soft: bool = False) -> None:
         """Send no message to `key` before `until`, and look again then."""
@@ -290,37 +283,46 @@ class OutboxSender:
         adapter = self.adapters[platform]
         if kinds & self.update_kinds or ANY_KIND in kinds:
             # Not group messages: outside the budget, and only the latest of each counts.
-            rows = await self.database.run(
-                partial(
-                    outbox.pending_rows,
-                    platform=platform,
-                    conversation_id=conversation_id,
-                    limit=FETCH,
-                    only=self.update_kinds,
+            async with self.channels.hold(key) as channel:
+                if channel is None:
+                    return  # another process is sending to this conversation
+                rows = await channel.run(
+                    partial(
+                        outbox.pending_rows,
+                        platform=platform,
+                        conversation_id=conversation_id,
+                        limit=FETCH,
+                        only=self.update_kinds,
+                    )
                 )
-            )
-            updates = self._due_updates(key, rows, self.clock.now())
-            if updates and not await self._send_updates(adapter, updates):
-                return
+                updates = self._due_updates(key, rows, self.clock.now())
+                if updates and not await self._send_updates(adapter, updates, channel):
+                    return
         held = self._held.get(key)
         if held is not None and held[1] and kinds - {"ack", *self.update_kinds}:
             del self._held[key]  # a reply arrived: the acknowledgements it held go with it
-        limiter = self._limiter(platform)
+        while not self._stopping and await self._send_next(adapter, key):
+            pass
+
+    async def _send_next(self, adapter: Sender, key: Key) -> bool:
+        """Send the conversation's next message if one may go now; True if one went."""
+        now = self.clock.now()
+        held = self._held.get(key)
+        if held is not None and held[0] > now:
+            return False  # a look is already scheduled for when the hold ends
         settings = self.settings.outbox
-        while not self._stopping:
-            now = self.clock.now()
-            held = self._held.get(key)
-            if held is not None and held[0] > now:
-                return  # a look is already scheduled for when the hold ends
-            wait = limiter.wait(key, now)
+        async with self.channels.hold(key) as channel:
+            if channel is None:
+                return False  # another process is sending to this conversation
+            wait = channel.wait(now)
             if wait > 0:
                 self._hold(key, now + timedelta(seconds=wait))
-                return
-            rows = await self.database.run(
+                return False
+            rows = await channel.run(
                 partial(
                     outbox.pending_rows,
-                    platform=platform,
-                    conversation_id=conversation_id,
+                    platform=key[0],
+                    conversation_id=key[1],
                     limit=FETCH,
                     without=self.update_kinds,
                 )
@@ -335,10 +337,10 @@ class OutboxSender:
                 if composed.wait_until is not None:
                     only_acks = all(r.kind == "ack" for r in rows)
                     self._hold(key, composed.wait_until, soft=only_acks)
-                return
-            limiter.record(key, now)
-            if not await self._deliver(adapter, await self._viewed(composed.message), rows):
-                return
+                return False
+            channel.record(now)
+            message = await self._viewed(composed.message)
+            return await self._deliver(adapter, message, rows, channel)
 
     def _due_updates(
         self, key: tuple[str, str], rows: list[PendingRow], now: datetime
@@ -357,7 +359,9 @@ class OutboxSender:
             due.append(row)
         return due
 
-    async def _send_updates(self, adapter: Sender, updates: list[PendingRow]) -> bool:
+    async def _send_updates(
+        self, adapter: Sender, updates: list[PendingRow], channel: Channel
+    ) -> bool:
         """Send the latest update of each thing shown; False if the platform refused."""
         latest: dict[str, list[PendingRow]] = {}
         for row in updates:
@@ -373,7 +377,7 @@ class OutboxSender:
                 payload=last.payload,
                 row_ids=tuple(r.id for r in same if r.id is not None),
             )
-            if not await self._deliver(adapter, await self._viewed(message), same):
+            if not await self._deliver(adapter, await self._viewed(message), same, channel):
                 return False
             self._refreshed[(last.platform, last.conversation_id, update_key)] = self.clock.now()
         return True
@@ -391,7 +395,7 @@ class OutboxSender:
         return replace(message, payload=await self.database.run(complete))
 
     async def _deliver(
-        self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow]
+        self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow], channel: Channel
     ) -> bool:
         """Hand one message to the platform and record the result; True if it was taken."""
         try:
@@ -407,9 +411,7 @@ class OutboxSender:
         else:
             self.metrics.sends.labels(message.platform, "sent" if result.ok else "refused").inc()
         if result.ok:
-            await self.database.run(
-                partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
-            )
+            await channel.run(partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now()))
             return True
         attempts = max(r.attempts for r in rows if r.id in message.row_ids)
         delay = result.retry_after or retry_delay(attempts, self.settings.outbox.retry_max_seconds)
@@ -422,7 +424,7 @@ class OutboxSender:
             extra={"platform": message.platform, "conversation_id": message.conversation_id},
         )
         retry_at = self.clock.now() + timedelta(seconds=delay)
-        await self.database.run(
+        await channel.run(
             partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
         )
         key = (message.platform, message.conversation_id)

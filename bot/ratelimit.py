@@ -48,6 +48,14 @@ class SlidingWindowLimiter:
                 longest_wait = max(longest_wait, (oldest + window.span - now).total_seconds())
         return longest_wait
 
+    def history(self, key: Hashable) -> list[datetime]:
+        """The sends still remembered for `key`, oldest first (to store elsewhere)."""
+        return list(self._sent.get(key, ()))
+
+    def restore(self, key: Hashable, sends: list[datetime]) -> None:
+        """Take up the sends remembered elsewhere for `key` (another process's)."""
+        self._sent[key] = deque(sorted(sends)[-self._limit :])
+
     def record(self, key: Hashable, now: datetime) -> None:
         """Count a send for `key` at `now`."""
         sent = self._sent.setdefault(key, deque())

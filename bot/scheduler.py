@@ -7,6 +7,7 @@ so a process can add jobs without firing them, and tests fire due jobs at an inj
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import Engine
 
 from bot.context import ScheduledJob
@@ -45,6 +47,7 @@ class Scheduler:
             timezone=UTC,
         )
         self._scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
+        self._looking: asyncio.Task[None] | None = None
 
     def start(self, *, fire: bool) -> None:
         """Start the scheduler (in this event loop); `fire` lets this process run jobs."""
@@ -53,6 +56,31 @@ class Scheduler:
         self._scheduler.start(paused=True)
         if fire:
             self._scheduler.resume()
+
+    def lead(self, *, look_every: float) -> None:
+        """Fire jobs from now on, looking at the store every `look_every` seconds too: a job
+        another process added wakes only that process's scheduler, not this one."""
+        self._scheduler.resume()
+        if self._looking is None or self._looking.done():
+            self._looking = asyncio.get_running_loop().create_task(self._look(look_every))
+
+    def follow(self) -> None:
+        """Stop firing jobs (another process fires them); jobs may still be added."""
+        if self._looking is not None:
+            self._looking.cancel()
+            self._looking = None
+        if self._scheduler.running:
+            self._scheduler.pause()
+
+    @property
+    def firing(self) -> bool:
+        """Whether this process fires jobs now."""
+        return bool(self._scheduler.state == STATE_RUNNING)
+
+    async def _look(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            self._scheduler.wakeup()
 
     def add(self, job: ScheduledJob) -> None:
         """Put a job on the store (replacing one with the same id); safe from any thread."""
@@ -87,6 +115,9 @@ class Scheduler:
     def shutdown(self) -> None:
         """Stop firing jobs; stored jobs stay for the next start."""
         global _dispatcher
+        if self._looking is not None:
+            self._looking.cancel()
+            self._looking = None
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         if _dispatcher is self.dispatcher:

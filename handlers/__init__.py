@@ -8,6 +8,7 @@ from handlers import (
     consultation,
     evaluation,
     help,
+    minutes,
     opinions,
     plan,
     polls,
@@ -27,4 +28,5 @@ ROUTERS: tuple[Router, ...] = (
     referrals.router,
     evaluation.router,
     stats.router,
+    minutes.router,
 )

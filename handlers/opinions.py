@@ -1,4 +1,5 @@
-"""/意见 /建议 /附议 /撤回: what members say, and who stands behind it."""
+"""/意见 /建议 /附议 /撤回 /赞同 /反对 /弃权, and plain remarks: what members say during 开展协商,
+and who stands behind it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from bot.context import Ack, Context
 from bot.errors import UserError
 from bot.router import Router
 from bot.text import format_refs
-from storage.enums import OpinionKind, Stage
+from storage.enums import OpinionKind, Stage, StanceValue
 from storage.models import Opinion
-from storage.opinions import add_opinion, add_second, get_opinions, retract_opinion
+from storage.opinions import (
+    add_opinion,
+    add_second,
+    get_opinions,
+    record_stance,
+    retract_opinion,
+    stance_of,
+)
 
 router = Router("opinions")
 
@@ -26,6 +34,13 @@ async def post_opinion(ctx: Context, args: Text) -> None:
 async def post_suggestion(ctx: Context, args: Text) -> None:
     """Keep a suggestion (it may later be referred to a department)."""
     _keep(ctx, args.text, OpinionKind.SUGGESTION)
+
+
+@router.on_text(name="发言", usage="直接对协商助手说", summary="发言（记入纪要）", stages=SPEAKING)
+async def keep_remark(ctx: Context, args: Text) -> None:
+    """Keep plain text addressed to the bot as a remark: the minutes are built from what
+    was said, and members say most of it without a command."""
+    _keep(ctx, args.text, OpinionKind.REMARK)
 
 
 def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
@@ -51,7 +66,7 @@ def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
     )
 
 
-def _find(ctx: Context, numbers: tuple[int, ...]) -> list[Opinion]:
+def _find(ctx: Context, numbers: tuple[int, ...], *, withdrawn_hint: str = "") -> list[Opinion]:
     """The live opinions with these numbers, or an answer naming the ones that are not."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
@@ -61,7 +76,7 @@ def _find(ctx: Context, numbers: tuple[int, ...]) -> list[Opinion]:
         raise UserError(f"没有找到 {format_refs(missing)}，请核对编号。")
     withdrawn = [n for n in numbers if found[n].retracted_at is not None]
     if withdrawn:
-        raise UserError(f"{format_refs(withdrawn)} 已被撤回。")
+        raise UserError(f"{format_refs(withdrawn)} 已被撤回{withdrawn_hint}。")
     return [found[n] for n in numbers]
 
 
@@ -104,3 +119,70 @@ async def retract(ctx: Context, args: Refs) -> None:
     for opinion in opinions:
         retract_opinion(ctx.session, opinion=opinion, now=ctx.now)
     ctx.reply(f"已撤回 {format_refs(args.numbers)}。")
+
+
+@router.command(
+    "赞同", "agree", usage="/赞同 #编号 [#编号…]", summary="赞同他人的发言", stages=SPEAKING
+)
+async def agree(ctx: Context, args: Refs) -> None:
+    """Mark agreement with other members' statements (Pol.is style, one mark each)."""
+    _mark(ctx, args.numbers, StanceValue.AGREE)
+
+
+@router.command(
+    "反对", "disagree", usage="/反对 #编号 [#编号…]", summary="反对他人的发言", stages=SPEAKING
+)
+async def disagree(ctx: Context, args: Refs) -> None:
+    """Mark disagreement with other members' statements."""
+    _mark(ctx, args.numbers, StanceValue.DISAGREE)
+
+
+@router.command(
+    "弃权", "pass", usage="/弃权 #编号 [#编号…]", summary="对他人的发言表示弃权", stages=SPEAKING
+)
+async def abstain(ctx: Context, args: Refs) -> None:
+    """Mark that one read a statement and takes no side (it still counts as seen)."""
+    _mark(ctx, args.numbers, StanceValue.PASS)
+
+
+def _mark(ctx: Context, numbers: tuple[int, ...], value: StanceValue) -> None:
+    """Record the sender's mark on each statement; a new mark replaces the earlier one."""
+    assert ctx.message is not None
+    opinions = _find(ctx, numbers, withdrawn_hint="，不能表态")
+    own = [o.number for o in opinions if o.member_id == ctx.member_id]
+    if own:
+        raise UserError(f"不能对自己的发言表态（{format_refs(own)}）。")
+    earlier = {}
+    for opinion in opinions:
+        assert opinion.id is not None
+        earlier[opinion.number] = stance_of(
+            ctx.session, opinion_id=opinion.id, member_id=ctx.member_id
+        )
+    if all(earlier[o.number] == value for o in opinions):
+        raise UserError(f"你已{value.label}过 {format_refs(numbers)}。")
+    changed: list[str] = []
+    for opinion in opinions:
+        before = earlier[opinion.number]
+        if before == value:
+            continue
+        assert opinion.id is not None
+        record_stance(
+            ctx.session,
+            opinion_id=opinion.id,
+            member_id=ctx.member_id,
+            value=value,
+            cast_at=ctx.message.timestamp,
+        )
+        if before is None:
+            ctx.ack(
+                Ack(
+                    key=f"stance-{value.name.lower()}",
+                    one=f"已记录{ctx.member_name}对 #{opinion.number} 的{value.label}",
+                    unit=f"次{value.label}",
+                    ref=opinion.number,
+                )
+            )
+        else:
+            changed.append(f"#{opinion.number} 由{StanceValue(before).label}改为{value.label}")
+    if changed:
+        ctx.reply("已更改表态：" + "，".join(changed) + "。")

@@ -24,12 +24,31 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> Engine:
-    """Create the engine; for SQLite, create its folder and turn on WAL."""
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    echo: bool = False,
+    pool_size: int = 5,
+    read_only: bool = False,
+) -> Engine:
+    """Create the engine; for SQLite, create its folder and turn on WAL. `pool_size`: the
+    connections a server database keeps open (5 more may open under load).
+
+    A `read_only` engine is for pages and exports: its transactions never take SQLite's
+    write lock (WAL readers see a snapshot beside the writer), so a year-long export never
+    holds up the dispatcher, and the database refuses any write made through it.
+    """
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        if read_only:
+            engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=2)
+            event.listen(engine, "connect", _postgres_read_only)
+            return engine
+        engine = create_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=5
+        )
         event.listen(engine, "after_cursor_execute", count_writes)
         return engine
 
@@ -47,15 +66,26 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that later writes can fail
         # with SQLITE_BUSY instead of waiting when another connection wrote meanwhile.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader never writes, so its deferred BEGIN only pins a snapshot.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _postgres_read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """Every transaction of this connection is READ ONLY."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Role(StrEnum):
@@ -84,15 +84,44 @@ def labels(items: Iterable[Role | Stage], *, quote: bool = False) -> str:
 
 
 class OpinionKind(StrEnum):
-    """Whether a statement is an opinion (意见) or a suggestion (建议)."""
+    """What a statement is: an opinion (意见), a suggestion (建议), or a remark (发言), i.e.
+    plain text a member addressed to the bot while the consultation was under way."""
 
     OPINION = "opinion"
     SUGGESTION = "suggestion"
+    REMARK = "remark"
 
     @property
     def label(self) -> str:
         """The Chinese name shown in the group."""
-        return "意见" if self is OpinionKind.OPINION else "建议"
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    OpinionKind.OPINION: "意见",
+    OpinionKind.SUGGESTION: "建议",
+    OpinionKind.REMARK: "发言",
+}
+
+
+class StanceValue(IntEnum):
+    """A member's mark on another member's statement (as in Pol.is): 赞同, 反对 or 弃权."""
+
+    AGREE = 1
+    DISAGREE = -1
+    PASS = 0
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group."""
+        return _STANCE_LABELS[self]
+
+
+_STANCE_LABELS = {
+    StanceValue.AGREE: "赞同",
+    StanceValue.DISAGREE: "反对",
+    StanceValue.PASS: "弃权",
+}
 
 
 class PollStatus(StrEnum):

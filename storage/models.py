@@ -228,6 +228,22 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = _utc(nullable=True)
 
 
+class OutboxChannel(SQLModel, table=True):
+    """A conversation's recent sends: its rate window, shared by every bot process.
+
+    The sender that locks this row (FOR UPDATE SKIP LOCKED) is the only one sending to the
+    conversation until it commits, so the group's messages stay in order and within the
+    limit whichever process sends them.
+    """
+
+    __tablename__ = "outbox_channel"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    conversation_id: str = Field(primary_key=True, max_length=128)
+    # ISO times of the latest sends, oldest first, as many as the largest limit.
+    sent_at: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+
 # APScheduler's job table, declared here so Alembic owns the schema (same columns as
 # apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore creates).
 scheduler_jobs = sa.Table(
@@ -255,3 +271,88 @@ class PollCard(SQLModel, table=True):
     created_at: datetime = _utc()
     # Empty until the platform took the card; only delivered cards get tally updates.
     delivered_at: datetime | None = _utc(nullable=True)
+
+
+class StanceMark(SQLModel, table=True):
+    """A member's 赞同 (1), 反对 (-1) or 弃权 (0) on another member's statement, as in Pol.is.
+
+    One per (statement, member): a later mark replaces the earlier one (the later platform
+    time wins, whatever the arrival order), and a duplicate delivery changes nothing.
+    """
+
+    __tablename__ = "stance"
+    __table_args__ = (sa.UniqueConstraint("opinion_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opinion_id: int = Field(foreign_key="opinion.id")
+    member_id: int = Field(foreign_key="member.id")
+    value: int
+    cast_at: datetime = _utc()
+
+
+class StatementVector(SQLModel, table=True):
+    """A statement's sentence vector, computed once in the background by one model.
+
+    `model` is the embedder's name: vectors of different models never mix in one summary.
+    """
+
+    __tablename__ = "statement_vector"
+    __table_args__ = (sa.UniqueConstraint("opinion_id", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opinion_id: int = Field(foreign_key="opinion.id")
+    model: str = Field(max_length=64)
+    # Little-endian float32 (minutes.vector_to_bytes).
+    vector: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _utc()
+
+
+class MinutesVersion(SQLModel, table=True):
+    """One `/纪要` of a consultation, numbered 1, 2, 3… and never changed once written."""
+
+    __tablename__ = "minutes_version"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    number: int
+    created_at: datetime = _utc()
+    # Empty when the command line built it.
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    # "e5" (sentence vectors + TF-IDF) or "tfidf" (words alone).
+    method: str = Field(max_length=16)
+    markdown: str = Field(sa_type=sa.Text)
+    # The JSON of minutes.render_json (ensure_ascii=False).
+    body: str = Field(sa_type=sa.Text)
+    docx: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class MinutesRequest(SQLModel, table=True):
+    """A `/纪要` waiting to be built off the message path, then posted to its group.
+
+    The handler only writes this row; the minutes worker claims it, builds the minutes in a
+    thread of its own, stores the version and queues the post. A request survives a restart.
+    """
+
+    __tablename__ = "minutes_request"
+    __table_args__ = (
+        sa.Index(
+            "ix_minutes_request_pending",
+            "id",
+            sqlite_where=sa.text("done_at IS NULL"),
+            postgresql_where=sa.text("done_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    platform: str = Field(max_length=16)
+    conversation_id: str = Field(max_length=128)
+    requested_by: int = Field(foreign_key="member.id")
+    # The message's reply context, so the post answers it where the platform allows.
+    reply: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    requested_at: datetime = _utc()
+    # Set by the worker that builds it; an old claim (a crashed worker) may be taken over.
+    claimed_at: datetime | None = _utc(nullable=True)
+    done_at: datetime | None = _utc(nullable=True)
+    version_id: int | None = Field(default=None, foreign_key="minutes_version.id")

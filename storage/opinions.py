@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.consultations import next_number
 from storage.enums import OpinionKind
-from storage.models import Opinion, Second
+from storage.models import Opinion, Second, StanceMark
 from storage.sql import connection, insert
 
 
@@ -111,3 +111,33 @@ def count_seconds(session: Session, *, opinion_ids: list[int]) -> dict[int, int]
         .group_by(col(Second.opinion_id))
     )
     return dict(rows.all())
+
+
+def stance_of(session: Session, *, opinion_id: int, member_id: int) -> int | None:
+    """The member's current mark on the statement (1, -1 or 0), or None."""
+    return session.exec(
+        select(StanceMark.value).where(
+            StanceMark.opinion_id == opinion_id, StanceMark.member_id == member_id
+        )
+    ).first()
+
+
+def record_stance(
+    session: Session, *, opinion_id: int, member_id: int, value: int, cast_at: datetime
+) -> bool:
+    """Keep the member's mark on a statement, replacing an earlier one; False when a later
+    mark already stands (so redelivered or out-of-order messages never undo a newer one).
+
+    The unique (statement, member) key makes the write an upsert: exactly one row whatever
+    the number of deliveries or processes.
+    """
+    table: Any = StanceMark.__table__  # type: ignore[attr-defined]
+    statement = insert(session, table).values(
+        opinion_id=opinion_id, member_id=member_id, value=value, cast_at=cast_at
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["opinion_id", "member_id"],
+        set_={"value": statement.excluded.value, "cast_at": statement.excluded.cast_at},
+        where=table.c.cast_at <= statement.excluded.cast_at,
+    ).returning(table.c.id)
+    return session.execute(statement).first() is not None

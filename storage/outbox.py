@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from storage.enums import OutboxStatus
-from storage.models import OutboxRow
+from storage.models import OutboxChannel, OutboxRow
+from storage.sql import insert
 
 _TABLE: Any = OutboxRow.__table__  # type: ignore[attr-defined]
 
@@ -146,3 +147,40 @@ def mark_retry(session: Session, *, ids: Sequence[int], error: str, not_before: 
 def pending_count(session: Session) -> int:
     """How many rows wait to be sent (the outbox depth)."""
     return session.exec(select(func.count()).where(OutboxRow.status == OutboxStatus.PENDING)).one()
+
+
+_CHANNELS: Any = OutboxChannel.__table__  # type: ignore[attr-defined]
+
+
+def ensure_channel(session: Session, *, platform: str, conversation_id: str) -> None:
+    """Create the conversation's channel row if it is new (committed apart from any lock,
+    so two processes meeting a new conversation never wait on each other's insert)."""
+    session.execute(
+        insert(session, _CHANNELS)
+        .values(platform=platform, conversation_id=conversation_id, sent_at=[])
+        .on_conflict_do_nothing(index_elements=["platform", "conversation_id"])
+    )
+
+
+def lock_channel(session: Session, *, platform: str, conversation_id: str) -> list[datetime] | None:
+    """Lock the conversation's channel for this transaction and return its recent sends;
+    None when another process holds it (it is sending to this conversation now)."""
+    row = session.execute(
+        sa.select(_CHANNELS.c.sent_at)
+        .where(_CHANNELS.c.platform == platform, _CHANNELS.c.conversation_id == conversation_id)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None:
+        return None
+    return [datetime.fromisoformat(moment) for moment in row.sent_at]
+
+
+def save_channel(
+    session: Session, *, platform: str, conversation_id: str, sent_at: list[datetime]
+) -> None:
+    """Store the conversation's recent sends."""
+    session.execute(
+        sa.update(_CHANNELS)
+        .where(_CHANNELS.c.platform == platform, _CHANNELS.c.conversation_id == conversation_id)
+        .values(sent_at=[moment.isoformat() for moment in sent_at])
+    )

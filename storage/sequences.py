@@ -9,7 +9,7 @@ from sqlmodel import Session
 from storage.sql import insert
 from storage.step_tables import SequenceCounter
 
-Sequence = Literal["topic", "research", "referral"]
+Sequence = Literal["topic", "research", "referral", "minutes"]
 
 
 def next_in_sequence(session: Session, *, consultation_id: int, name: Sequence) -> int:

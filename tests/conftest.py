@@ -21,7 +21,7 @@ PG_ENV = "XIESHANG_TEST_DATABASE_URL"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def _postgres_schema_url(base: str) -> Iterator[str]:
+def postgres_schema_url(base: str) -> Iterator[str]:
     """A fresh schema on the test database, so tests never see each other's rows."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -45,7 +45,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set, so the PostgreSQL variant is skipped")
-    yield from _postgres_schema_url(base)
+    yield from postgres_schema_url(base)
 
 
 @pytest.fixture
@@ -56,7 +56,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def make_settings(url: str, **overrides: object) -> Settings:
     """Settings for a test bot on `url` (a dict, so XIESHANG_ variables merge into it
-    rather than replace it)."""
+    rather than replace it). The background sentence vectors are off unless a test asks:
+    loading the model takes a second or two, which only the vector tests should pay."""
+    overrides.setdefault("minutes", {"vectors": {"enabled": False}})
     return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
 
 

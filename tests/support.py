@@ -31,10 +31,13 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
         self.refusals: deque[SendResult] = deque()
+        self.down: SendResult | None = None  # while set, every send gets this answer
         self._arrived = asyncio.Event()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Take the message, or refuse it if a refusal is queued."""
+        if self.down is not None:
+            return self.down
         if self.refusals:
             return self.refusals.popleft()
         self.sent.append(message)

@@ -55,7 +55,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, Outcome
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
-from bot.secrets import env_secret
+from bot.secrets import env_secret, remember_secret
 from bot.text import bar, format_time
 from storage.enums import Role
 
@@ -523,7 +523,10 @@ class DingTalkAdapter:
                 token = await _in_daemon_thread(self._client.get_access_token)
             except (OSError, TimeoutError):
                 return None
-        return str(token) if token else None
+        if not token:
+            return None
+        remember_secret(str(token))
+        return str(token)
 
 
 def poll_card_params(payload: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
+import storage.console_users
 import storage.models
 import storage.step_tables  # noqa: F401
 
 config = context.config
+MIGRATION_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('xieshang-migrate:' || current_schema(), 0))"
+)
 target_metadata = SQLModel.metadata
 
 
@@ -25,6 +29,10 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several processes may start at once: one migrates, the others wait for it
+                # and then find nothing to do (the lock ends with the transaction).
+                connection.execute(text(MIGRATION_LOCK))
             context.run_migrations()
         connection.commit()
 

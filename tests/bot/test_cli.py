@@ -19,6 +19,8 @@ def xieshang(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProc
     }
     environment["XIESHANG_DATABASE__URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
     environment["XIESHANG_SECURITY__BALLOT_SECRET_FILE"] = str(tmp_path / "ballot-secret")
+    # No sentence model in the background of a replay: loading it is the slow part.
+    environment["XIESHANG_MINUTES__VECTORS__ENABLED"] = "false"
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],

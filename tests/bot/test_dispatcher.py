@@ -157,7 +157,7 @@ async def echo_remark(ctx: Context, args: Text) -> None:
 
 
 async def test_plain_text_goes_to_the_stage_text_handler_or_gets_the_hint(group: Group) -> None:
-    group.app.dispatcher.commands = CommandTable([*ROUTERS, listening])
+    group.app.dispatcher.commands = CommandTable([listening, *ROUTERS])
 
     before = await group.say("张三", "电梯什么时候装？")
     await group.say(MODERATOR, "/协商 开始 加装电梯")

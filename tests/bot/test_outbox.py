@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.args import NoArgs
+from bot.channels import SharedChannels
 from bot.clock import ManualClock
 from bot.context import Context
-from bot.messages import SendResult
+from bot.messages import OutgoingMessage, SendResult
+from bot.outbox import OutboxSender
 from bot.router import CommandTable, Router
 from handlers import ROUTERS
 from tests.support import MODERATOR, Group, RecordingSender
@@ -94,3 +99,79 @@ async def test_replies_to_one_member_mention_them(group: Group, sender: Recordin
     await group.group_sees()
 
     assert sender.sent[-1].mentions == ("id-张三",)
+
+
+async def test_a_platform_down_for_an_hour_gets_everything_after_in_order_within_the_limit(
+    group: Group, clock: ManualClock, sender: RecordingSender
+) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, cards])
+    sender.down = SendResult.retry("connection reset by peer")
+    for minute in range(60):
+        if minute < 45:
+            await group.say(f"委员{minute:02d}", "/卡片")
+        clock.advance(timedelta(minutes=1))
+        assert await group.group_sees() == []
+
+    sender.down = None
+    per_minute = []
+    for _ in range(10):
+        clock.advance(timedelta(minutes=1))
+        per_minute.append(await group.group_sees())
+
+    assert [body for seen in per_minute for body in seen] == [
+        f"委员{i:02d}的卡片" for i in range(45)
+    ]
+    assert max(len(seen) for seen in per_minute) <= 20
+    assert group.count("outbox", "status = 'pending'") == 0
+
+
+class SharedLog:
+    """What reached the group, in order, whichever process sent it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+
+class ProcessSender(RecordingSender):
+    """One bot process's platform connection, writing into the group's shared log."""
+
+    def __init__(self, log: SharedLog) -> None:
+        super().__init__()
+        self.log = log
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        result = await super().send(message)
+        if result.ok and message.body:
+            await asyncio.sleep(0)  # let the other process try to send meanwhile
+            self.log.bodies.append(message.body)
+        return result
+
+
+async def test_two_processes_keep_one_groups_order_and_limit(
+    database_url: str, group: Group, clock: ManualClock
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several processes share one database only on PostgreSQL")
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, cards])
+    await group.app.outbox.stop()  # only the two processes below send
+    await group.deliver([group.message(f"委员{i:02d}", "/卡片") for i in range(30)])
+    shared = SharedLog()
+    senders = [
+        OutboxSender(
+            database=group.app.database,
+            adapters={"test": ProcessSender(shared)},
+            settings=group.app.settings,
+            clock=clock,
+            channels=SharedChannels(group.app.database, group.app.settings),
+        )
+        for _ in range(2)
+    ]
+
+    await asyncio.gather(*(sender.flush() for sender in senders))
+    first_minute = list(shared.bodies)
+    clock.advance(timedelta(minutes=1))
+    await asyncio.gather(*(sender.flush() for sender in senders))
+
+    assert len(first_minute) == 20
+    # Each card once, in order: neither process sent what the other had sent or was sending.
+    assert shared.bodies == [f"委员{i:02d}的卡片" for i in range(30)]

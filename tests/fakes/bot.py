@@ -57,6 +57,12 @@ class BotProcess:
                 raise
         return self._process.returncode
 
+    def kill(self) -> None:
+        """Kill the bot outright (SIGKILL): no shutdown, nothing flushed."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait(10)
+
     @property
     def running(self) -> bool:
         """Whether the process is still alive."""

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
+import storage.console_users
 import storage.models
 import storage.step_tables  # noqa: F401  (registers the tables of the seven steps)
 from storage.engine import alembic_config, make_engine, upgrade_database

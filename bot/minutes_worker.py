@@ -1,0 +1,199 @@
+"""The minutes' background work, beside the outbox sender: build requested minutes and
+compute statements' sentence vectors, never on the message path.
+
+A handler only records a `/纪要` request; this task claims it, builds the minutes in a
+worker thread with a session of its own (seconds for a big consultation), asks the model if
+one is configured, stores the new version and queues the Markdown for the group. Between
+requests it embeds statements that have no vector yet, in batches, on a worker thread.
+Several processes may run it against one PostgreSQL database: a request is claimed by a
+conditional UPDATE, and vectors are inserted with ON CONFLICT DO NOTHING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.database import Database
+from bot.minutes_service import VECTOR_MODEL, RenderedMinutes, prepare_minutes
+from minutes import E5Embedder, Embedder, vector_to_bytes
+from storage import outbox
+from storage.minutes import (
+    add_minutes_version,
+    claim_minutes_request,
+    finish_minutes_request,
+    statements_without_vector,
+    store_vectors,
+)
+from storage.models import MinutesRequest
+
+log = logging.getLogger(__name__)
+
+FAILED = "生成纪要时出错了，已记录。请稍后再发 /纪要 试试。"
+# A claim older than this belongs to a worker that died: another may take the request.
+STALE_CLAIM = timedelta(minutes=10)
+# At most one look at the database per this many seconds while messages keep waking it.
+MIN_PAUSE_SECONDS = 1.0
+
+Touched = dict[tuple[str, str], set[str]]
+
+
+def _background_priority() -> None:
+    """Run the model at the lowest CPU priority (Linux lets a thread renice itself): it
+    computes in C without the GIL, so the dispatcher's threads get the cores first."""
+    with suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+class MinutesWorker:
+    """Builds requested minutes and embeds new statements, one piece of work at a time."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        clock: Clock,
+        on_queued: Callable[[Touched], None],
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        self.on_queued = on_queued
+        self._embedder = embedder
+        self._wake = asyncio.Event()
+        # One piece of work at a time in this process: the loop and a caller of drain() or
+        # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
+        self._lock = asyncio.Lock()
+        self._model_thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="embed", initializer=_background_priority
+        )
+
+    def wake(self, touched: Any = None) -> None:
+        """Look for work soon (called after every commit of the dispatcher)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Until cancelled: wait to be woken (or for the interval), then do what is due."""
+        interval = self.settings.minutes.vectors.interval_seconds
+        while True:
+            with suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.drain()
+                if self.settings.minutes.vectors.enabled:
+                    await self.embed_pending()
+            except Exception:
+                log.exception("minutes background work failed; trying again later")
+            await asyncio.sleep(MIN_PAUSE_SECONDS)
+
+    # --- requested minutes -------------------------------------------------------------
+
+    async def drain(self) -> int:
+        """Build every waiting `/纪要`; returns how many were handled."""
+        handled = 0
+        async with self._lock:
+            while (request := await self.database.run(self._claim)) is not None:
+                await self._build(request)
+                handled += 1
+        return handled
+
+    def _claim(self, session: Any) -> MinutesRequest | None:
+        return claim_minutes_request(session, now=self.clock.now(), stale_after=STALE_CLAIM)
+
+    async def _build(self, request: MinutesRequest) -> None:
+        try:
+            rendered: RenderedMinutes | None = await prepare_minutes(
+                self.database.engine, request.consultation_id, self.settings
+            )
+        except Exception:
+            log.exception("minutes of consultation %s not built", request.consultation_id)
+            rendered = None
+        touched = await self.database.call(self._store, request, rendered)
+        self.on_queued(touched)
+
+    def _store(self, request: MinutesRequest, rendered: RenderedMinutes | None) -> Touched:
+        """One transaction: the new version, the group's message, the request done."""
+        assert request.id is not None
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            version_id = None
+            if rendered is None:
+                body, kind = FAILED, "text"
+            else:
+                version = add_minutes_version(
+                    session,
+                    consultation_id=request.consultation_id,
+                    markdown=rendered.markdown,
+                    body=rendered.body,
+                    docx=rendered.docx,
+                    method=rendered.method,
+                    created_by=request.requested_by,
+                    now=now,
+                )
+                version_id = version.id
+                body = f"{rendered.markdown.rstrip()}\n\n（纪要第 {version.number} 版）"
+                kind = "markdown"
+            outbox.enqueue(
+                session,
+                rows=[
+                    {
+                        "platform": request.platform,
+                        "conversation_id": request.conversation_id,
+                        "kind": kind,
+                        "body": body,
+                        "payload": {"reply": request.reply},
+                        "created_at": now,
+                    }
+                ],
+            )
+            finish_minutes_request(session, request_id=request.id, version_id=version_id, now=now)
+        return {(request.platform, request.conversation_id): {kind}}
+
+    # --- sentence vectors ----------------------------------------------------------------
+
+    async def embed_pending(self) -> int:
+        """Give every live statement of the open consultations its vector; returns how many
+        were stored (0 when there was nothing to do: one cheap query)."""
+        stored = 0
+        batch_size = self.settings.minutes.vectors.batch_size
+        async with self._lock:
+            while True:
+                batch = await self.database.run(
+                    lambda session: statements_without_vector(
+                        session, model=VECTOR_MODEL, limit=batch_size
+                    )
+                )
+                if not batch:
+                    return stored
+                embedder = self._get_embedder()
+                # The model runs on a thread of its own: the event loop keeps serving groups.
+                vectors = await asyncio.get_running_loop().run_in_executor(
+                    self._model_thread, embedder.embed, [text for _, text in batch]
+                )
+                packed = {
+                    opinion_id: vector_to_bytes(vector)
+                    for (opinion_id, _), vector in zip(batch, vectors, strict=True)
+                }
+                stored += await self.database.run(partial(self._store_vectors, packed))
+
+    def _store_vectors(self, packed: dict[int, bytes], session: Any) -> int:
+        return store_vectors(session, model=VECTOR_MODEL, vectors=packed, now=self.clock.now())
+
+    def _get_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = E5Embedder(threads=self.settings.minutes.vectors.threads)
+        return self._embedder

@@ -1,0 +1,39 @@
+"""Sentence vectors in the background: each statement gets one, once, and the minutes then
+use them. (The one test here that loads the model: it takes a second or two.)"""
+
+from __future__ import annotations
+
+from bot.app import App
+from bot.clock import ManualClock
+from minutes import E5Embedder
+from storage.enums import Role
+from tests.conftest import make_settings
+from tests.minutes.support import NIGHT_MARKET
+from tests.support import MODERATOR, Group, RecordingSender
+
+
+async def test_statements_get_vectors_once_and_the_minutes_use_them(
+    database_url: str, clock: ManualClock, sender: RecordingSender
+) -> None:
+    settings = make_settings(database_url, minutes={"vectors": {"enabled": True, "batch_size": 8}})
+    app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
+    await app.start()
+    try:
+        group = Group(app, clock, sender)
+        await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+        for author, text, _ in NIGHT_MARKET:
+            await group.say(author, text)
+
+        await app.minutes.embed_pending()
+        again = await app.minutes.embed_pending()
+        await group.say("秘书", "/纪要", role=Role.SECRETARY)
+        await app.minutes.drain()
+    finally:
+        await app.stop()
+
+    assert again == 0
+    assert group.rows(
+        "SELECT count(*), count(DISTINCT opinion_id), min(model), min(length(vector))"
+        " FROM statement_vector"
+    ) == [(len(NIGHT_MARKET), len(NIGHT_MARKET), E5Embedder.name, 4 * E5Embedder.dim)]
+    assert group.rows("SELECT number, method FROM minutes_version") == [(1, "e5")]

@@ -1,0 +1,433 @@
+"""The secretary console over HTTP: sign-in, refusals, pages, downloads and exports.
+
+A consultation is held through the dispatcher (as in the group), then the secretary reads it
+in the console; every check is what the browser receives or what the files hold.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+from bot.app import App
+from bot.cli import main as cli_main
+from bot.clock import ManualClock
+from bot.config import ConsoleSettings, ConsoleUserEntry, WebSettings
+from bot.web.jobs import Progress
+from storage.enums import Role
+from storage.minutes import add_minutes_version
+from tests.conftest import make_settings
+from tests.support import MODERATOR, Group, RecordingSender
+
+SECRETARY_TOKEN = "secretary-token-for-tests-0123456789"
+LEADER_TOKEN = "leader-token-for-tests-0123456789"
+WANG, LI = "XIESHANG_CONSOLE_TOKEN_WANG", "XIESHANG_CONSOLE_TOKEN_LI"
+
+
+@dataclass
+class Console:
+    """The running bot, its group, and the console's address."""
+
+    app: App
+    group: Group
+    base: str
+
+
+@pytest.fixture
+async def console(
+    database_url: str,
+    clock: ManualClock,
+    sender: RecordingSender,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Console]:
+    """The bot with its web server on a free port and two console users from config."""
+    monkeypatch.setenv(WANG, SECRETARY_TOKEN)
+    monkeypatch.setenv(LI, LEADER_TOKEN)
+    settings = make_settings(
+        database_url,
+        web=WebSettings(port=0),
+        console=ConsoleSettings(
+            users=[
+                ConsoleUserEntry(name="王秘书", role="secretary", token_env=WANG),
+                ConsoleUserEntry(name="李主任", role="leader", token_env=LI),
+            ],
+            sign_in_failures_per_minute=3,
+        ),
+    )
+    app = App(settings, clock=clock, adapters=[sender], secret=b"k", fire_jobs=False)
+    await app.start()
+    try:
+        yield Console(app, Group(app, clock, sender), f"http://127.0.0.1:{app.web_port}")
+    finally:
+        await app.stop()
+
+
+def browser() -> aiohttp.ClientSession:
+    """A client that keeps cookies for 127.0.0.1 (as a browser does) and never follows
+    redirects, so the tests see them."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def csrf_of(session: aiohttp.ClientSession, url: str) -> str:
+    """The CSRF token in the form of the page at `url`."""
+    async with session.get(url) as response:
+        page = await response.text()
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+async def sign_in(session: aiohttp.ClientSession, base: str, token: str) -> aiohttp.ClientResponse:
+    """Fill in the sign-in form as a browser would."""
+    csrf = await csrf_of(session, f"{base}/console/login")
+    return await session.post(
+        f"{base}/console/login",
+        data={"csrf_token": csrf, "token": token, "next": "/console/"},
+        allow_redirects=False,
+    )
+
+
+async def hold_consultation(group: Group) -> None:
+    """Opinions, seconds, an anonymous poll and a referral, all through the dispatcher."""
+    await group.say(MODERATOR, "/协商 开始 夜市延长到23点")
+    await group.say("张三", "/意见 夜市噪音影响居民休息")
+    await group.say("李四", "/建议 设置夜市分区，靠近居民区的摊位22点收摊")
+    await group.say("王五", "/附议 #2")
+    await group.say(MODERATOR, "/投票 是否支持夜市延长到23点？| 支持 | 反对 | 弃权 匿名")
+    await group.say("张三", "/投 2")
+    await group.say("李四", "/投 1")
+    await group.say("王五", "/投 1")
+    await group.say(MODERATOR, "/结束投票")
+    await group.say(MODERATOR, "/协商 阶段 报送意见")
+    await group.say("秘书", "/报送 #2 市商务局 期限 30天", role=Role.SECRETARY)
+
+
+async def test_a_signed_out_visitor_is_sent_to_sign_in_and_downloads_are_refused(
+    console: Console,
+) -> None:
+    await hold_consultation(console.group)
+    async with browser() as session:
+        async with session.get(f"{console.base}/console/", allow_redirects=False) as page:
+            location = page.headers["Location"]
+        async with session.get(f"{console.base}/console/consultations/1/ballots.xlsx") as file:
+            refusal = (file.status, await file.text())
+
+    assert page.status == 303
+    assert location.startswith("/console/login?next=")
+    assert refusal == (401, "请先登录秘书工作台。")
+
+
+async def test_a_wrong_token_answers_401_and_repeated_failures_429(console: Console) -> None:
+    async with browser() as session:
+        answers = []
+        for _ in range(4):
+            response = await sign_in(session, console.base, "not-a-token")
+            answers.append((response.status, "令牌不对" in await response.text()))
+        right_but_too_late = await sign_in(session, console.base, SECRETARY_TOKEN)
+        text = await right_but_too_late.text()
+
+    assert answers == [(401, True), (401, True), (401, True), (429, False)]
+    assert right_but_too_late.status == 429
+    assert "登录失败次数过多" in text
+    assert int(right_but_too_late.headers["Retry-After"]) > 0
+
+
+async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
+    async with browser() as session:
+        await session.get(f"{console.base}/console/login")
+        login = await session.post(
+            f"{console.base}/console/login", data={"token": SECRETARY_TOKEN}, allow_redirects=False
+        )
+        signed_in = await sign_in(session, console.base, SECRETARY_TOKEN)
+        export = await session.post(
+            f"{console.base}/console/exports/statistics",
+            data={"year": "2026"},
+            allow_redirects=False,
+        )
+        forged = await session.post(
+            f"{console.base}/console/logout", data={"csrf_token": "guess"}, allow_redirects=False
+        )
+        still_in = await session.get(f"{console.base}/console/", allow_redirects=False)
+
+    assert (login.status, await login.text()) == (
+        403,
+        "请求缺少有效的安全令牌（CSRF），请刷新页面后重试。",
+    )
+    assert signed_in.status == 303
+    assert export.status == 403
+    assert forged.status == 403
+    assert still_in.status == 200
+
+
+async def test_the_session_cookie_is_httponly_and_strict(console: Console) -> None:
+    async with browser() as session:
+        response = await sign_in(session, console.base, SECRETARY_TOKEN)
+        cookie = response.headers["Set-Cookie"]
+
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Path=/console" in cookie
+    assert "Secure" not in cookie  # plain HTTP on 127.0.0.1; behind HTTPS it is set
+
+
+async def test_a_secretary_reads_a_consultation_and_filters_its_opinions(console: Console) -> None:
+    await hold_consultation(console.group)
+    async with browser() as session:
+        await sign_in(session, console.base, SECRETARY_TOKEN)
+        async with session.get(f"{console.base}/console/") as listing:
+            consultations = await listing.text()
+        async with session.get(f"{console.base}/console/consultations/1") as page:
+            whole = await page.text()
+        async with session.get(
+            f"{console.base}/console/consultations/1", params={"kind": "suggestion"}
+        ) as page:
+            suggestions = await page.text()
+
+    assert "夜市延长到23点" in consultations
+    assert "报送意见" in consultations
+    assert "王秘书（秘书）" in whole
+    assert "夜市噪音影响居民休息" in whole
+    assert "设置夜市分区" in whole
+    assert "进入「报送意见」" in whole
+    assert "<svg" in whole
+    assert "1 票" in whole
+    assert "2 票" in whole
+    assert "市商务局" in whole
+    assert "待答复" in whole
+    assert "设置夜市分区" in suggestions
+    assert "夜市噪音影响居民休息" not in suggestions
+
+
+async def test_downloads_hold_the_opinions_ballots_and_referrals(console: Console) -> None:
+    await hold_consultation(console.group)
+    async with browser() as session:
+        await sign_in(session, console.base, LEADER_TOKEN)  # leaders may download
+        files = {}
+        for name in ("opinions.xlsx", "opinions.csv", "ballots.xlsx", "referrals.xlsx"):
+            async with session.get(f"{console.base}/console/consultations/1/{name}") as response:
+                assert response.status == 200, name
+                files[name] = (await response.read(), response.headers["Content-Disposition"])
+
+    opinions = list(load_workbook(io.BytesIO(files["opinions.xlsx"][0])).active.values)
+    assert opinions[0] == ("编号", "类别", "委员", "内容", "附议", "时间", "状态")
+    assert opinions[2][:5] == ("#2", "建议", "李四", "设置夜市分区，靠近居民区的摊位22点收摊", 1)
+    rows = list(csv.reader(io.StringIO(files["opinions.csv"][0].decode("utf-8-sig"))))
+    assert rows[1][:3] == ["#1", "意见", "张三"]
+    ballots = list(load_workbook(io.BytesIO(files["ballots.xlsx"][0])).active.values)
+    voters_and_choices = [row[2:4] for row in ballots[1:]]
+    assert voters_and_choices == [("匿名", "反对"), ("匿名", "支持"), ("匿名", "支持")]
+    assert not {"张三", "李四", "王五"} & {str(cell) for row in ballots for cell in row}
+    referrals = list(load_workbook(io.BytesIO(files["referrals.xlsx"][0])).active.values)
+    assert referrals[1][:4] == ("#1", "市商务局", None, "#2")
+    assert referrals[1][6] == "待答复"
+    assert "filename*=UTF-8''" in files["ballots.xlsx"][1]
+
+
+async def test_the_year_export_shows_progress_and_the_bot_answers_meanwhile(
+    console: Console,
+) -> None:
+    await hold_consultation(console.group)
+    reached = threading.Event()
+    release = threading.Event()
+    work = console.app.console.statistics_work(2026)  # type: ignore[union-attr]
+
+    def held_work(progress: Progress) -> bytes:
+        def report(done: int, total: int, step: str) -> None:
+            progress(done, total, step)
+            if done == 1:  # hold the export mid-way until the group has been answered
+                reached.set()
+                assert release.wait(30)
+
+        return work(report)
+
+    assert console.app.console is not None
+    job = console.app.console.jobs.start(
+        owner="王秘书", title="统计", filename="s.xlsx", content_type="x", work=held_work
+    )
+    assert reached.wait(30)
+    answer = await console.group.answer("赵六", "/协商 状态")
+    async with browser() as session:
+        await sign_in(session, console.base, SECRETARY_TOKEN)
+        async with session.get(f"{console.base}/console/jobs/{job.id}") as response:
+            midway = await response.json()
+    release.set()
+    await console.app.console.jobs.wait()
+
+    assert "夜市延长到23点" in answer
+    assert "报送意见" in answer
+    assert midway["state"] == "running"
+    assert 0 < midway["percent"] < 100
+    assert job.state == "done"
+    assert job.result is not None
+    sheets = load_workbook(io.BytesIO(job.result)).sheetnames
+    assert sheets == ["总计", "按月", "按群"]
+
+
+async def test_the_statistics_page_starts_an_export_to_download(console: Console) -> None:
+    await hold_consultation(console.group)
+    async with browser() as session:
+        await sign_in(session, console.base, LEADER_TOKEN)
+        async with session.get(f"{console.base}/console/stats?year=2026") as page:
+            stats = await page.text()
+        csrf = await csrf_of(session, f"{console.base}/console/stats?year=2026")
+        started = await session.post(
+            f"{console.base}/console/exports/statistics",
+            data={"csrf_token": csrf, "year": "2026"},
+            allow_redirects=False,
+        )
+        assert console.app.console is not None
+        await console.app.console.jobs.wait()
+        job_url = started.headers["Location"].removesuffix("/view")
+        async with session.get(f"{console.base}{job_url}") as response:
+            state = await response.json()
+        async with session.get(f"{console.base}{state['download']}") as response:
+            workbook = load_workbook(io.BytesIO(await response.read()))
+
+    assert "11月" in stats
+    assert "群1" in stats
+    assert state["state"] == "done"
+    assert state["percent"] == 100
+    by_month = list(workbook["按月"].values)
+    assert by_month[11] == ("11月", 1, 1, 1, 1)
+
+
+async def test_a_bad_year_gets_a_chinese_answer(console: Console) -> None:
+    async with browser() as session:
+        await sign_in(session, console.base, SECRETARY_TOKEN)
+        async with session.get(f"{console.base}/console/stats?year=abc") as response:
+            answer = (response.status, await response.text())
+
+    assert answer == (400, "年份应写成 2026 这样的四位数，而不是 abc")
+
+
+async def test_a_user_added_on_the_command_line_signs_in_until_removed(
+    console: Console,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    assert cli_main(["user", "add", "赵秘书", "--role", "leader"]) == 0
+    printed = capsys.readouterr().out
+    token = printed.strip().splitlines()[-1]
+    stored = console.group.rows("SELECT token_hash FROM console_user")
+    async with browser() as session:
+        signed_in = await sign_in(session, console.base, token)
+        async with session.get(f"{console.base}/console/") as page:
+            who = await page.text()
+        assert cli_main(["user", "remove", "赵秘书"]) == 0
+        after = await session.get(f"{console.base}/console/", allow_redirects=False)
+
+    assert "已添加用户 赵秘书（领导（只读））" in printed
+    assert len(stored) == 1
+    assert token not in stored[0][0]
+    assert signed_in.status == 303
+    assert "赵秘书（领导（只读））" in who
+    assert after.status == 303  # removed: sent back to sign in
+
+
+async def test_a_leader_reads_but_cannot_remove_users_and_a_secretary_can(
+    console: Console,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    assert cli_main(["user", "add", "赵秘书"]) == 0
+    capsys.readouterr()
+    async with browser() as leader, browser() as secretary:
+        await sign_in(leader, console.base, LEADER_TOKEN)
+        async with leader.get(f"{console.base}/console/users") as page:
+            leader_sees = (page.status, await page.text())
+        leader_csrf = await csrf_of(leader, f"{console.base}/console/stats")
+        refused = await leader.post(
+            f"{console.base}/console/users/1/remove",
+            data={"csrf_token": leader_csrf},
+            allow_redirects=False,
+        )
+        await sign_in(secretary, console.base, SECRETARY_TOKEN)
+        async with secretary.get(f"{console.base}/console/users") as page:
+            listing = await page.text()
+        csrf = await csrf_of(secretary, f"{console.base}/console/users")
+        removed = await secretary.post(
+            f"{console.base}/console/users/1/remove",
+            data={"csrf_token": csrf},
+            allow_redirects=False,
+        )
+
+    assert leader_sees == (403, "领导账号只能查看和下载，不能修改。")
+    assert refused.status == 403
+    assert "赵秘书" in listing
+    assert "李主任（领导（只读））" in listing
+    assert removed.status == 303
+    assert console.group.count("console_user") == 0
+
+
+def _docx(text: str) -> bytes:
+    document = Document()
+    document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def stored_minutes(console: Console, clock: ManualClock) -> None:
+    """Two stored versions of consultation 1's minutes whose one theme quotes opinion #1."""
+    await hold_consultation(console.group)
+    body = {"themes": [{"title": "噪音与作息", "opinions": [{"id": 1, "text": "…"}]}]}
+
+    def store(session: Session) -> None:
+        for number in (1, 2):
+            add_minutes_version(
+                session,
+                consultation_id=1,
+                markdown=f"# 会议纪要（第{number}版）\n\n一、噪音与作息",
+                body=body,
+                docx=_docx(f"会议纪要 第{number}版"),
+                method="tfidf",
+                created_by=None,
+                now=clock.now(),
+            )
+
+    await console.app.database.run(store)
+
+
+@pytest.mark.usefixtures("stored_minutes")
+async def test_the_minutes_section_lists_versions_filters_by_theme_and_downloads(
+    console: Console,
+) -> None:
+    async with browser() as session:
+        await sign_in(session, console.base, SECRETARY_TOKEN)
+        async with session.get(f"{console.base}/console/consultations/1") as page:
+            whole = await page.text()
+        async with session.get(
+            f"{console.base}/console/consultations/1", params={"theme": "0"}
+        ) as page:
+            themed = await page.text()
+        async with session.get(f"{console.base}/console/consultations/1/minutes/1.docx") as file:
+            first = Document(io.BytesIO(await file.read()))
+        async with session.get(f"{console.base}/console/consultations/1/minutes/2.md") as file:
+            markdown = await file.text()
+        async with session.get(f"{console.base}/console/consultations/1/minutes/9.md") as file:
+            missing = (file.status, await file.text())
+
+    assert "最新：第 2 版" in whole
+    assert "# 会议纪要（第2版）" in whole
+    assert "第 1 版" in whole
+    assert '<option value="0" selected>噪音与作息</option>' in themed
+    assert "夜市噪音影响居民休息" in themed
+    assert "设置夜市分区" not in themed
+    assert [p.text for p in first.paragraphs] == ["会议纪要 第1版"]
+    assert markdown.startswith("# 会议纪要（第2版）")
+    assert missing == (404, "这场协商没有第 9 版纪要。")

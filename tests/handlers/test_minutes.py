@@ -1,0 +1,166 @@
+"""/纪要 as the secretary uses it: built off the message path, posted as Markdown, stored as
+numbered versions whose every quote is what a member said."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from docx import Document
+from markdown_it import MarkdownIt
+
+from storage.enums import Role
+from tests.support import MODERATOR, Group
+
+SECRETARY = "秘书"
+PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+SAID = [
+    ("张三", "/意见 加装电梯的费用应当按楼层高低分摊，高层多出一些"),
+    ("李四", "/意见 电梯费用分摊要照顾一楼住户，一楼可以不出钱"),
+    ("王五", "高层住户出资比例高一些比较公平，低层少出"),
+    ("赵六", "/建议 设立老旧小区加装电梯专项补贴，减轻居民负担"),
+    ("钱七", "/建议 政府补贴应覆盖电梯后期维护保养费用"),
+    ("孙八", "电梯施工期间的噪音和扬尘要管住，晚上不能施工"),
+    ("周九", "/意见 施工时间要避开午休和夜间，噪音扰民问题突出"),
+    ("吴十", "一楼住户的采光和通风会受影响，设计时要考虑"),
+    ("郑一", "/意见 低层住户的采光问题要在方案里专门论证"),
+    ("冯二", "# 标题 [链接](http://evil.example) @所有人 **强调** <b>粗</b> `代码`"),
+    ("陈三", "/意见 这条意见我要撤回，不应出现在纪要里"),
+]
+
+
+async def consultation_with_statements(group: Group) -> None:
+    """A consultation with opinions, remarks, suggestions, a retraction, marks and a poll."""
+    await group.say(MODERATOR, "/协商 开始 老旧小区加装电梯")
+    for who, text in SAID:
+        await group.say(who, text)
+    await group.say("陈三", "/撤回 #11")
+    for who in ("李四", "王五", "赵六"):
+        await group.say(who, "/赞同 #1")
+    await group.say("钱七", "/反对 #1")
+    await group.say("张三", "/附议 #4")
+    await group.say(MODERATOR, "/投票 是否支持按楼层分摊？| 支持 | 反对 | 弃权")
+    for who, choice in [("张三", 1), ("李四", 1), ("王五", 2), ("赵六", 3), ("钱七", 1)]:
+        await group.say(who, f"/投 {choice}")
+    await group.say(MODERATOR, "/结束投票")
+    await group.group_sees()
+
+
+async def ask_for_minutes(group: Group) -> str:
+    """The secretary sends /纪要; the worker builds it; the minutes the group then sees."""
+    answer = await group.answer(SECRETARY, "/纪要", role=Role.SECRETARY)
+    assert answer == f"{SECRETARY}：正在生成纪要…完成后发到群里。"
+    await group.app.minutes.drain()
+    seen = await group.group_sees()
+    assert seen[0] == answer
+    assert len(seen) == 2
+    return seen[1]
+
+
+def stored_body(group: Group, number: int) -> dict[str, Any]:
+    [(body,)] = group.rows("SELECT body FROM minutes_version WHERE number = :n", n=number)
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
+
+
+async def test_a_member_who_is_not_secretary_is_refused(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 老旧小区加装电梯")
+
+    answer = await group.answer("张三", "/纪要")
+
+    assert answer.startswith("张三：/纪要 仅限秘书使用。")
+    assert group.count("minutes_request") == 0
+
+
+async def test_minutes_are_posted_as_markdown_and_stored_as_new_versions(group: Group) -> None:
+    await consultation_with_statements(group)
+
+    first = await ask_for_minutes(group)
+    second = await ask_for_minutes(group)
+
+    assert first.startswith("### 会议纪要：老旧小区加装电梯")
+    assert first.endswith("\n\n（纪要第 1 版）")
+    assert second.endswith("\n\n（纪要第 2 版）")
+    assert group.sender.sent[-1].kind == "markdown"
+    assert group.rows(
+        "SELECT number, method, created_by IS NOT NULL FROM minutes_version ORDER BY number"
+    ) == [(1, "tfidf", True), (2, "tfidf", True)]
+    assert group.count("minutes_request", "done_at IS NULL") == 0
+
+
+async def test_a_second_request_while_one_waits_is_answered_not_queued(group: Group) -> None:
+    await consultation_with_statements(group)
+    await group.say(SECRETARY, "/纪要", role=Role.SECRETARY)
+
+    again = await group.answer(SECRETARY, "/纪要", role=Role.SECRETARY)
+
+    assert again == f"{SECRETARY}：纪要正在生成，稍候会发到群里。"
+    assert group.count("minutes_request") == 1
+
+
+async def test_every_quote_is_a_statement_verbatim_and_retracted_ones_never_appear(
+    group: Group,
+) -> None:
+    await consultation_with_statements(group)
+    markdown = await ask_for_minutes(group)
+
+    body = stored_body(group, 1)
+    said = dict(group.rows("SELECT number, text FROM opinion WHERE retracted_at IS NULL"))
+    quotes = [q for theme in body["themes"] for q in [*theme["opinions"], theme["representative"]]]
+    quotes += [*body["suggestions"], *body["consensus"], *body["divisive"]]
+    assert quotes
+    for quote in quotes:
+        assert said[quote["id"]] == quote["text"]
+    assert "撤回" not in json.dumps(body, ensure_ascii=False)
+    assert "撤回" not in markdown
+    assert body["participation"]["remarks"] == 4
+
+
+async def test_member_markup_never_becomes_structure(group: Group) -> None:
+    await consultation_with_statements(group)
+    markdown = await ask_for_minutes(group)
+
+    [(stored,)] = group.rows("SELECT markdown FROM minutes_version")
+    for text in (markdown, stored):
+        tokens = [t for block in PARSER.parse(text) for t in [block, *(block.children or [])]]
+        kinds = {t.type for t in tokens}
+        assert not kinds & {"link_open", "image", "html_inline", "html_block", "code_inline"}
+        assert [t.tag for t in tokens if t.type == "heading_open"] == ["h3"]
+        strong = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "strong_open"]
+        assert "强调" not in strong
+        assert "@所有人" not in text
+
+
+async def test_a_polls_numbers_in_the_minutes_are_its_ballots(group: Group) -> None:
+    await consultation_with_statements(group)
+    await ask_for_minutes(group)
+
+    [poll] = stored_body(group, 1)["polls"]
+    ballots = [choices for _, choices in group.ballots()]
+    assert poll["voters"] == len(ballots) == 5
+    assert [o["votes"] for o in poll["options"]] == [
+        sum(option in choices for choices in ballots) for option in (1, 2, 3)
+    ]
+    assert [o["votes"] for o in poll["options"]] == [3, 1, 1]
+
+
+async def test_the_stored_docx_opens_and_carries_the_five_sections(group: Group) -> None:
+    await consultation_with_statements(group)
+    await ask_for_minutes(group)
+
+    [(docx,)] = group.rows("SELECT docx FROM minutes_version")
+    text = "\n".join(p.text for p in Document(io.BytesIO(bytes(docx))).paragraphs)
+    positions = [
+        text.index(heading)
+        for heading in (
+            "一、概况",
+            "二、主要意见",
+            "三、表决情况",
+            "四、共识与分歧",
+            "五、建议事项",
+        )
+    ]
+    assert positions == sorted(positions)
+    assert "设立老旧小区加装电梯专项补贴" in text
