@@ -190,8 +190,11 @@ async def run(
     finally:
         await app.stop()
     name = f"ingest-{label}"
+    # Issue 2 asked 2,000 a second of SQLite; issue 8 raised it to 3,000, and 1,500 for one
+    # process on PostgreSQL.
+    aim = "≥ 3,000" if label == "sqlite" else "≥ 1,500"
     return [
-        Figure(name, "messages a second (256 in flight)", rate, "msg/s", "≥ 2,000 (SQLite)"),
+        Figure(name, "messages a second (256 in flight)", rate, "msg/s", aim),
         Figure(name, "CPU per message, both threads", SPENT["cpu per message"] * 1e6, "µs"),
         Figure(name, "p50 receipt→commit, saturated", statistics.median(loaded) * 1000, "ms"),
         Figure(name, "p50 receipt→commit at half rate", statistics.median(calm) * 1000, "ms"),

@@ -189,6 +189,8 @@ class OutboxSender:
         self.views: dict[str, View] = {}
         self.update_kinds: set[str] = set()
         self._refreshed: dict[tuple[str, str, str], datetime] = {}
+        # Conversations whose pending updates may not go before this time.
+        self._updates_quiet: dict[Key, datetime] = {}
         self._busy: dict[Key, asyncio.Task[None]] = {}
         self._hints: dict[Key, set[str]] = {}
         # No message of the conversation goes before this; `soft` holds only acknowledgements
@@ -281,7 +283,10 @@ class OutboxSender:
     async def _drain(self, key: Key, kinds: set[str]) -> None:
         platform, conversation_id = key
         adapter = self.adapters[platform]
-        if kinds & self.update_kinds or ANY_KIND in kinds:
+        quiet = self._updates_quiet.get(key)
+        if (kinds & self.update_kinds or ANY_KIND in kinds) and not (
+            quiet is not None and self.clock.now() < quiet
+        ):
             # Not group messages: outside the budget, and only the latest of each counts.
             async with self.channels.hold(key) as channel:
                 if channel is None:
@@ -295,9 +300,14 @@ class OutboxSender:
                         only=self.update_kinds,
                     )
                 )
-                updates = self._due_updates(key, rows, self.clock.now())
+                now = self.clock.now()
+                updates, next_due = self._due_updates(key, rows, now)
                 if updates and not await self._send_updates(adapter, updates, channel):
                     return
+                if updates:
+                    interval = timedelta(seconds=self.settings.outbox.update_interval_seconds)
+                    next_due = min(next_due or now + interval, now + interval)
+                self._quiet_updates(key, next_due, now)
         held = self._held.get(key)
         if held is not None and held[1] and kinds - {"ack", *self.update_kinds}:
             del self._held[key]  # a reply arrived: the acknowledgements it held go with it
@@ -344,20 +354,34 @@ class OutboxSender:
 
     def _due_updates(
         self, key: tuple[str, str], rows: list[PendingRow], now: datetime
-    ) -> list[PendingRow]:
-        """Update rows that may go now: each shown thing is refreshed at most once per
-        interval (a card does not need 200 refreshes in a 200-vote second)."""
+    ) -> tuple[list[PendingRow], datetime | None]:
+        """Update rows that may go now (each shown thing is refreshed at most once per
+        interval: a card does not need 200 refreshes in a 200-vote second), and when the
+        first of the others may go (None if there are none)."""
         interval = timedelta(seconds=self.settings.outbox.update_interval_seconds)
         due = []
+        next_due: datetime | None = None
         for row in rows:
             if row.kind not in self.update_kinds or row.not_before > now:
                 continue
             last = self._refreshed.get((*key, _update_key(row)))
             if last is not None and now - last < interval:
-                self._look_later(key, (last + interval - now).total_seconds(), {row.kind})
+                if next_due is None or last + interval < next_due:
+                    next_due = last + interval
                 continue
             due.append(row)
-        return due
+        return due, next_due
+
+    def _quiet_updates(self, key: Key, until: datetime | None, now: datetime) -> None:
+        """Read the conversation's updates again only at `until`: every pass of a burst
+        would otherwise re-read rows that may not go yet (a quarter of the database
+        thread's time in `bench/ingest.py`). A thing shown for the first time meanwhile
+        waits at most one interval."""
+        if until is None or until <= now:
+            self._updates_quiet.pop(key, None)
+            return
+        self._updates_quiet[key] = until
+        self._look_later(key, (until - now).total_seconds(), set(self.update_kinds))
 
     async def _send_updates(
         self, adapter: Sender, updates: list[PendingRow], channel: Channel

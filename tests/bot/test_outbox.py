@@ -175,3 +175,25 @@ async def test_two_processes_keep_one_groups_order_and_limit(
     assert len(first_minute) == 20
     # Each card once, in order: neither process sent what the other had sent or was sending.
     assert shared.bodies == [f"委员{i:02d}的卡片" for i in range(30)]
+
+
+async def test_a_burst_of_votes_refreshes_the_poll_card_once_an_interval_with_the_last_tally(
+    group: Group, clock: ManualClock, sender: RecordingSender
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点吗？| 支持 | 反对")
+    await group.say("委员00", "/投 1")
+    await group.app.outbox.flush()
+    refreshes = [m for m in sender.sent if m.kind == "poll_tally"]
+    assert [m.payload["votes"] for m in refreshes] == [[1, 0]]  # the first vote shows at once
+
+    for wave in range(3):  # three bursts within one refresh interval
+        await group.deliver([group.message(f"委员{wave}{i}", "/投 2") for i in range(1, 10)])
+        await group.app.outbox.flush()
+    assert [m for m in sender.sent if m.kind == "poll_tally"] == refreshes
+
+    clock.advance(timedelta(seconds=group.app.settings.outbox.update_interval_seconds))
+    await group.app.outbox.flush()
+    refreshes = [m for m in sender.sent if m.kind == "poll_tally"]
+    assert [m.payload["votes"] for m in refreshes] == [[1, 0], [1, 27]]
+    assert group.count("outbox", "status = 'pending' AND kind = 'poll_tally'") == 0
