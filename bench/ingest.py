@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Figure, peak_memory_mb, report
-from bot.app import App
+from bot.app import App, settle_heap
 from bot.config import Settings
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
 from storage.enums import Role
@@ -181,6 +181,7 @@ async def run(
     """Measure one database."""
     app = bench_app(url, lanes)
     await app.start()
+    settle_heap()  # as `xieshang run` does
     try:
         workload = Workload(members, groups)
         for message in workload.setup():
@@ -217,6 +218,7 @@ async def worker(url: str, messages: int, members: int, groups: int, number: int
     """One of several processes: start, say ready, wait for go, run, print what it did."""
     app = bench_app(url, 0)
     await app.start()
+    settle_heap()
     try:
         workload = Workload(members, groups, seed=100 + number, prefix=f"p{number}-")
         print("ready", flush=True)

@@ -115,10 +115,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(settings: Settings, started: float) -> int:
-    from bot.app import App
+    from bot.app import App, settle_heap
 
     app = App(settings)
     await app.start()
+    settle_heap()
     platforms = "、".join(app.adapters) or "无"
     where = f"http://{settings.web.host}:{app.web_port}"
     log.info(

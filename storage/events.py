@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +54,21 @@ def record_inbound(session: Session, *, deliveries: list[Delivery]) -> dict[tupl
     before (or earlier in the same list): it is a duplicate."""
     if not deliveries:
         return {}
-    rows = [{**asdict(delivery), "outcome": ""} for delivery in deliveries]
+    # Not dataclasses.asdict: it deep-copies every field (4% of the database thread
+    # in bench/ingest.py).
+    rows = [
+        {
+            "platform": d.platform,
+            "message_id": d.message_id,
+            "conversation_id": d.conversation_id,
+            "sender_id": d.sender_id,
+            "text": d.text,
+            "platform_time": d.platform_time,
+            "received_at": d.received_at,
+            "outcome": "",
+        }
+        for d in deliveries
+    ]
     result = connection(session).execute(prepared(session, _record), rows)
     return {(row.platform, row.message_id): int(row.id) for row in result}
 
