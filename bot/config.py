@@ -221,6 +221,18 @@ class VectorSettings(_Section):
     # Longest pause between two looks for new statements when no message wakes it.
     interval_seconds: float = Field(default=30, gt=0, le=3600)
     threads: int = Field(default=1, ge=1, le=64)
+    # An OpenAI-compatible embeddings endpoint instead of the bundled model (POST
+    # {base_url}/embeddings); its key only from XIESHANG_EMBEDDINGS_API_KEY.
+    base_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    # Stored with each vector as "openai-compatible/<model>", in 64 characters at most.
+    model: str = Field(default="", max_length=46)
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+    attempts: int = Field(default=2, ge=1, le=5)
+
+    @property
+    def remote(self) -> bool:
+        """Whether an embeddings endpoint replaces the bundled model."""
+        return bool(self.base_url and self.model)
 
 
 class MinutesSettings(_Section):
@@ -290,6 +302,7 @@ NOT_SETTINGS = frozenset(
     {
         "XIESHANG_BALLOT_SECRET",
         "XIESHANG_CONSOLE_SECRET",
+        "XIESHANG_EMBEDDINGS_API_KEY",
         "XIESHANG_LLM_API_KEY",
         "XIESHANG_TEST_DATABASE_URL",
     }

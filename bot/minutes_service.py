@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 import minutes
 from bot.config import LLMSettings, Settings
+from bot.embeddings import vector_model
+from bot.openai_http import TransientError, UnusableAnswer, ask_json
 from bot.secrets import env_secret
 from storage.attendance import consultation_attendance
 from storage.consultations import get_consultation
@@ -42,13 +42,14 @@ from storage.polls import tally
 log = logging.getLogger(__name__)
 
 LLM_API_KEY = "XIESHANG_LLM_API_KEY"
-# The model whose stored vectors the minutes use (the background task computes them).
-VECTOR_MODEL = minutes.E5Embedder.name
 
 
-def method_name(summary: minutes.Minutes) -> str:
-    """What a stored version records of how it was built: "e5" or "tfidf"."""
-    return "tfidf" if summary.method == "tfidf" else "e5"
+def method_name(summary: minutes.Minutes, settings: Settings) -> str:
+    """What a stored version records of how it was built: "tfidf" (words alone), "e5" (the
+    bundled model's vectors) or "embeddings" (an endpoint's vectors)."""
+    if summary.method == "tfidf":
+        return "tfidf"
+    return "embeddings" if settings.minutes.vectors.remote else "e5"
 
 
 def full_text_hint(consultation_id: int) -> str:
@@ -92,12 +93,16 @@ def build_minutes(session: Session, consultation_id: int, settings: Settings) ->
         )
         if opinion_id in by_id
     ]
-    stored = consultation_vectors(session, consultation_id=consultation_id, model=VECTOR_MODEL)
+    model = vector_model(settings)
+    stored = consultation_vectors(session, consultation_id=consultation_id, model=model)
     live = [row for row in rows if not row.retracted]
-    # All or nothing: with any live statement lacking a vector the summary uses words alone.
+    # All or nothing: with any live statement lacking a vector (or an endpoint that changed
+    # its vectors' size under one model name) the summary uses words alone.
     vectors = (
         {row.number: minutes.vector_from_bytes(stored[row.id]) for row in live}
-        if live and all(row.id in stored for row in live)
+        if live
+        and all(row.id in stored for row in live)
+        and len({len(stored[row.id]) for row in live}) == 1
         else None
     )
     return minutes.summarize(
@@ -165,14 +170,6 @@ def build_in_own_session(engine: Engine, consultation_id: int, settings: Setting
 # --- polishing, online -----------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """Worth another try: a timeout, a lost connection, a 5xx or 429 answer."""
-
-
-class _Unusable(Exception):
-    """Not worth another try: a 4xx answer or a reply that is not the JSON asked for."""
-
-
 async def polish_minutes(
     summary: minutes.Minutes, llm: LLMSettings, *, api_key: str | None = None
 ) -> minutes.Minutes:
@@ -183,7 +180,7 @@ async def polish_minutes(
     key = api_key if api_key is not None else env_secret(LLM_API_KEY)
     try:
         titles, overview = await _ask_model(minutes.polish_prompt(summary), llm, key)
-    except (_Transient, _Unusable) as error:
+    except (TransientError, UnusableAnswer) as error:
         # The reason is ours (status, "timeout"…), never a header: the key stays out of logs.
         log.warning("minutes polish skipped, the offline wording stands: %s", error)
         return summary
@@ -196,8 +193,6 @@ async def polish_minutes(
 async def _ask_model(
     prompt: str, llm: LLMSettings, key: str | None
 ) -> tuple[dict[int, str], str | None]:
-    url = llm.base_url.rstrip("/") + "/chat/completions"
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
     request = {
         "model": llm.model,
         "messages": [
@@ -206,35 +201,11 @@ async def _ask_model(
         ],
         "temperature": 0.2,
     }
-    timeout = aiohttp.ClientTimeout(total=llm.timeout_seconds)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(llm.attempts),
-            wait=wait_exponential(multiplier=0.2, max=2),
-            retry=retry_if_exception_type(_Transient),
-            reraise=True,
-        ):
-            with attempt:
-                answer = await _post(http, url, headers, request)
+    url = llm.base_url.rstrip("/") + "/chat/completions"
+    answer = await ask_json(
+        url, request, key=key, timeout_seconds=llm.timeout_seconds, attempts=llm.attempts
+    )
     return _parse_answer(answer)
-
-
-async def _post(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str], request: dict[str, Any]
-) -> Any:
-    try:
-        async with http.post(url, json=request, headers=headers) as response:
-            if response.status >= 500 or response.status == 429:
-                raise _Transient(f"HTTP {response.status}")
-            if response.status >= 400:
-                raise _Unusable(f"HTTP {response.status}")
-            return await response.json(content_type=None)
-    except TimeoutError as error:
-        raise _Transient("timeout") from error
-    except aiohttp.ClientConnectionError as error:
-        raise _Transient(f"connection failed ({type(error).__name__})") from error
-    except (aiohttp.ContentTypeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _Unusable("the answer is not JSON") from error
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
@@ -246,9 +217,9 @@ def _parse_answer(answer: Any) -> tuple[dict[int, str], str | None]:
         content = answer["choices"][0]["message"]["content"]
         data = json.loads(_FENCE.sub("", content))
     except (KeyError, IndexError, TypeError, json.JSONDecodeError) as error:
-        raise _Unusable("the model's answer is not the JSON asked for") from error
+        raise UnusableAnswer("the model's answer is not the JSON asked for") from error
     if not isinstance(data, Mapping):
-        raise _Unusable("the model's answer is not a JSON object")
+        raise UnusableAnswer("the model's answer is not a JSON object")
     raw_titles = data.get("titles")
     titles: dict[int, str] = {}
     if isinstance(raw_titles, Mapping):
@@ -272,7 +243,7 @@ class RenderedMinutes:
     method: str
 
 
-def render_all(summary: minutes.Minutes) -> RenderedMinutes:
+def render_all(summary: minutes.Minutes, settings: Settings) -> RenderedMinutes:
     """Markdown for the group, JSON for programs, DOCX for the record."""
     return RenderedMinutes(
         markdown=minutes.render_markdown(
@@ -280,7 +251,7 @@ def render_all(summary: minutes.Minutes) -> RenderedMinutes:
         ),
         body=minutes.render_json(summary),
         docx=minutes.render_docx(summary),
-        method=method_name(summary),
+        method=method_name(summary, settings),
     )
 
 
@@ -290,7 +261,7 @@ async def prepare_minutes(
     """Build (worker thread), polish (network, optional) and render (worker thread)."""
     summary = await asyncio.to_thread(build_in_own_session, engine, consultation_id, settings)
     summary = await polish_minutes(summary, settings.minutes.llm)
-    return await asyncio.to_thread(render_all, summary)
+    return await asyncio.to_thread(render_all, summary, settings)
 
 
 def version_label(number: int, created_at: datetime, settings: Settings) -> str:

@@ -18,14 +18,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.database import Database
-from bot.minutes_service import VECTOR_MODEL, RenderedMinutes, prepare_minutes
+from bot.embeddings import EmbeddingsFailed, RemoteEmbedder, vector_model
+from bot.minutes_service import RenderedMinutes, prepare_minutes
 from minutes import E5Embedder, Embedder, vector_to_bytes
 from storage import outbox
 from storage.minutes import (
@@ -72,6 +73,11 @@ class MinutesWorker:
         self.clock = clock
         self.on_queued = on_queued
         self._embedder = embedder
+        vectors = settings.minutes.vectors
+        self._remote = RemoteEmbedder(vectors) if vectors.remote else None
+        self._model_name = vector_model(settings)
+        # After the endpoint failed, it is not asked again before this (clock time).
+        self._remote_rests_until: datetime | None = None
         self._wake = asyncio.Event()
         # One piece of work at a time in this process: the loop and a caller of drain() or
         # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
@@ -174,16 +180,30 @@ class MinutesWorker:
             while True:
                 batch = await self.database.run(
                     lambda session: statements_without_vector(
-                        session, model=VECTOR_MODEL, limit=batch_size
+                        session, model=self._model_name, limit=batch_size
                     )
                 )
                 if not batch:
                     return stored
-                embedder = self._get_embedder()
-                # The model runs on a thread of its own: the event loop keeps serving groups.
-                vectors = await asyncio.get_running_loop().run_in_executor(
-                    self._model_thread, embedder.embed, [text for _, text in batch]
-                )
+                texts = [text for _, text in batch]
+                if self._remote is not None:
+                    now = self.clock.now()
+                    if self._remote_rests_until is not None and now < self._remote_rests_until:
+                        return stored
+                    try:
+                        vectors = await self._remote.embed(texts)
+                    except EmbeddingsFailed as error:
+                        # Every commit wakes this task: without a rest a failing endpoint
+                        # would be asked again every second.
+                        rest = timedelta(seconds=self.settings.minutes.vectors.interval_seconds)
+                        self._remote_rests_until = now + rest
+                        log.warning("sentence vectors wait for the endpoint: %s", error)
+                        return stored
+                else:
+                    # The model runs on a thread of its own: the event loop keeps serving.
+                    vectors = await asyncio.get_running_loop().run_in_executor(
+                        self._model_thread, self._get_embedder().embed, texts
+                    )
                 packed = {
                     opinion_id: vector_to_bytes(vector)
                     for (opinion_id, _), vector in zip(batch, vectors, strict=True)
@@ -191,7 +211,7 @@ class MinutesWorker:
                 stored += await self.database.run(partial(self._store_vectors, packed))
 
     def _store_vectors(self, packed: dict[int, bytes], session: Any) -> int:
-        return store_vectors(session, model=VECTOR_MODEL, vectors=packed, now=self.clock.now())
+        return store_vectors(session, model=self._model_name, vectors=packed, now=self.clock.now())
 
     def _get_embedder(self) -> Embedder:
         if self._embedder is None:

@@ -57,6 +57,24 @@ def test_a_misspelt_environment_variable_is_refused(monkeypatch: pytest.MonkeyPa
         load_settings(ROOT / "config.yaml")
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "XIESHANG_BALLOT_SECRET",
+        "XIESHANG_CONSOLE_SECRET",
+        "XIESHANG_LLM_API_KEY",
+        "XIESHANG_EMBEDDINGS_API_KEY",
+        "XIESHANG_CONSOLE_TOKEN_WANG",
+    ],
+)
+def test_the_secrets_variables_are_not_taken_for_misspelt_settings(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv(secret, "a-secret-value-0123456789")
+
+    assert load_settings(ROOT / "config.yaml").web.port == 8080
+
+
 def test_role_entries_need_their_platform(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("roles:\n  moderators: [alice]\n", encoding="utf-8")

@@ -1,0 +1,184 @@
+"""The optional embeddings endpoint, against a fake OpenAI-compatible server on 127.0.0.1:
+its vectors are stored under its model's name and used by the minutes; when it fails,
+nothing is stored, the minutes use words alone, and it is asked again only later."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from aiohttp import web
+
+from bot.app import App
+from bot.clock import ManualClock
+from bot.embeddings import EmbeddingsFailed, unit_rows
+from minutes import vector_from_bytes
+from storage.enums import Role
+from tests.conftest import make_settings
+from tests.minutes.support import NIGHT_MARKET
+from tests.support import MODERATOR, Group, RecordingSender
+
+KEY = "sk-embed-test-0123456789abcdef"
+DIM = 48
+NAN = float("nan")  # Python's json reads NaN; a sloppy server may send it
+
+
+def fake_vector(text: str) -> list[float]:
+    """Characters hashed into DIM buckets: texts sharing words get close vectors."""
+    vector = [0.0] * DIM
+    for char in text:
+        vector[hashlib.sha1(char.encode()).digest()[0] % DIM] += 1.0
+    return vector
+
+
+@dataclass
+class FakeEmbeddings:
+    """An OpenAI-compatible /embeddings that answers in shuffled order, or fails."""
+
+    failing: bool = False
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    url: str = ""
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(request.headers.get("Authorization", ""))
+        if self.failing:
+            return web.Response(status=503, text="overloaded")
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_vector(text)}
+            for i, text in enumerate(body["input"])
+        ]
+        return web.json_response({"object": "list", "data": data[::-1], "model": body["model"]})
+
+
+@pytest.fixture
+async def endpoint() -> AsyncIterator[FakeEmbeddings]:
+    fake = FakeEmbeddings()
+    app = web.Application()
+    app.router.add_post("/v1/embeddings", fake.embeddings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def app(
+    endpoint: FakeEmbeddings,
+    database_url: str,
+    clock: ManualClock,
+    sender: RecordingSender,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[App]:
+    monkeypatch.setenv("XIESHANG_EMBEDDINGS_API_KEY", KEY)
+    vectors = {"base_url": endpoint.url, "model": "fake-embed", "batch_size": 5}
+    settings = make_settings(database_url, minutes={"vectors": vectors})
+    bot = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+async def hold_consultation(app: App, clock: ManualClock, sender: RecordingSender) -> Group:
+    group = Group(app, clock, sender)
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    for author, text, _ in NIGHT_MARKET:
+        await group.say(author, text)
+    return group
+
+
+async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
+    app: App,
+    endpoint: FakeEmbeddings,
+    clock: ManualClock,
+    sender: RecordingSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    group = await hold_consultation(app, clock, sender)
+
+    stored = await app.minutes.embed_pending()
+    again = await app.minutes.embed_pending()
+    await group.say("秘书", "/纪要", role=Role.SECRETARY)
+    await app.minutes.drain()
+
+    assert (stored, again) == (len(NIGHT_MARKET), 0)
+    assert all(header == f"Bearer {KEY}" for header in endpoint.headers)
+    assert {r["model"] for r in endpoint.requests} == {"fake-embed"}
+    assert max(len(r["input"]) for r in endpoint.requests) == 5  # batch_size
+    rows = group.rows(
+        "SELECT o.text, v.model, v.vector FROM statement_vector v"
+        " JOIN opinion o ON o.id = v.opinion_id ORDER BY o.number"
+    )
+    assert len(rows) == len(NIGHT_MARKET)
+    for text, model, vector in rows:  # each text got its own vector, whatever the order
+        expected = np.asarray(fake_vector(text))
+        assert model == "openai-compatible/fake-embed"
+        assert np.allclose(vector_from_bytes(vector), expected / np.linalg.norm(expected))
+    assert group.rows("SELECT number, method FROM minutes_version") == [(1, "embeddings")]
+    assert KEY not in caplog.text
+
+
+async def test_a_failing_endpoint_leaves_words_alone_and_is_asked_again_only_later(
+    app: App,
+    endpoint: FakeEmbeddings,
+    clock: ManualClock,
+    sender: RecordingSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint.failing = True
+    group = await hold_consultation(app, clock, sender)
+
+    assert await app.minutes.embed_pending() == 0
+    assert len(endpoint.requests) == 2  # a 503 is tried once more, then it rests
+    await group.say("秘书", "/纪要", role=Role.SECRETARY)
+    await app.minutes.drain()
+    assert group.rows("SELECT number, method FROM minutes_version") == [(1, "tfidf")]
+    assert group.count("statement_vector") == 0
+    assert "sentence vectors wait for the endpoint: HTTP 503" in caplog.text
+    assert KEY not in caplog.text
+
+    endpoint.failing = False
+    assert await app.minutes.embed_pending() == 0  # resting: not asked again at once
+    assert len(endpoint.requests) == 2
+    clock.advance(timedelta(seconds=app.settings.minutes.vectors.interval_seconds))
+    assert await app.minutes.embed_pending() == len(NIGHT_MARKET)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"error": "no data"},
+        {"data": [{"index": 0, "embedding": [1.0, 0.0]}]},  # one vector for two texts
+        {"data": [{"index": 0, "embedding": [1.0, 0.0]}, {"index": 0, "embedding": [0.0, 1.0]}]},
+        {"data": [{"index": 0, "embedding": [0.0, 0.0]}, {"index": 1, "embedding": [0.0, 1.0]}]},
+        {"data": [{"index": 0, "embedding": [1.0, "x"]}, {"index": 1, "embedding": [0.0, 1.0]}]},
+        {"data": [{"index": 0, "embedding": [1.0, 2.0]}, {"index": 1, "embedding": [1.0]}]},
+        {"data": [{"index": 0, "embedding": [NAN, 0.0]}, {"index": 1, "embedding": [0.0, 1.0]}]},
+    ],
+)
+def test_an_unusable_answer_gives_no_vectors(answer: Any) -> None:
+    with pytest.raises(EmbeddingsFailed):
+        unit_rows(answer, 2)
+
+
+def test_a_usable_answer_gives_unit_rows_in_input_order() -> None:
+    answer = {
+        "data": [{"index": 1, "embedding": [0.0, 2.0]}, {"index": 0, "embedding": [3e38, 4e38]}]
+    }
+
+    rows = unit_rows(answer, 2)
+
+    assert rows.dtype == np.float32
+    assert np.allclose(rows, [[0.6, 0.8], [0.0, 1.0]])
