@@ -48,6 +48,8 @@ class Leadership:
         self._lock_name = lock_name
         self._connection: Connection | None = None
         self.leading = False
+        # Elected, but the jobs' re-arming has not succeeded yet.
+        self._rearm_pending = False
 
     async def run(self) -> None:
         """Campaign until cancelled; leads whenever the lock is ours."""
@@ -69,6 +71,8 @@ class Leadership:
             if not await asyncio.to_thread(self._still_connected):
                 log.warning("scheduler leadership lost with the database connection")
                 self._step_down()
+            elif self._rearm_pending:
+                await self._rearm()
             return
         try:
             won = await asyncio.to_thread(self._try_lock)
@@ -80,11 +84,17 @@ class Leadership:
         if won:
             log.info("this process now fires scheduled jobs")
             self.leading = True
-            try:
-                await self._on_elected()
-            except Exception:
-                # Still the leader: the scheduler runs; the rearming is tried again next time.
-                log.exception("re-arming scheduled jobs after the election failed")
+            self._rearm_pending = True
+            await self._rearm()
+
+    async def _rearm(self) -> None:
+        try:
+            await self._on_elected()
+        except Exception:
+            # Still the leader: the scheduler runs; the re-arming is tried again next round.
+            log.exception("re-arming scheduled jobs after the election failed")
+        else:
+            self._rearm_pending = False
 
     def _try_lock(self) -> bool:
         if self._connection is None:

@@ -19,12 +19,16 @@ class Candidate:
 
     def __init__(self, engine: Engine) -> None:
         self.events: list[str] = []
+        self.rearm_failures = 0
         self.leadership = Leadership(
             engine, on_elected=self._elected, on_deposed=lambda: self.events.append("deposed")
         )
 
     async def _elected(self) -> None:
         self.events.append("elected")
+        if self.rearm_failures:
+            self.rearm_failures -= 1
+            raise ConnectionError("the database went away while re-arming")
 
     async def round(self) -> list[str]:
         """One try; returns everything it was told so far."""
@@ -89,3 +93,16 @@ async def test_deployments_in_two_schemas_each_have_a_leader(engines: list[Engin
     assert await elsewhere.round() == ["elected"]
     for candidate in (here, elsewhere):
         await candidate.leadership.stop_campaign()
+
+
+async def test_a_leader_whose_re_arming_failed_tries_it_again_next_round(
+    engines: list[Engine],
+) -> None:
+    leader = Candidate(engines[0])
+    leader.rearm_failures = 1
+
+    assert await leader.round() == ["elected"]  # elected, but re-arming the jobs failed
+    assert await leader.round() == ["elected", "elected"]  # tried again, and it worked
+    assert await leader.round() == ["elected", "elected"]  # and not again after that
+    assert leader.leadership.leading
+    await leader.leadership.stop_campaign()
