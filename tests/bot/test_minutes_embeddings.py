@@ -21,6 +21,7 @@ from bot.embeddings import EmbeddingsFailed, unit_rows
 from minutes import vector_from_bytes
 from storage.enums import Role
 from tests.conftest import make_settings
+from tests.fakes.openai import serve
 from tests.minutes.support import NIGHT_MARKET
 from tests.support import MODERATOR, Group, RecordingSender
 
@@ -62,15 +63,8 @@ class FakeEmbeddings:
 @pytest.fixture
 async def endpoint() -> AsyncIterator[FakeEmbeddings]:
     fake = FakeEmbeddings()
-    app = web.Application()
-    app.router.add_post("/v1/embeddings", fake.embeddings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    yield fake
-    await runner.cleanup()
+    async with serve("embeddings", fake.embeddings) as fake.url:
+        yield fake
 
 
 @pytest.fixture

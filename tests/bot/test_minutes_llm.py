@@ -20,6 +20,7 @@ from bot.minutes_service import polish_minutes
 from minutes import ConsultationInfo, Minutes, summarize
 from storage.enums import Role
 from tests.conftest import make_settings
+from tests.fakes.openai import serve
 from tests.minutes.support import NIGHT_MARKET, all_quotes, make_statements
 from tests.support import MODERATOR, Group, RecordingSender
 
@@ -51,16 +52,9 @@ class FakeModel:
 @pytest.fixture
 async def model() -> AsyncIterator[FakeModel]:
     fake = FakeModel()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", fake.chat)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    yield fake
-    fake.release.set()
-    await runner.cleanup()
+    async with serve("chat/completions", fake.chat) as fake.url:
+        yield fake
+        fake.release.set()  # a slow answer still waiting ends before the server stops
 
 
 @pytest.fixture
