@@ -29,9 +29,11 @@ from bot.ratelimit import Flood, FloodGuard
 from bot.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
+from storage.consultations import prefetch_current
 from storage.enums import Role, labels
 from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
-from storage.sql import forget_memos, writes
+from storage.polls import prefetch_open_polls
+from storage.sql import forget_memos, memo, writes
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +234,9 @@ class Dispatcher:
                     for message, text in zip(messages, texts, strict=True)
                 ],
             )
+            self._prefetch(
+                session, [m for m in messages if (m.platform, m.message_id) in event_ids]
+            )
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
             outcomes: list[Outcome] = [DUPLICATE] * len(messages)
@@ -260,6 +265,22 @@ class Dispatcher:
         self._members.update(batch.members)
         self._schedule(jobs)
         return outcomes, _touched(rows)
+
+    def _prefetch(self, session: Session, messages: list[IncomingMessage]) -> None:
+        """Look up the open consultation and polls of every known group of the batch in two
+        queries: nearly every message asks for them, and a query per group made half the
+        cost of a small batch."""
+        group_ids = {
+            group[0] for m in messages if (group := self._groups.get(_conversation(m))) is not None
+        }
+        if not group_ids:
+            return
+        prefetch_current(session, group_ids=group_ids)
+        consultations = memo(session, "consultation")
+        prefetch_open_polls(
+            session,
+            consultation_ids={c.id for g in group_ids if (c := consultations[g]) is not None},
+        )
 
     async def _handle(
         self, batch: _Batch, message: IncomingMessage, text: str, flood: Flood

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from storage.consultations import next_number
 from storage.enums import OpinionKind
 from storage.models import Opinion, Second, StanceMark
-from storage.sql import connection, insert
+from storage.sql import connection, insert, prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class NewOpinion:
 
 
 _OPINIONS: Any = Opinion.__table__  # type: ignore[attr-defined]
+_SECONDS: Any = Second.__table__  # type: ignore[attr-defined]
 _ADD_OPINION = (
     sa.insert(_OPINIONS)
     .values(
@@ -71,14 +73,18 @@ def add_opinion(
     return NewOpinion(id=int(result.scalar_one()), number=number)
 
 
+_GET_OPINIONS = select(Opinion).where(
+    Opinion.consultation_id == sa.bindparam("consultation_id"),
+    col(Opinion.number).in_(sa.bindparam("numbers", expanding=True)),
+)
+
+
 def get_opinions(
     session: Session, *, consultation_id: int, numbers: list[int]
 ) -> dict[int, Opinion]:
     """The opinions with these numbers in the consultation, by number."""
     rows = session.exec(
-        select(Opinion).where(
-            Opinion.consultation_id == consultation_id, col(Opinion.number).in_(numbers)
-        )
+        _GET_OPINIONS, params={"consultation_id": consultation_id, "numbers": numbers}
     )
     return {row.number: row for row in rows}
 
@@ -90,15 +96,22 @@ def retract_opinion(session: Session, *, opinion: Opinion, now: datetime) -> Non
     session.flush()
 
 
+def _add_second(insert: Callable[[Any], Any]) -> Any:
+    return (
+        insert(_SECONDS)
+        .values({name: sa.bindparam(name) for name in ("opinion_id", "member_id", "created_at")})
+        .on_conflict_do_nothing(index_elements=["opinion_id", "member_id"])
+        .returning(_SECONDS.c.id)
+    )
+
+
 def add_second(session: Session, *, opinion_id: int, member_id: int, now: datetime) -> bool:
     """Second an opinion; False when this member had already seconded it."""
-    statement = (
-        insert(session, Second)
-        .values(opinion_id=opinion_id, member_id=member_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["opinion_id", "member_id"])
-        .returning(Second.id)
+    result = connection(session).execute(
+        prepared(session, _add_second),
+        {"opinion_id": opinion_id, "member_id": member_id, "created_at": now},
     )
-    return session.execute(statement).first() is not None
+    return result.first() is not None
 
 
 def count_seconds(session: Session, *, opinion_ids: list[int]) -> dict[int, int]:

@@ -77,6 +77,28 @@ def open_polls(session: Session, *, consultation_id: int) -> list[Poll]:
     return list(polls)
 
 
+def prefetch_open_polls(session: Session, *, consultation_ids: set[int]) -> None:
+    """`open_polls` of every consultation in one query, memoised (see `prefetch_current`)."""
+    known = memo(session, "open_polls")
+    wanted = consultation_ids - known.keys()
+    if not wanted:
+        return
+    found: dict[int, list[Poll]] = {consultation_id: [] for consultation_id in wanted}
+    for poll in session.exec(_OPEN_IN, params={"consultation_ids": list(wanted)}):
+        found[poll.consultation_id].append(poll)
+    known.update(found)
+
+
+_OPEN_IN = (
+    select(Poll)
+    .where(
+        col(Poll.consultation_id).in_(sa.bindparam("consultation_ids", expanding=True)),
+        Poll.status == PollStatus.OPEN,
+    )
+    .order_by(col(Poll.number))
+)
+
+
 def latest_poll(session: Session, *, consultation_id: int) -> Poll | None:
     """The consultation's most recent poll."""
     return session.exec(
