@@ -155,7 +155,7 @@ class Dispatcher:
             batch, lane.queue = lane.queue[:limit], lane.queue[limit:]
             try:
                 outcomes, touched = await self.database.call(
-                    self._commit_batch, [message for message, _, _ in batch]
+                    self._commit_batch, [message for message, _, _ in batch], urgent=True
                 )
             except Exception as error:
                 # Nothing committed: the callers must not acknowledge, so the platform
