@@ -33,7 +33,7 @@ from storage.consultations import prefetch_current
 from storage.enums import Role, labels
 from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
 from storage.polls import prefetch_open_polls
-from storage.sql import forget_memos, memo, writes
+from storage.sql import drop_behind, flush_behind, forget_memos, memo, writes
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,7 @@ class Dispatcher:
                 if context is not None:
                     replies.extend(context.replies)
                     jobs.extend(context.jobs)
+            self._write_behind(session, careful=careful)
             rows = _fold_updates(
                 [_row(reply, received_at) for reply in replies if not reply.private],
                 self.commands.update_kinds,
@@ -265,6 +266,20 @@ class Dispatcher:
         self._members.update(batch.members)
         self._schedule(jobs)
         return outcomes, _touched(rows)
+
+    @staticmethod
+    def _write_behind(session: Session, *, careful: bool) -> None:
+        """Write the rows the handlers left to be written together (the votes of the batch).
+        Should that fail, the batch runs again carefully, each handler's rows written in its
+        own savepoint, so one bad row cannot hold back the messages of every other."""
+        if careful:
+            return  # written already, handler by handler
+        try:
+            flush_behind(session)
+        except DBAPIError as error:
+            if _sqlstate(error) in RETRYABLE:
+                raise
+            raise _RunCarefully from error
 
     def _prefetch(self, session: Session, messages: list[IncomingMessage]) -> None:
         """Look up the open consultation and polls of every known group of the batch in two
@@ -329,12 +344,14 @@ class Dispatcher:
                 with session.begin_nested():
                     session.connection()  # SQLAlchemy opens the SAVEPOINT lazily: open it now
                     await command.handler(context, args)
+                    flush_behind(session)  # inside the savepoint, to be undone with it
             else:
                 await command.handler(context, args)
                 session.flush()  # this handler's ORM changes fail here, not in the next one
         except Exception as error:
             if batch.careful:
                 forget_memos(session)  # they may hold what the savepoint just undid
+                drop_behind(session)
             elif not isinstance(error, UserError) or _changed(session, wrote):
                 raise _RunCarefully from error
             return self._answer_failure(context, command, error)

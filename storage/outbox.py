@@ -112,7 +112,7 @@ def pending_rows(
             "kinds": list(only or without),
         },
     )
-    return [PendingRow(*row._tuple()) for row in found]
+    return [PendingRow(*row) for row in found.tuples()]
 
 
 # Built once: the sender reads pending rows many times a second under load.

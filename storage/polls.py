@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage.consultations import next_number
 from storage.enums import PollStatus
 from storage.models import Ballot, Poll
-from storage.sql import connection, memo, prepared
+from storage.sql import connection, flush_behind, memo, prepared, write_behind
 
 _BALLOTS: Any = Ballot.__table__  # type: ignore[attr-defined]
 
@@ -118,7 +118,7 @@ def open_polls_with_deadline(session: Session) -> list[Poll]:
     )
 
 
-def _upsert_ballot(insert: Callable[[Any], Any]) -> Any:
+def _upsert_ballots(insert: Callable[[Any], Any]) -> Any:
     table = _BALLOTS
     statement = insert(table).values(
         {
@@ -130,7 +130,11 @@ def _upsert_ballot(insert: Callable[[Any], Any]) -> Any:
         index_elements=["poll_id", "voter_key"],
         set_={"choices": statement.excluded.choices, "cast_at": statement.excluded.cast_at},
         where=table.c.cast_at <= statement.excluded.cast_at,
-    ).returning(table.c.id)
+    )
+
+
+def _write_ballots(session: Session, ballots: list[dict[str, Any]]) -> None:
+    connection(session).execute(prepared(session, _upsert_ballots), ballots)
 
 
 def record_ballot(
@@ -141,23 +145,23 @@ def record_ballot(
     member_id: int | None,
     choices: list[int],
     cast_at: datetime,
-) -> bool:
-    """Keep a ballot, replacing the voter's earlier one; False if a later one already stands.
+) -> None:
+    """Keep a ballot, replacing the voter's earlier one.
 
     The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing platform
     times makes the member's latest vote win whatever order the platform delivered them in.
+    The ballot is written with the others of its transaction (see `write_behind`).
     """
-    result = connection(session).execute(
-        prepared(session, _upsert_ballot),
-        {
+    waiting = write_behind(session, "ballots", _write_ballots)
+    earlier = waiting.get((poll_id, voter_key))
+    if earlier is None or earlier["cast_at"] <= cast_at:
+        waiting[(poll_id, voter_key)] = {
             "poll_id": poll_id,
             "voter_key": voter_key,
             "member_id": member_id,
             "choices": choices,
             "cast_at": cast_at,
-        },
-    )
-    return result.first() is not None
+        }
 
 
 def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: datetime) -> bool:
@@ -184,6 +188,7 @@ class Tally:
 def tally(session: Session, *, poll: Poll) -> Tally:
     """Count the poll's ballots."""
     assert poll.id is not None
+    flush_behind(session)  # ballots of this transaction count too
     votes = [0] * len(poll.options)
     voters = 0
     for choices in session.exec(select(Ballot.choices).where(Ballot.poll_id == poll.id)):

@@ -69,6 +69,38 @@ def connection(session: Session) -> Connection:
     return found
 
 
+def write_behind(
+    session: Session, name: str, writer: Callable[[Session, list[Any]], None]
+) -> dict[Any, Any]:
+    """Rows of kind `name` that `writer` will write together before the transaction ends.
+
+    A batch of 200 votes then costs one statement, not 200 round trips. The dict is keyed
+    by what makes a row unique, so a second row for the same key replaces the first.
+    `flush_behind` writes them: before commit (a session hook), before anything reads that
+    kind of row back in the same transaction, and at the end of each savepoint.
+    """
+    behind: dict[str, tuple[Callable[[Session, list[Any]], None], dict[Any, Any]]]
+    behind = session.info.setdefault("behind", {})
+    if name not in behind:
+        behind[name] = (writer, {})
+    session.info["behind_added"] = session.info.get("behind_added", 0) + 1
+    return behind[name][1]
+
+
+def flush_behind(session: Session) -> None:
+    """Write every row waiting in `write_behind`, in the order of their keys (so two
+    transactions writing the same keys take their locks in the same order)."""
+    behind = session.info.pop("behind", None)
+    for writer, rows in (behind or {}).values():
+        if rows:
+            writer(session, [rows[key] for key in sorted(rows)])
+
+
+def drop_behind(session: Session) -> None:
+    """Forget the rows waiting to be written (their savepoint was rolled back)."""
+    session.info.pop("behind", None)
+
+
 def writes(session: Session) -> int:
     """A number that grows whenever rows change on the session's connection.
 
@@ -78,11 +110,12 @@ def writes(session: Session) -> int:
     `count_writes`.
     """
     conn = connection(session)
+    waiting: int = session.info.get("behind_added", 0)
     if conn.dialect.name == "sqlite":
         changed: int = conn.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
-        return changed
+        return changed + waiting
     count: int = conn.info.get("writes", 0)
-    return count
+    return count + waiting
 
 
 def count_writes(
@@ -99,9 +132,15 @@ def count_writes(
         conn.info["writes"] = conn.info.get("writes", 0) + (changed if changed >= 0 else 1)
 
 
+@event.listens_for(Session, "before_commit")
+def _write_behind(session: Session) -> None:
+    flush_behind(session)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_transaction_state(session: Session, transaction: SessionTransaction) -> None:
-    # The cached connection and the memos belong to one top-level transaction.
+    # The cached connection, the memos and rows not yet written belong to one top-level
+    # transaction (a rolled-back one drops them).
     if transaction.parent is None:
-        session.info.pop("connection", None)
-        session.info.pop("memo", None)
+        for name in ("connection", "memo", "behind", "behind_added"):
+            session.info.pop(name, None)

@@ -19,6 +19,7 @@ from handlers import ROUTERS
 from storage.engine import make_engine
 from storage.enums import OpinionKind, Stage
 from storage.opinions import add_opinion
+from storage.polls import open_polls, record_ballot
 from tests.conftest import make_settings
 from tests.support import MODERATOR, Group, member_message
 
@@ -57,6 +58,48 @@ async def write_then_refuse(ctx: Context, args: Text) -> None:
         now=ctx.now,
     )
     raise UserError("想了想，不记了。")
+
+
+@broken.command("乱投", usage="/乱投 <序号>", summary="投给不存在的投票", stages=None)
+async def vote_in_no_poll(ctx: Context, args: Text) -> None:
+    """A ballot the database refuses (no such poll), found only when the batch's ballots
+    are written together."""
+    record_ballot(
+        ctx.session, poll_id=999_999, voter_key="x", member_id=None, choices=[1], cast_at=ctx.now
+    )
+
+
+@broken.command("投了又悔", usage="/投了又悔 <序号>", summary="投票，然后拒绝", stages=None)
+async def vote_then_refuse(ctx: Context, args: Text) -> None:
+    """A ballot not yet written, then a refusal: the ballot must not be written."""
+    poll = open_polls(ctx.session, consultation_id=ctx.require_consultation().id or 0)[0]
+    assert poll.id is not None
+    record_ballot(
+        ctx.session, poll_id=poll.id, voter_key="悔", member_id=None, choices=[2], cast_at=ctx.now
+    )
+    raise UserError("还是不投了。")
+
+
+async def test_a_ballot_the_database_refuses_spares_the_other_votes_of_its_batch(
+    group: Group,
+) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, broken])
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点？| 支持 | 反对")
+
+    outcomes = await group.deliver(
+        [
+            group.message("张三", "/投 1"),
+            group.message("李四", "/乱投 1"),
+            group.message("王五", "/投了又悔 2"),
+            group.message("赵六", "/投 2"),
+        ]
+    )
+
+    assert [o.status for o in outcomes] == ["ok", "error", "refused", "ok"]
+    assert outcomes[1].replies == (f"李四：{FAILED}",)
+    assert group.count("ballot") == 2
+    assert not group.rows("SELECT id FROM ballot WHERE voter_key IN ('x', '悔')")
 
 
 async def test_a_refusal_after_writing_undoes_the_writes(group: Group) -> None:

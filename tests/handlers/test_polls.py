@@ -64,6 +64,23 @@ async def test_two_hundred_members_vote_once_each_whatever_the_delivery(
     assert "共 200 人投票" in result
 
 
+async def test_results_asked_in_the_same_burst_count_the_votes_before_them(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+
+    outcomes = await group.deliver(
+        [
+            group.message("张三", "/投 1"),
+            group.message("李四", "/投 2"),
+            group.message("王五", "/结果"),
+            group.message("赵六", "/投 1"),
+        ]
+    )
+
+    assert tally_from("\n".join(outcomes[2].replies)) == {"支持": 1, "反对": 1, "弃权": 0}
+    assert group.count("ballot") == 3
+
+
 async def test_acknowledgements_of_a_burst_arrive_as_one_message(group: Group) -> None:
     await open_consultation(group)
     await group.say(MODERATOR, POLL)
