@@ -64,6 +64,18 @@ def stored(url: str, query: str) -> int:
         engine.dispose()
 
 
+def stored_numbers(url: str) -> list[int]:
+    """The numbers the stored opinions carry, in order."""
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(sa.text("SELECT number FROM opinion ORDER BY 1")).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 def acked(dingtalk: FakeDingTalk, frames: list[str]) -> int:
     """How many of `frames` the bots acknowledged so far."""
     known = [dingtalk.frames.get(frame) for frame in frames]
@@ -89,8 +101,14 @@ def test_a_bot_killed_mid_burst_loses_and_doubles_nothing_and_the_other_fires_th
         (ROBOT_TOPIC, group.message(name, f"/投 {choice}"), 2 if name in delivered_twice else 1)
         for name, choice in choices.items()
     ]
-    frames = dingtalk.push_spread(votes, over=3.0)
-    dingtalk.wait_until(lambda: acked(dingtalk, frames) >= 60, 30, "a third of the burst acked")
+    opinions = [
+        (ROBOT_TOPIC, group.message(f"列席{i:02d}", f"/意见 第{i}条：夜市噪音要管"), 1 + i % 2)
+        for i in range(40)
+    ]
+    burst = votes + opinions
+    rng.shuffle(burst)
+    frames = dingtalk.push_spread(burst, over=3.0)
+    dingtalk.wait_until(lambda: acked(dingtalk, frames) >= 80, 30, "a third of the burst acked")
     leader.kill()
     dingtalk.wait_acked(frames, timeout=60)  # the gateway redelivers what the dead one held
     result = group.wait_for("投票 #1结果", timeout=40)  # the deadline, fired by the survivor
@@ -100,7 +118,9 @@ def test_a_bot_killed_mid_burst_loses_and_doubles_nothing_and_the_other_fires_th
     expected = Counter(choices.values())
     assert ELECTED in survivor.log()
     assert stored(postgres_url, "SELECT count(*) FROM ballot") == 200
-    assert stored(postgres_url, "SELECT count(*) FROM inbound_event") == 202
+    assert stored(postgres_url, "SELECT count(*) FROM inbound_event") == 242
+    # Numbered by both processes, the dead one's batch taken up again: #1 to #40, no gaps.
+    assert stored_numbers(postgres_url) == list(range(1, 41))
     assert tally_from(result.text) == {
         "支持": expected[1],
         "反对": expected[2],
