@@ -132,9 +132,14 @@ _PENDING_WITHOUT = _PENDING.where(_TABLE.c.kind.not_in(sa.bindparam("kinds", exp
 
 def mark_sent(session: Session, *, ids: Sequence[int], now: datetime) -> None:
     """The platform took these rows."""
-    session.execute(
-        sa.update(_TABLE).where(_TABLE.c.id.in_(ids)).values(status=OutboxStatus.SENT, sent_at=now)
-    )
+    session.execute(_MARK_SENT, {"ids": list(ids), "sent_at": now})
+
+
+_MARK_SENT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("sent_at"))
+)
 
 
 def mark_platform_sent(session: Session, *, platform: str, now: datetime) -> None:

@@ -185,13 +185,16 @@ class Tally:
     voters: int
 
 
+_CHOICES = select(Ballot.choices).where(Ballot.poll_id == sa.bindparam("poll_id"))
+
+
 def tally(session: Session, *, poll: Poll) -> Tally:
     """Count the poll's ballots."""
     assert poll.id is not None
     flush_behind(session)  # ballots of this transaction count too
     votes = [0] * len(poll.options)
     voters = 0
-    for choices in session.exec(select(Ballot.choices).where(Ballot.poll_id == poll.id)):
+    for choices in session.exec(_CHOICES, params={"poll_id": poll.id}):
         voters += 1
         for choice in choices:
             if 1 <= choice <= len(votes):
