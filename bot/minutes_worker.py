@@ -4,7 +4,8 @@ compute statements' sentence vectors, never on the message path.
 A handler only records a `/纪要` request; this task claims it, builds the minutes in a
 worker thread with a session of its own (seconds for a big consultation), asks the model if
 one is configured, stores the new version and queues the Markdown for the group. Between
-requests it embeds statements that have no vector yet, in batches, on a worker thread.
+requests it embeds statements that have no vector yet, in batches, on a worker thread,
+while the dispatcher is not busy; a request embeds its own consultation's statements first.
 Several processes may run it against one PostgreSQL database: a request is claimed by a
 conditional UPDATE, and vectors are inserted with ON CONFLICT DO NOTHING.
 """
@@ -15,6 +16,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -45,6 +47,11 @@ FAILED = "生成纪要时出错了，已记录。请稍后再发 /纪要 试试�
 STALE_CLAIM = timedelta(minutes=10)
 # At most one look at the database per this many seconds while messages keep waking it.
 MIN_PAUSE_SECONDS = 1.0
+# While the dispatcher commits more batches than this in a second, vectors wait: the model
+# and its writes would otherwise cost members' messages a fifth of the rate on two cores
+# (bench/ingest.py). Nothing needs them before minutes are built, and a /纪要 embeds its
+# own consultation's statements first.
+BUSY_COMMITS_PER_SECOND = 20
 
 Touched = dict[tuple[str, str], set[str]]
 
@@ -79,6 +86,8 @@ class MinutesWorker:
         # After the endpoint failed, it is not asked again before this (clock time).
         self._remote_rests_until: datetime | None = None
         self._wake = asyncio.Event()
+        # When the dispatcher's latest commits happened (clock time), to tell a busy second.
+        self._commits: deque[datetime] = deque(maxlen=BUSY_COMMITS_PER_SECOND + 1)
         # One piece of work at a time in this process: the loop and a caller of drain() or
         # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
         self._lock = asyncio.Lock()
@@ -88,7 +97,14 @@ class MinutesWorker:
 
     def wake(self, touched: Any = None) -> None:
         """Look for work soon (called after every commit of the dispatcher)."""
+        self._commits.append(self.clock.now())
         self._wake.set()
+
+    def busy(self) -> bool:
+        """Whether the dispatcher committed more than BUSY_COMMITS_PER_SECOND batches in
+        the last second."""
+        window = self.clock.now() - timedelta(seconds=1)
+        return len(self._commits) > BUSY_COMMITS_PER_SECOND and self._commits[0] > window
 
     async def run(self) -> None:
         """Until cancelled: wait to be woken (or for the interval), then do what is due."""
@@ -101,7 +117,7 @@ class MinutesWorker:
             try:
                 await self.drain()
                 if self.settings.minutes.vectors.enabled:
-                    await self.embed_pending()
+                    await self.embed_pending(unless_busy=True)
             except Exception:
                 log.exception("minutes background work failed; trying again later")
             await asyncio.sleep(MIN_PAUSE_SECONDS)
@@ -113,6 +129,9 @@ class MinutesWorker:
         handled = 0
         async with self._lock:
             while (request := await self.database.run(self._claim)) is not None:
+                if self.settings.minutes.vectors.enabled:
+                    # The minutes use vectors only when every statement has one.
+                    await self._embed(consultation_id=request.consultation_id)
                 await self._build(request)
                 handled += 1
         return handled
@@ -171,44 +190,52 @@ class MinutesWorker:
 
     # --- sentence vectors ----------------------------------------------------------------
 
-    async def embed_pending(self) -> int:
+    async def embed_pending(self, *, unless_busy: bool = False) -> int:
         """Give every live statement of the open consultations its vector; returns how many
-        were stored (0 when there was nothing to do: one cheap query)."""
+        were stored (0 when there was nothing to do: one cheap query). `unless_busy`: stop
+        while the dispatcher is busy (see BUSY_COMMITS_PER_SECOND)."""
+        async with self._lock:
+            return await self._embed(unless_busy=unless_busy)
+
+    async def _embed(self, *, consultation_id: int | None = None, unless_busy: bool = False) -> int:
         stored = 0
         batch_size = self.settings.minutes.vectors.batch_size
-        async with self._lock:
-            while True:
-                batch = await self.database.run(
-                    lambda session: statements_without_vector(
-                        session, model=self._model_name, limit=batch_size
-                    )
+        while not (unless_busy and self.busy()):
+            batch = await self.database.run(
+                partial(
+                    statements_without_vector,
+                    model=self._model_name,
+                    limit=batch_size,
+                    consultation_id=consultation_id,
                 )
-                if not batch:
+            )
+            if not batch:
+                return stored
+            texts = [text for _, text in batch]
+            if self._remote is not None:
+                now = self.clock.now()
+                if self._remote_rests_until is not None and now < self._remote_rests_until:
                     return stored
-                texts = [text for _, text in batch]
-                if self._remote is not None:
-                    now = self.clock.now()
-                    if self._remote_rests_until is not None and now < self._remote_rests_until:
-                        return stored
-                    try:
-                        vectors = await self._remote.embed(texts)
-                    except EmbeddingsFailed as error:
-                        # Every commit wakes this task: without a rest a failing endpoint
-                        # would be asked again every second.
-                        rest = timedelta(seconds=self.settings.minutes.vectors.interval_seconds)
-                        self._remote_rests_until = now + rest
-                        log.warning("sentence vectors wait for the endpoint: %s", error)
-                        return stored
-                else:
-                    # The model runs on a thread of its own: the event loop keeps serving.
-                    vectors = await asyncio.get_running_loop().run_in_executor(
-                        self._model_thread, self._get_embedder().embed, texts
-                    )
-                packed = {
-                    opinion_id: vector_to_bytes(vector)
-                    for (opinion_id, _), vector in zip(batch, vectors, strict=True)
-                }
-                stored += await self.database.run(partial(self._store_vectors, packed))
+                try:
+                    vectors = await self._remote.embed(texts)
+                except EmbeddingsFailed as error:
+                    # Every commit wakes this task: without a rest a failing endpoint
+                    # would be asked again every second.
+                    rest = timedelta(seconds=self.settings.minutes.vectors.interval_seconds)
+                    self._remote_rests_until = now + rest
+                    log.warning("sentence vectors wait for the endpoint: %s", error)
+                    return stored
+            else:
+                # The model runs on a thread of its own: the event loop keeps serving.
+                vectors = await asyncio.get_running_loop().run_in_executor(
+                    self._model_thread, self._get_embedder().embed, texts
+                )
+            packed = {
+                opinion_id: vector_to_bytes(vector)
+                for (opinion_id, _), vector in zip(batch, vectors, strict=True)
+            }
+            stored += await self.database.run(partial(self._store_vectors, packed))
+        return stored
 
     def _store_vectors(self, packed: dict[int, bytes], session: Any) -> int:
         return store_vectors(session, model=self._model_name, vectors=packed, now=self.clock.now())

@@ -231,9 +231,11 @@ def consultation_stances(session: Session, *, consultation_id: int) -> list[tupl
 # --- sentence vectors -----------------------------------------------------------------
 
 
-def statements_without_vector(session: Session, *, model: str, limit: int) -> list[tuple[int, str]]:
-    """(opinion id, text) of live statements in open consultations that have no vector of
-    `model` yet, oldest first.
+def statements_without_vector(
+    session: Session, *, model: str, limit: int, consultation_id: int | None = None
+) -> list[tuple[int, str]]:
+    """(opinion id, text) of live statements in open consultations (or in the one given,
+    open or not) that have no vector of `model` yet, oldest first.
 
     Only open consultations are searched, so the idle check costs what they hold rather
     than the whole history; a statement gets its vector seconds after it is said.
@@ -246,14 +248,16 @@ def statements_without_vector(session: Session, *, model: str, limit: int) -> li
         )
         .exists()
     )
-    rows = session.exec(
-        select(Opinion.id, Opinion.text)
-        .join(Consultation, col(Consultation.id) == col(Opinion.consultation_id))
-        .where(col(Consultation.closed_at).is_(None), col(Opinion.retracted_at).is_(None))
-        .where(~has_vector)
-        .order_by(col(Opinion.id))
-        .limit(limit)
+    statement = select(Opinion.id, Opinion.text).where(
+        col(Opinion.retracted_at).is_(None), ~has_vector
     )
+    if consultation_id is None:
+        statement = statement.join(
+            Consultation, col(Consultation.id) == col(Opinion.consultation_id)
+        ).where(col(Consultation.closed_at).is_(None))
+    else:
+        statement = statement.where(col(Opinion.consultation_id) == consultation_id)
+    rows = session.exec(statement.order_by(col(Opinion.id)).limit(limit))
     return [(opinion_id, text) for opinion_id, text in rows if opinion_id is not None]
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.app import App
 from bot.clock import ManualClock
 from bot.embeddings import EmbeddingsFailed, unit_rows
+from bot.minutes_worker import BUSY_COMMITS_PER_SECOND
 from minutes import vector_from_bytes
 from storage.enums import Role
 from tests.conftest import make_settings
@@ -125,6 +126,45 @@ async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
         assert np.allclose(vector_from_bytes(vector), expected / np.linalg.norm(expected))
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "embeddings")]
     assert KEY not in caplog.text
+
+
+def look_busy(app: App) -> None:
+    """The commits of a busy second, as the dispatcher reports them (the clock stands still
+    in these tests, so the second lasts until the test moves it)."""
+    for _ in range(BUSY_COMMITS_PER_SECOND + 1):
+        app.minutes.wake()
+
+
+async def test_vectors_wait_while_the_dispatcher_is_busy(
+    app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
+) -> None:
+    look_busy(app)
+    group = await hold_consultation(app, clock, sender)
+
+    assert await app.minutes.embed_pending(unless_busy=True) == 0
+    assert group.count("statement_vector") == 0
+    assert endpoint.requests == []
+
+    clock.advance(timedelta(seconds=2))
+    await app.minutes.embed_pending(unless_busy=True)  # (or the loop, if it came first)
+    assert group.count("statement_vector") == len(NIGHT_MARKET)
+
+
+async def test_minutes_asked_while_busy_embed_their_own_statements_first(
+    app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
+) -> None:
+    look_busy(app)
+    group = await hold_consultation(app, clock, sender)
+    other = Group(app, clock, sender, conversation="另一个群")
+    await other.say(MODERATOR, "/协商 开始 社区食堂")
+    await other.say("张三", "/意见 食堂要照顾老人口味")
+
+    await group.say("秘书", "/纪要", role=Role.SECRETARY)
+    await app.minutes.drain()
+
+    assert group.rows("SELECT number, method FROM minutes_version") == [(1, "embeddings")]
+    # Only that consultation's statements: the other group's wait for a quiet moment.
+    assert group.count("statement_vector") == len(NIGHT_MARKET)
 
 
 async def test_a_failing_endpoint_leaves_words_alone_and_is_asked_again_only_later(
