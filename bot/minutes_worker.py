@@ -47,8 +47,8 @@ FAILED = "生成纪要时出错了，已记录。请稍后再发 /纪要 试试�
 STALE_CLAIM = timedelta(minutes=10)
 # At most one look at the database per this many seconds while messages keep waking it.
 MIN_PAUSE_SECONDS = 1.0
-# While the dispatcher commits more batches than this in a second, vectors wait: the model
-# and its writes would otherwise cost members' messages a fifth of the rate on two cores
+# While the dispatcher commits more batches than this in a second, vectors wait: on two
+# cores the model beside it cost PostgreSQL 5-10 % of its rate and a third more p99
 # (bench/ingest.py). Nothing needs them before minutes are built, and a /纪要 embeds its
 # own consultation's statements first.
 BUSY_COMMITS_PER_SECOND = 20
