@@ -210,8 +210,9 @@ async def show_status(ctx: Context, args: NoArgs) -> None:
     notes = list_research_notes(ctx.session, consultation_id=consultation.id)
     if notes:
         lines.append(f"调研材料 {len(notes)} 份")
+    remarks = f"发言 {counts.remarks} 条，" if counts.remarks else ""
     lines.append(
-        f"意见 {counts.opinions} 条，建议 {counts.suggestions} 条，"
+        f"意见 {counts.opinions} 条，建议 {counts.suggestions} 条，{remarks}"
         f"{counts.participants} 位委员发言；投票 {counts.polls} 次"
     )
     lines += [
@@ -251,9 +252,10 @@ async def end_consultation(ctx: Context, args: NoArgs) -> None:
     ]
     close_consultation(ctx.session, consultation=consultation, member_id=ctx.member_id, now=ctx.now)
     ctx.forget_consultation()
+    remarks = f"、发言 {counts.remarks} 条" if counts.remarks else ""
     lines = [
         f"协商{topic_text(consultation)}结束。共收到意见 {counts.opinions} 条、"
-        f"建议 {counts.suggestions} 条，{counts.participants} 位委员发言。感谢各位委员！"
+        f"建议 {counts.suggestions} 条{remarks}，{counts.participants} 位委员发言。感谢各位委员！"
     ]
     if ratings:
         lines += ["评价结果：", *ratings]

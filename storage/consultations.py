@@ -114,6 +114,7 @@ class ConsultationCounts:
 
     opinions: int
     suggestions: int
+    remarks: int
     participants: int
     open_polls: int
     polls: int
@@ -140,6 +141,7 @@ def consultation_counts(session: Session, *, consultation_id: int) -> Consultati
     return ConsultationCounts(
         opinions=by_kind.get(OpinionKind.OPINION, 0),
         suggestions=by_kind.get(OpinionKind.SUGGESTION, 0),
+        remarks=by_kind.get(OpinionKind.REMARK, 0),
         participants=participants,
         open_polls=polls.get(PollStatus.OPEN, 0),
         polls=sum(polls.values()),

@@ -42,6 +42,19 @@ async def test_status_shows_the_stage_and_what_was_gathered(group: Group) -> Non
     assert "进行中的投票 #1：延长到23点？" in status
 
 
+async def test_status_and_the_closing_line_count_plain_remarks_too(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say("张三", "/意见 夜市噪音扰民")
+    await group.say("李四", "一楼住户的采光怎么保障？")
+    await group.say("王五", "摊位能不能往东挪一点")
+
+    status = await group.answer("赵六", "/协商 状态")
+    ending = await group.answer(MODERATOR, "/协商 结束")
+
+    assert "意见 1 条，建议 0 条，发言 2 条，3 位委员发言；投票 0 次" in status
+    assert "共收到意见 1 条、建议 0 条、发言 2 条，3 位委员发言。" in ending
+
+
 async def test_ending_closes_open_polls_and_posts_their_results(group: Group) -> None:
     await group.say(MODERATOR, "/协商 开始 夜市")
     await group.say(MODERATOR, "/投票 延长到23点？| 支持 | 反对")
