@@ -43,6 +43,7 @@ class Database:
         # is a few lines (see the module docstring for why the order matters).
         self._queue: queue.PriorityQueue[tuple[float, int, _Job | None]] = queue.PriorityQueue()
         self._order = itertools.count()
+        self._closed = False
         self._threads = [
             threading.Thread(target=self._work, name=f"db_{n}", daemon=True) for n in range(workers)
         ]
@@ -74,6 +75,8 @@ class Database:
         """Run `fn(*args)` on the database thread and wait for it; `urgent` work (a batch
         of members' messages) goes ahead of other work submitted less than
         `BACKGROUND_SLACK` seconds before it."""
+        if self._closed:
+            raise RuntimeError("the database is closed")
         future: Future[T] = Future()
         due = self._monotonic() + (0.0 if urgent else BACKGROUND_SLACK)
         self._queue.put((due, next(self._order), (fn, args, future)))
@@ -90,6 +93,7 @@ class Database:
 
     def close(self) -> None:
         """Finish the work queued, stop the threads and release connections."""
+        self._closed = True
         for _ in self._threads:
             self._queue.put((float("inf"), next(self._order), None))
         for thread in self._threads:

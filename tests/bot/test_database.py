@@ -94,6 +94,8 @@ async def test_closing_finishes_the_work_already_queued(tmp_path: Path) -> None:
     await busy.release()
     await closing
     assert busy.order == ["reply"]
+    with pytest.raises(RuntimeError, match="closed"):
+        await database.call(busy.order.append, "too late")
 
 
 async def test_an_error_in_the_work_reaches_the_caller(database: tuple[Database, Clock]) -> None:
