@@ -130,11 +130,19 @@ class MinutesWorker:
         async with self._lock:
             while (request := await self.database.run(self._claim)) is not None:
                 if self.settings.minutes.vectors.enabled:
-                    # The minutes use vectors only when every statement has one.
-                    await self._embed(consultation_id=request.consultation_id)
+                    await self._embed_for(request.consultation_id)
                 await self._build(request)
                 handled += 1
         return handled
+
+    async def _embed_for(self, consultation_id: int) -> None:
+        """Give the consultation's statements their vectors before its minutes are built (the
+        minutes use vectors only when every statement has one). Should that fail, the
+        minutes are built on words alone rather than not at all."""
+        try:
+            await self._embed(consultation_id=consultation_id)
+        except Exception:
+            log.exception("vectors of consultation %s not made; minutes use words", consultation_id)
 
     def _claim(self, session: Any) -> MinutesRequest | None:
         return claim_minutes_request(session, now=self.clock.now(), stale_after=STALE_CLAIM)

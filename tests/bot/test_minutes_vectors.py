@@ -3,6 +3,8 @@ use them. (The one test here that loads the model: it takes a second or two.)"""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import App
 from bot.clock import ManualClock
 from minutes import E5Embedder
@@ -37,3 +39,29 @@ async def test_statements_get_vectors_once_and_the_minutes_use_them(
         " FROM statement_vector"
     ) == [(len(NIGHT_MARKET), len(NIGHT_MARKET), E5Embedder.name, 4 * E5Embedder.dim)]
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "e5")]
+
+
+async def test_minutes_come_on_words_alone_when_the_model_cannot_load(
+    database_url: str, clock: ManualClock, sender: RecordingSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unloadable:
+        def __init__(self, threads: int) -> None:
+            raise OSError("model file missing")
+
+    monkeypatch.setattr("bot.minutes_worker.E5Embedder", Unloadable)
+    settings = make_settings(database_url, minutes={"vectors": {"enabled": True}})
+    app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
+    await app.start()
+    try:
+        group = Group(app, clock, sender)
+        await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+        for author, text, _ in NIGHT_MARKET:
+            await group.say(author, text)
+        await group.say("秘书", "/纪要", role=Role.SECRETARY)
+        await app.minutes.drain()
+        seen = await group.group_sees()
+    finally:
+        await app.stop()
+
+    assert group.rows("SELECT number, method FROM minutes_version") == [(1, "tfidf")]
+    assert any("（纪要第 1 版）" in body for body in seen)
