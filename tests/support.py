@@ -17,6 +17,7 @@ from bot.dispatcher import Outcome
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
 from storage.enums import Role
 from storage.models import Ballot, Poll
+from tests.minutes.support import NIGHT_MARKET
 
 PLATFORM = "test"
 MODERATOR = "主持人"
@@ -146,3 +147,12 @@ class Group:
         """Rows of a SQL query, for checking what the database holds."""
         with self.app.engine.connect() as connection:
             return [tuple(row) for row in connection.execute(sa.text(query), params)]
+
+
+async def hold_night_market(app: App, clock: ManualClock, sender: RecordingSender) -> Group:
+    """A group whose consultation on the night market heard every line of NIGHT_MARKET."""
+    group = Group(app, clock, sender)
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    for author, text, _ in NIGHT_MARKET:
+        await group.say(author, text)
+    return group

@@ -24,7 +24,7 @@ from storage.enums import Role
 from tests.conftest import make_settings
 from tests.fakes.openai import serve
 from tests.minutes.support import NIGHT_MARKET
-from tests.support import MODERATOR, Group, RecordingSender
+from tests.support import MODERATOR, Group, RecordingSender, hold_night_market
 
 KEY = "sk-embed-test-0123456789abcdef"
 DIM = 48
@@ -85,14 +85,6 @@ async def app(
     await bot.stop()
 
 
-async def hold_consultation(app: App, clock: ManualClock, sender: RecordingSender) -> Group:
-    group = Group(app, clock, sender)
-    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
-    for author, text, _ in NIGHT_MARKET:
-        await group.say(author, text)
-    return group
-
-
 async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
     app: App,
     endpoint: FakeEmbeddings,
@@ -101,7 +93,7 @@ async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    group = await hold_consultation(app, clock, sender)
+    group = await hold_night_market(app, clock, sender)
 
     # The background loop may have begun on its own after the messages' commits.
     await app.minutes.embed_pending()
@@ -139,7 +131,7 @@ async def test_vectors_wait_while_the_dispatcher_is_busy(
     app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
 ) -> None:
     look_busy(app)
-    group = await hold_consultation(app, clock, sender)
+    group = await hold_night_market(app, clock, sender)
 
     assert await app.minutes.embed_pending(unless_busy=True) == 0
     assert group.count("statement_vector") == 0
@@ -154,7 +146,7 @@ async def test_minutes_asked_while_busy_embed_their_own_statements_first(
     app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
 ) -> None:
     look_busy(app)
-    group = await hold_consultation(app, clock, sender)
+    group = await hold_night_market(app, clock, sender)
     other = Group(app, clock, sender, conversation="另一个群")
     await other.say(MODERATOR, "/协商 开始 社区食堂")
     await other.say("张三", "/意见 食堂要照顾老人口味")
@@ -175,7 +167,7 @@ async def test_a_failing_endpoint_leaves_words_alone_and_is_asked_again_only_lat
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint.failing = True
-    group = await hold_consultation(app, clock, sender)
+    group = await hold_night_market(app, clock, sender)
 
     assert await app.minutes.embed_pending() == 0
     assert len(endpoint.requests) == 2  # a 503 is tried once more, then it rests

@@ -22,7 +22,7 @@ from storage.enums import Role
 from tests.conftest import make_settings
 from tests.fakes.openai import serve
 from tests.minutes.support import NIGHT_MARKET, all_quotes, make_statements
-from tests.support import MODERATOR, Group, RecordingSender
+from tests.support import RecordingSender, hold_night_market
 
 KEY = "sk-test-0123456789abcdef"
 TITLES = {"0": "夜市延时与噪音管理", "1": "摊位与交通秩序"}
@@ -131,10 +131,7 @@ async def test_minutes_from_the_group_carry_the_models_titles(
     app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
     await app.start()
     try:
-        group = Group(app, clock, sender)
-        await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
-        for author, text, _ in NIGHT_MARKET:
-            await group.say(author, text)
+        group = await hold_night_market(app, clock, sender)
         await group.say("秘书", "/纪要", role=Role.SECRETARY)
         await app.minutes.drain()
         seen = await group.group_sees()

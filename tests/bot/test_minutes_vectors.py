@@ -11,7 +11,7 @@ from minutes import E5Embedder
 from storage.enums import Role
 from tests.conftest import make_settings
 from tests.minutes.support import NIGHT_MARKET
-from tests.support import MODERATOR, Group, RecordingSender
+from tests.support import RecordingSender, hold_night_market
 
 
 async def test_statements_get_vectors_once_and_the_minutes_use_them(
@@ -21,10 +21,7 @@ async def test_statements_get_vectors_once_and_the_minutes_use_them(
     app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
     await app.start()
     try:
-        group = Group(app, clock, sender)
-        await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
-        for author, text, _ in NIGHT_MARKET:
-            await group.say(author, text)
+        group = await hold_night_market(app, clock, sender)
 
         await app.minutes.embed_pending()
         again = await app.minutes.embed_pending()
@@ -53,10 +50,7 @@ async def test_minutes_come_on_words_alone_when_the_model_cannot_load(
     app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
     await app.start()
     try:
-        group = Group(app, clock, sender)
-        await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
-        for author, text, _ in NIGHT_MARKET:
-            await group.say(author, text)
+        group = await hold_night_market(app, clock, sender)
         await group.say("秘书", "/纪要", role=Role.SECRETARY)
         await app.minutes.drain()
         seen = await group.group_sees()
