@@ -17,14 +17,8 @@ from storage.sql import connection, memo
 def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
     """The group's open consultation, if any (memoised per transaction: every message of a
     batch asks, and opening or closing one drops the memo)."""
-    known = memo(session, "consultation")
-    if group_id not in known:
-        known[group_id] = session.exec(
-            select(Consultation).where(
-                Consultation.group_id == group_id, col(Consultation.closed_at).is_(None)
-            )
-        ).first()
-    consultation: Consultation | None = known[group_id]
+    prefetch_current(session, group_ids={group_id})
+    consultation: Consultation | None = memo(session, "consultation")[group_id]
     return consultation
 
 
@@ -37,7 +31,8 @@ def prefetch_current(session: Session, *, group_ids: set[int]) -> None:
         return
     known.update(dict.fromkeys(wanted))
     for consultation in session.exec(_OPEN_IN_GROUPS, params={"group_ids": list(wanted)}):
-        known[consultation.group_id] = consultation
+        if known[consultation.group_id] is None:
+            known[consultation.group_id] = consultation
 
 
 _OPEN_IN_GROUPS = select(Consultation).where(

@@ -64,16 +64,8 @@ def get_poll_by_id(session: Session, *, poll_id: int) -> Poll | None:
 def open_polls(session: Session, *, consultation_id: int) -> list[Poll]:
     """The consultation's polls still taking ballots, oldest first (memoised per transaction:
     every vote asks, few messages change the answer)."""
-    known = memo(session, "open_polls")
-    polls: list[Poll] | None = known.get(consultation_id)
-    if polls is None:
-        polls = known[consultation_id] = list(
-            session.exec(
-                select(Poll)
-                .where(Poll.consultation_id == consultation_id, Poll.status == PollStatus.OPEN)
-                .order_by(col(Poll.number))
-            )
-        )
+    prefetch_open_polls(session, consultation_ids={consultation_id})
+    polls: list[Poll] = memo(session, "open_polls")[consultation_id]
     return list(polls)
 
 
