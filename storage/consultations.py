@@ -88,9 +88,14 @@ def next_number(
     session: Session, *, consultation_id: int, counter: Literal["opinion_seq", "poll_seq"]
 ) -> int:
     """The next #number of an opinion or poll; atomic, so processes never hand out one twice."""
-    statement = _NEXT_NUMBER[counter]
+    statement = next_number_statement(counter)
     result = connection(session).execute(statement, {"consultation_id": consultation_id})
     return int(result.scalar_one())
+
+
+def next_number_statement(counter: Literal["opinion_seq", "poll_seq"]) -> Any:
+    """The UPDATE … RETURNING that takes the next number (built once)."""
+    return _NEXT_NUMBER[counter]
 
 
 _CONSULTATIONS: Any = Consultation.__table__  # type: ignore[attr-defined]

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from storage.consultations import next_number
+from storage.consultations import next_number, next_number_statement
 from storage.enums import OpinionKind
-from storage.models import Consultation, Opinion, Second, StanceMark
+from storage.models import Opinion, Second, StanceMark
 from storage.sql import connection, insert, prepared
 
 
@@ -26,22 +26,10 @@ class NewOpinion:
 
 _OPINIONS: Any = Opinion.__table__  # type: ignore[attr-defined]
 _SECONDS: Any = Second.__table__  # type: ignore[attr-defined]
+_FIELDS = ("consultation_id", "member_id", "kind", "text", "message_id", "created_at")
 _ADD_OPINION = (
     sa.insert(_OPINIONS)
-    .values(
-        {
-            name: sa.bindparam(name)
-            for name in (
-                "consultation_id",
-                "number",
-                "member_id",
-                "kind",
-                "text",
-                "message_id",
-                "created_at",
-            )
-        }
-    )
+    .values({name: sa.bindparam(name) for name in ("number", *_FIELDS)})
     .returning(_OPINIONS.c.id)
 )
 
@@ -50,21 +38,14 @@ def _add_opinion_numbered() -> Any:
     """PostgreSQL: take the number and keep the opinion in one statement (a data-modifying
     WITH, which SQLite lacks): one round trip fewer, and the consultation's row stays
     locked for a shorter part of the transaction."""
-    consultations: Any = Consultation.__table__  # type: ignore[attr-defined]
-    number = (
-        sa.update(consultations)
-        .where(consultations.c.id == sa.bindparam("consultation_id"))
-        .values(opinion_seq=consultations.c.opinion_seq + 1)
-        .returning(consultations.c.opinion_seq)
-        .cte("number")
-    )
-    names = ["consultation_id", "member_id", "kind", "text", "message_id", "created_at"]
+    number = next_number_statement("opinion_seq").cte("number")
     values = sa.select(
-        number.c.opinion_seq, *(sa.bindparam(name, type_=_OPINIONS.c[name].type) for name in names)
+        number.c.opinion_seq,
+        *(sa.bindparam(name, type_=_OPINIONS.c[name].type) for name in _FIELDS),
     )
     return (
         sa.insert(_OPINIONS)
-        .from_select(["number", *names], values)
+        .from_select(["number", *_FIELDS], values)
         .returning(_OPINIONS.c.id, _OPINIONS.c.number)
     )
 
