@@ -117,7 +117,11 @@ class App:
         self.dispatcher.committed_listeners.append(self.outbox.wake)
         # Minutes and statement vectors are built beside the message path, never on it.
         self.minutes = MinutesWorker(
-            database=self.database, settings=settings, clock=self.clock, on_queued=self.outbox.wake
+            database=self.database,
+            settings=settings,
+            clock=self.clock,
+            on_queued=self.outbox.wake,
+            load=self.dispatcher.recent.messages,
         )
         self.dispatcher.committed_listeners.append(self.minutes.wake)
         self.fire_jobs = fire_jobs

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pkgutil import resolve_name
 from typing import Any
 
@@ -104,6 +105,32 @@ JobRunner = Callable[[ScheduledJob], None]
 Touched = dict[tuple[str, str], set[str]]
 
 
+class LastSecond:
+    """How many messages the dispatcher committed in the last second, by the app's clock:
+    background work (sentence vectors) waits while members are busy."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._batches: deque[tuple[datetime, int]] = deque()
+        self._messages = 0
+
+    def add(self, messages: int) -> None:
+        """A batch of `messages` was committed now."""
+        now = self._clock.now()
+        self._batches.append((now, messages))
+        self._messages += messages
+        self._forget_before(now - timedelta(seconds=1))
+
+    def messages(self) -> int:
+        """Messages committed in the last second."""
+        self._forget_before(self._clock.now() - timedelta(seconds=1))
+        return self._messages
+
+    def _forget_before(self, moment: datetime) -> None:
+        while self._batches and self._batches[0][0] <= moment:
+            self._messages -= self._batches.popleft()[1]
+
+
 class Dispatcher:
     """Turns incoming messages into committed state and queued replies."""
 
@@ -129,6 +156,7 @@ class Dispatcher:
         self._config_roles = _config_roles(settings)
         self._floods = FloodGuard(settings.limits.member_per_minute)
         self._lanes = [_Lane() for _ in range(max(1, lanes))]
+        self.recent = LastSecond(clock)
         # Ids of groups and members already stored, so the hot path skips the upsert.
         self._groups: dict[tuple[str, str], tuple[int, str]] = {}
         self._members: dict[tuple[str, str], tuple[int, str]] = {}
@@ -171,6 +199,7 @@ class Dispatcher:
                     future.set_result(outcome)
                 self._count(message, outcome, committed_at - arrived)
             self.metrics.batch_size.observe(len(batch))
+            self.recent.add(len(batch))
             self._tell_listeners(touched)
             # Let the callers just answered run (and send their next messages) before the
             # next batch is taken, so a steady stream makes full batches, not alternate ones.

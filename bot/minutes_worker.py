@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -47,11 +46,13 @@ FAILED = "生成纪要时出错了，已记录。请稍后再发 /纪要 试试�
 STALE_CLAIM = timedelta(minutes=10)
 # At most one look at the database per this many seconds while messages keep waking it.
 MIN_PAUSE_SECONDS = 1.0
-# While the dispatcher commits more batches than this in a second, vectors wait: on two
+# While the dispatcher commits more messages than this in a second, vectors wait: on two
 # cores the model beside it cost PostgreSQL 5-10 % of its rate and a third more p99
 # (bench/ingest.py). Nothing needs them before minutes are built, and a /纪要 embeds its
-# own consultation's statements first.
-BUSY_COMMITS_PER_SECOND = 20
+# own consultation's statements first. Messages, not commits: under load batches grow and
+# commits become fewer (a process at 1,000 messages a second commits about 10 times).
+# A lively discussion is a few messages a second; a vote burst is hundreds.
+BUSY_MESSAGES_PER_SECOND = 50
 
 Touched = dict[tuple[str, str], set[str]]
 
@@ -73,12 +74,15 @@ class MinutesWorker:
         settings: Settings,
         clock: Clock,
         on_queued: Callable[[Touched], None],
+        load: Callable[[], int] = lambda: 0,
         embedder: Embedder | None = None,
     ) -> None:
+        """`load`: how many messages the dispatcher committed in the last second."""
         self.database = database
         self.settings = settings
         self.clock = clock
         self.on_queued = on_queued
+        self._load = load
         self._embedder = embedder
         vectors = settings.minutes.vectors
         self._remote = RemoteEmbedder(vectors) if vectors.remote else None
@@ -86,8 +90,6 @@ class MinutesWorker:
         # After the endpoint failed, it is not asked again before this (clock time).
         self._remote_rests_until: datetime | None = None
         self._wake = asyncio.Event()
-        # When the dispatcher's latest commits happened (clock time), to tell a busy second.
-        self._commits: deque[datetime] = deque(maxlen=BUSY_COMMITS_PER_SECOND + 1)
         # One piece of work at a time in this process: the loop and a caller of drain() or
         # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
         self._lock = asyncio.Lock()
@@ -97,14 +99,12 @@ class MinutesWorker:
 
     def wake(self, touched: Any = None) -> None:
         """Look for work soon (called after every commit of the dispatcher)."""
-        self._commits.append(self.clock.now())
         self._wake.set()
 
     def busy(self) -> bool:
-        """Whether the dispatcher committed more than BUSY_COMMITS_PER_SECOND batches in
+        """Whether the dispatcher committed more than BUSY_MESSAGES_PER_SECOND messages in
         the last second."""
-        window = self.clock.now() - timedelta(seconds=1)
-        return len(self._commits) > BUSY_COMMITS_PER_SECOND and self._commits[0] > window
+        return self._load() > BUSY_MESSAGES_PER_SECOND
 
     async def run(self) -> None:
         """Until cancelled: wait to be woken (or for the interval), then do what is due."""
@@ -201,7 +201,7 @@ class MinutesWorker:
     async def embed_pending(self, *, unless_busy: bool = False) -> int:
         """Give every live statement of the open consultations its vector; returns how many
         were stored (0 when there was nothing to do: one cheap query). `unless_busy`: stop
-        while the dispatcher is busy (see BUSY_COMMITS_PER_SECOND)."""
+        while the dispatcher is busy (see BUSY_MESSAGES_PER_SECOND)."""
         async with self._lock:
             return await self._embed(unless_busy=unless_busy)
 

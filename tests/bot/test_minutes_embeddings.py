@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.app import App
 from bot.clock import ManualClock
 from bot.embeddings import EmbeddingsFailed, unit_rows
-from bot.minutes_worker import BUSY_COMMITS_PER_SECOND
+from bot.minutes_worker import BUSY_MESSAGES_PER_SECOND
 from minutes import vector_from_bytes
 from storage.enums import Role
 from tests.conftest import make_settings
@@ -120,17 +120,21 @@ async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
     assert KEY not in caplog.text
 
 
-def look_busy(app: App) -> None:
-    """The commits of a busy second, as the dispatcher reports them (the clock stands still
-    in these tests, so the second lasts until the test moves it)."""
-    for _ in range(BUSY_COMMITS_PER_SECOND + 1):
-        app.minutes.wake()
+async def look_busy(app: App, clock: ManualClock, sender: RecordingSender) -> None:
+    """A burst in another group: more messages than a busy second holds, delivered at once
+    (one batch, one commit). The clock stands still in these tests, so the second lasts
+    until the test moves it."""
+    burst = Group(app, clock, sender, conversation="投票群")
+    await burst.deliver(
+        [burst.message(f"委员{n}", "收到") for n in range(BUSY_MESSAGES_PER_SECOND + 1)]
+    )
 
 
 async def test_vectors_wait_while_the_dispatcher_is_busy(
     app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    look_busy(app)
+    await look_busy(app, clock, sender)
+    assert app.minutes.busy()  # one commit, but many messages
     group = await hold_night_market(app, clock, sender)
 
     assert await app.minutes.embed_pending(unless_busy=True) == 0
@@ -145,7 +149,7 @@ async def test_vectors_wait_while_the_dispatcher_is_busy(
 async def test_minutes_asked_while_busy_embed_their_own_statements_first(
     app: App, endpoint: FakeEmbeddings, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    look_busy(app)
+    await look_busy(app, clock, sender)
     group = await hold_night_market(app, clock, sender)
     other = Group(app, clock, sender, conversation="另一个群")
     await other.say(MODERATOR, "/协商 开始 社区食堂")
