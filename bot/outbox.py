@@ -194,8 +194,9 @@ class OutboxSender:
         self._busy: dict[Key, asyncio.Task[None]] = {}
         self._hints: dict[Key, set[str]] = {}
         # No message of the conversation goes before this; `soft` holds only acknowledgements
-        # back, so a new reply of another kind cancels it.
-        self._held: dict[Key, tuple[datetime, bool]] = {}
+        # back, so a new reply of another kind cancels it; `looking`: a look is scheduled
+        # for when it ends.
+        self._held: dict[Key, tuple[datetime, bool, bool]] = {}
         self._next_scan = 0.0
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -272,10 +273,12 @@ class OutboxSender:
         if key in self._hints:
             self._wakeup.set()
 
-    def _hold(self, key: Key, until: datetime, *, soft: bool = False) -> None:
-        """Send no message to `key` before `until`, and look again then."""
-        self._held[key] = (until, soft)
-        self._look_later(key, (until - self.clock.now()).total_seconds(), set())
+    def _hold(self, key: Key, until: datetime, *, soft: bool = False, look: bool = True) -> None:
+        """Send no message to `key` before `until`, and look again then (`look`), or only
+        once rows arrive meanwhile."""
+        self._held[key] = (until, soft, look)
+        if look:
+            self._look_later(key, (until - self.clock.now()).total_seconds(), set())
 
     def _look_later(self, key: Key, seconds: float, kinds: set[str]) -> None:
         asyncio.get_running_loop().call_later(max(seconds, 0.01), self.wake, {key: kinds})
@@ -309,17 +312,20 @@ class OutboxSender:
                     next_due = min(next_due or now + interval, now + interval)
                 self._quiet_updates(key, next_due, now)
         held = self._held.get(key)
-        if held is not None and held[1] and kinds - {"ack", *self.update_kinds}:
+        if held is not None and held[1] and kinds - {"ack", ANY_KIND, *self.update_kinds}:
             del self._held[key]  # a reply arrived: the acknowledgements it held go with it
         while not self._stopping and await self._send_next(adapter, key):
             pass
 
     async def _send_next(self, adapter: Sender, key: Key) -> bool:
-        """Send the conversation's next message if one may go now; True if one went."""
+        """Send the conversation's next message if one may go now; True if one went and
+        more may be waiting."""
         now = self.clock.now()
         held = self._held.get(key)
         if held is not None and held[0] > now:
-            return False  # a look is already scheduled for when the hold ends
+            if not held[2]:
+                self._hold(key, held[0], soft=held[1])  # rows came: look when it ends
+            return False
         settings = self.settings.outbox
         async with self.channels.hold(key) as channel:
             if channel is None:
@@ -350,7 +356,17 @@ class OutboxSender:
                 return False
             channel.record(now)
             message = await self._viewed(composed.message)
-            return await self._deliver(adapter, message, rows, channel)
+            if not await self._deliver(adapter, message, rows, channel):
+                return False
+        if len(rows) < FETCH and len(rows) == len(message.row_ids):
+            # Everything read went. Acknowledgements committed meanwhile would wait the delay
+            # anyway: hold them from now, rather than read them at once only to learn that
+            # (half of a burst's reads did). A reply of another kind ends the hold.
+            self._hold(
+                key, now + timedelta(seconds=settings.ack_delay_seconds), soft=True, look=False
+            )
+            return False
+        return True
 
     def _due_updates(
         self, key: tuple[str, str], rows: list[PendingRow], now: datetime

@@ -197,3 +197,24 @@ async def test_a_burst_of_votes_refreshes_the_poll_card_once_an_interval_with_th
     refreshes = [m for m in sender.sent if m.kind == "poll_tally"]
     assert [m.payload["votes"] for m in refreshes] == [[1, 0], [1, 27]]
     assert group.count("outbox", "status = 'pending' AND kind = 'poll_tally'") == 0
+
+
+async def test_after_a_message_went_acknowledgements_gather_but_a_reply_goes_at_once(
+    group: Group, clock: ManualClock, sender: RecordingSender
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.group_sees()
+    await group.deliver([group.message(f"委员{i}", f"/意见 第{i}条") for i in range(2)])
+
+    await group.app.outbox.flush()
+    assert len(sender.sent) == 1  # the acknowledgements wait for more to gather
+    clock.advance(timedelta(seconds=group.app.settings.outbox.ack_delay_seconds))
+    await group.app.outbox.flush()
+    assert sender.sent[-1].body.endswith("已记录 2 条意见 #1–#2")
+
+    await group.deliver([group.message("委员9", "/意见 第9条")])
+    await group.say("委员8", "/协商 状态")
+    await group.app.outbox.flush()  # the clock has not moved since the last message went
+    assert len(sender.sent) == 3
+    assert sender.sent[-1].body.startswith("已记录委员9的意见 #3")
+    assert "阶段：开展协商" in sender.sent[-1].body
