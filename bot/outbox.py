@@ -327,6 +327,7 @@ class OutboxSender:
                 self._hold(key, held[0], soft=held[1])  # rows came: look when it ends
             return False
         settings = self.settings.outbox
+        ack_delay = timedelta(seconds=settings.ack_delay_seconds)
         async with self.channels.hold(key) as channel:
             if channel is None:
                 return False  # another process is sending to this conversation
@@ -346,7 +347,7 @@ class OutboxSender:
             composed = compose(
                 rows,
                 now=now,
-                ack_delay=timedelta(seconds=settings.ack_delay_seconds),
+                ack_delay=ack_delay,
                 max_chars=settings.max_message_chars,
             )
             if composed.message is None:
@@ -362,9 +363,7 @@ class OutboxSender:
             # Everything read went. Acknowledgements committed meanwhile would wait the delay
             # anyway: hold them from now, rather than read them at once only to learn that
             # (half of a burst's reads did). A reply of another kind ends the hold.
-            self._hold(
-                key, now + timedelta(seconds=settings.ack_delay_seconds), soft=True, look=False
-            )
+            self._hold(key, now + ack_delay, soft=True, look=False)
             return False
         return True
 
