@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.app import App
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.dispatcher import Outcome
 from bot.messages import IncomingMessage, OutgoingMessage, SendResult
 from storage.enums import Role
@@ -156,3 +157,19 @@ async def hold_night_market(app: App, clock: ManualClock, sender: RecordingSende
     for author, text, _ in NIGHT_MARKET:
         await group.say(author, text)
     return group
+
+
+async def night_market_minutes(
+    settings: Settings, clock: ManualClock, sender: RecordingSender
+) -> tuple[Group, list[str]]:
+    """A bot on `settings` holds the night-market consultation and the secretary asks for
+    minutes; the group and what it saw once they were built (the bot is stopped)."""
+    app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
+    await app.start()
+    try:
+        group = await hold_night_market(app, clock, sender)
+        await group.say("秘书", "/纪要", role=Role.SECRETARY)
+        await app.minutes.drain()
+        return group, await group.group_sees()
+    finally:
+        await app.stop()

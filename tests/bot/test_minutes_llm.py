@@ -13,16 +13,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import App
 from bot.clock import ManualClock
 from bot.config import LLMSettings
 from bot.minutes_service import polish_minutes
 from minutes import ConsultationInfo, Minutes, summarize
-from storage.enums import Role
 from tests.conftest import make_settings
 from tests.fakes.openai import serve
 from tests.minutes.support import NIGHT_MARKET, all_quotes, make_statements
-from tests.support import RecordingSender, hold_night_market
+from tests.support import RecordingSender, night_market_minutes
 
 KEY = "sk-test-0123456789abcdef"
 TITLES = {"0": "夜市延时与噪音管理", "1": "摊位与交通秩序"}
@@ -128,15 +126,7 @@ async def test_minutes_from_the_group_carry_the_models_titles(
         sqlite_url,
         minutes={"vectors": {"enabled": False}, "llm": {"base_url": model.url, "model": "m"}},
     )
-    app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
-    await app.start()
-    try:
-        group = await hold_night_market(app, clock, sender)
-        await group.say("秘书", "/纪要", role=Role.SECRETARY)
-        await app.minutes.drain()
-        seen = await group.group_sees()
-    finally:
-        await app.stop()
+    _, seen = await night_market_minutes(settings, clock, sender)
 
     assert TITLES["0"] in seen[-1]
     assert model.headers == [f"Bearer {KEY}"]

@@ -11,7 +11,7 @@ from minutes import E5Embedder
 from storage.enums import Role
 from tests.conftest import make_settings
 from tests.minutes.support import NIGHT_MARKET
-from tests.support import RecordingSender, hold_night_market
+from tests.support import RecordingSender, hold_night_market, night_market_minutes
 
 
 async def test_statements_get_vectors_once_and_the_minutes_use_them(
@@ -47,15 +47,7 @@ async def test_minutes_come_on_words_alone_when_the_model_cannot_load(
 
     monkeypatch.setattr("bot.minutes_worker.E5Embedder", Unloadable)
     settings = make_settings(database_url, minutes={"vectors": {"enabled": True}})
-    app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
-    await app.start()
-    try:
-        group = await hold_night_market(app, clock, sender)
-        await group.say("秘书", "/纪要", role=Role.SECRETARY)
-        await app.minutes.drain()
-        seen = await group.group_sees()
-    finally:
-        await app.stop()
+    group, seen = await night_market_minutes(settings, clock, sender)
 
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "tfidf")]
     assert any("（纪要第 1 版）" in body for body in seen)
