@@ -291,18 +291,17 @@ class OutboxSender:
             quiet is not None and self.clock.now() < quiet
         ):
             # Not group messages: outside the budget, and only the latest of each counts.
-            async with self.channels.hold(key) as channel:
-                if channel is None:
+            read = partial(
+                outbox.pending_rows,
+                platform=platform,
+                conversation_id=conversation_id,
+                limit=FETCH,
+                only=self.update_kinds,
+            )
+            async with self.channels.hold(key, read) as taken:
+                if taken is None:
                     return  # another process is sending to this conversation
-                rows = await channel.run(
-                    partial(
-                        outbox.pending_rows,
-                        platform=platform,
-                        conversation_id=conversation_id,
-                        limit=FETCH,
-                        only=self.update_kinds,
-                    )
-                )
+                channel, rows = taken
                 now = self.clock.now()
                 updates, next_due = self._due_updates(key, rows, now)
                 if updates and not await self._send_updates(adapter, updates, channel):
@@ -328,22 +327,21 @@ class OutboxSender:
             return False
         settings = self.settings.outbox
         ack_delay = timedelta(seconds=settings.ack_delay_seconds)
-        async with self.channels.hold(key) as channel:
-            if channel is None:
+        read = partial(
+            outbox.pending_rows,
+            platform=key[0],
+            conversation_id=key[1],
+            limit=FETCH,
+            without=self.update_kinds,
+        )
+        async with self.channels.hold(key, read) as taken:
+            if taken is None:
                 return False  # another process is sending to this conversation
+            channel, rows = taken
             wait = channel.wait(now)
             if wait > 0:
                 self._hold(key, now + timedelta(seconds=wait))
                 return False
-            rows = await channel.run(
-                partial(
-                    outbox.pending_rows,
-                    platform=key[0],
-                    conversation_id=key[1],
-                    limit=FETCH,
-                    without=self.update_kinds,
-                )
-            )
             composed = compose(
                 rows,
                 now=now,
@@ -356,7 +354,7 @@ class OutboxSender:
                     self._hold(key, composed.wait_until, soft=only_acks)
                 return False
             channel.record(now)
-            message = await self._viewed(composed.message)
+            message = await self._viewed(composed.message, channel)
             if not await self._deliver(adapter, message, rows, channel):
                 return False
         if len(rows) < FETCH and len(rows) == len(message.row_ids):
@@ -416,13 +414,15 @@ class OutboxSender:
                 payload=last.payload,
                 row_ids=tuple(r.id for r in same if r.id is not None),
             )
-            if not await self._deliver(adapter, await self._viewed(message), same, channel):
+            message = await self._viewed(message, channel)
+            if not await self._deliver(adapter, message, same, channel):
                 return False
             self._refreshed[(last.platform, last.conversation_id, update_key)] = self.clock.now()
         return True
 
-    async def _viewed(self, message: OutgoingMessage) -> OutgoingMessage:
-        """The message with its payload completed by its kind's view, if it has one."""
+    async def _viewed(self, message: OutgoingMessage, channel: Channel) -> OutgoingMessage:
+        """The message with its payload completed by its kind's view, if it has one (read
+        in the hold's transaction)."""
         view = self.views.get(message.kind)
         if view is None:
             return message
@@ -431,7 +431,7 @@ class OutboxSender:
         def complete(session: Session) -> dict[str, Any]:
             return view(session, data)
 
-        return replace(message, payload=await self.database.run(complete))
+        return replace(message, payload=await channel.run(complete))
 
     async def _deliver(
         self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow], channel: Channel
@@ -450,7 +450,9 @@ class OutboxSender:
         else:
             self.metrics.sends.labels(message.platform, "sent" if result.ok else "refused").inc()
         if result.ok:
-            await channel.run(partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now()))
+            await channel.settle(
+                partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
+            )
             return True
         attempts = max(r.attempts for r in rows if r.id in message.row_ids)
         delay = result.retry_after or retry_delay(attempts, self.settings.outbox.retry_max_seconds)
@@ -463,7 +465,7 @@ class OutboxSender:
             extra={"platform": message.platform, "conversation_id": message.conversation_id},
         )
         retry_at = self.clock.now() + timedelta(seconds=delay)
-        await channel.run(
+        await channel.settle(
             partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
         )
         key = (message.platform, message.conversation_id)
