@@ -176,7 +176,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def run(
-    url: str, messages: int, members: int, groups: int, label: str, lanes: int
+    url: str, messages: int, members: int, groups: int, label: str, lanes: int | None
 ) -> list[Figure]:
     """Measure one database."""
     app = bench_app(url, lanes)
@@ -206,17 +206,20 @@ async def run(
     ]
 
 
-def bench_app(url: str, lanes: int) -> App:
-    """A bot on `url` with a platform that takes everything."""
+def bench_app(url: str, lanes: int | None) -> App:
+    """A bot on `url` with a platform that takes everything (`lanes`: None for the default)."""
     # Dicts, not models: the environment's XIESHANG_ overrides merge into dicts, but would
     # replace a whole model given here (and with it the URL).
-    settings = Settings(database={"url": url, "lanes": lanes})  # type: ignore[arg-type]
+    database: dict[str, object] = {"url": url}
+    if lanes is not None:
+        database["lanes"] = lanes
+    settings = Settings(database=database)
     return App(settings, adapters=[AcceptingPlatform()], secret=b"bench", serve_web=False)
 
 
 async def worker(url: str, messages: int, members: int, groups: int, number: int) -> None:
     """One of several processes: start, say ready, wait for go, run, print what it did."""
-    app = bench_app(url, 0)
+    app = bench_app(url, None)
     await app.start()
     settle_heap()
     try:
@@ -233,7 +236,7 @@ async def worker(url: str, messages: int, members: int, groups: int, number: int
 
 async def prepare(url: str, members: int, groups: int) -> None:
     """Open every group's consultation and poll once, before the processes start."""
-    app = bench_app(url, 0)
+    app = bench_app(url, None)
     await app.start()
     try:
         for message in Workload(members, groups).setup():
@@ -290,7 +293,7 @@ def postgres_schema(base: str) -> Iterator[str]:
 def postgres_figures(base: str, messages: int, members: int, groups: int) -> list[Figure]:
     """One process (with latencies) and two processes on PostgreSQL, and their ratio."""
     for url in postgres_schema(base):
-        figures = asyncio.run(run(url, messages, members, groups, "postgresql", 0))
+        figures = asyncio.run(run(url, messages, members, groups, "postgresql", None))
     for url in postgres_schema(base):
         two = several(url, 2, messages, members, groups)
     one = figures[0].value
@@ -308,7 +311,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--lanes", type=int, default=0, help="0: 1 on SQLite, 3 on PostgreSQL")
+    parser.add_argument("--lanes", type=int, help="transactions side by side (default: 1)")
     parser.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
     parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

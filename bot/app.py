@@ -53,7 +53,7 @@ class App:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        lanes = settings.database.lane_count()
+        lanes = settings.database.lanes
         self.engine = make_engine(
             settings.database.url,
             sqlite_synchronous=settings.database.sqlite_synchronous,

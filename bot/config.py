@@ -25,14 +25,11 @@ class DatabaseSettings(_Section):
     url: str = "sqlite:///./data/xieshang.db"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     batch_max: int = Field(default=200, ge=1, le=5000)
-    lanes: int = Field(default=0, ge=0, le=32)
-
-    def lane_count(self) -> int:
-        """Transactions a process runs side by side: SQLite has one writer; PostgreSQL
-        spends most of a message waiting on round trips, which other lanes can fill."""
-        if self.lanes:
-            return self.lanes
-        return 1 if self.url.startswith("sqlite") else 3
+    # Transactions one process runs side by side. One: on two cores a second and third
+    # lane on PostgreSQL cost more in contention for the interpreter lock and in smaller
+    # batches than they won in overlapped round trips (docs/benchmarks.md, stop 14).
+    # More may pay off against a distant database and a bot with cores to spare.
+    lanes: int = Field(default=1, ge=1, le=32)
 
 
 class WebSettings(_Section):
