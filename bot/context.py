@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,16 @@ class Reply:
     payload: dict[str, Any] = field(default_factory=dict)
     # Meant for the sender alone (who clicked a card): kept out of the group's outbox.
     private: bool = False
+    # An acknowledgement whose words wait until the transaction's rows are written (an
+    # opinion's number is taken just before the commit); `settle` then completes it.
+    later: Callable[[], Ack] | None = None
+
+    def settle(self) -> None:
+        """Complete the acknowledgement that waited for the rows to be written."""
+        if self.later is not None:
+            ack, self.later = self.later(), None
+            self.body = ack.one
+            self.payload["ack"] = ack.to_payload()
 
 
 class Context:
@@ -184,12 +195,18 @@ class Context:
             data.setdefault("reply", dict(self.message.reply_context))
         self._queue(kind, text, data)
 
-    def ack(self, ack: Ack) -> None:
-        """Acknowledge quietly: the outbox folds many acknowledgements into one message."""
-        payload: dict[str, Any] = {"ack": ack.to_payload()}
+    def ack(self, ack: Ack | Callable[[], Ack]) -> None:
+        """Acknowledge quietly: the outbox folds many acknowledgements into one message.
+        A function gives the acknowledgement once the transaction's rows are written (for
+        what is known only then, such as an opinion's number)."""
+        payload: dict[str, Any] = {}
         if self.message is not None:
             payload["reply"] = dict(self.message.reply_context)
-        self._queue("ack", ack.one, payload, private=self._interactive)
+        if isinstance(ack, Ack):
+            payload["ack"] = ack.to_payload()
+            self._queue("ack", ack.one, payload, private=self._interactive)
+        else:
+            self._queue("ack", "", payload, private=self._interactive, later=ack)
 
     def update(self, kind: str, payload: dict[str, Any]) -> None:
         """Ask the platform to refresh something already shown (a poll card's tally).
@@ -219,7 +236,13 @@ class Context:
         return self.message is not None and self.message.interactive
 
     def _queue(
-        self, kind: str, body: str, payload: dict[str, Any], *, private: bool = False
+        self,
+        kind: str,
+        body: str,
+        payload: dict[str, Any],
+        *,
+        private: bool = False,
+        later: Callable[[], Ack] | None = None,
     ) -> None:
         self.replies.append(
             Reply(
@@ -229,5 +252,6 @@ class Context:
                 body=body,
                 payload=payload,
                 private=private,
+                later=later,
             )
         )

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pkgutil import resolve_name
 from typing import Any
@@ -269,6 +269,7 @@ class Dispatcher:
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
             outcomes: list[Outcome] = [DUPLICATE] * len(messages)
+            answered: list[tuple[int, Context]] = []
             # Group by conversation, keeping each one's order: every transaction then takes
             # its row locks (a consultation's numbering, say) in the same order as every
             # other, so two lanes or processes cannot deadlock on them.
@@ -282,9 +283,12 @@ class Dispatcher:
                 outcomes[index] = outcome
                 notes.append((event_id, outcome.command, outcome.status))
                 if context is not None:
+                    answered.append((index, context))
                     replies.extend(context.replies)
                     jobs.extend(context.jobs)
             self._write_behind(session, careful=careful)
+            for index, context in answered:  # the opinions' numbers are known now
+                outcomes[index] = replace(outcomes[index], replies=_settled(context))
             rows = _fold_updates(
                 [_row(reply, received_at) for reply in replies if not reply.private],
                 self.commands.update_kinds,
@@ -338,22 +342,22 @@ class Dispatcher:
         context = self._context(batch, message)
         if flood is Flood.WARN:
             context.reply(FLOODED)
-            return self._finish("flooded", None, context), context
+            return Outcome("flooded", None), context
         if match is None:
             consultation = context.consultation
             plain = self.commands.text_handler(consultation.stage if consultation else None)
             if plain is None:
                 context.reply(HINT)
-                return self._finish("hint", None, context), context
+                return Outcome("hint", None), context
             status = await self._run(batch, context, plain, text, text)
-            return self._finish(status, plain.name, context), context
+            return Outcome(status, plain.name), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
-            return self._finish("usage", None, context), context
+            return Outcome("usage", None), context
 
         status = await self._run(batch, context, command, match.raw_args, text)
-        return self._finish(status, command.name, context), context
+        return Outcome(status, command.name), context
 
     async def _run(
         self, batch: _Batch, context: Context, command: Command, raw_args: str, text: str
@@ -486,11 +490,6 @@ class Dispatcher:
         context.replies.clear()
         context.jobs.clear()
 
-    @staticmethod
-    def _finish(status: str, command: str | None, context: Context) -> Outcome:
-        bodies = tuple(reply.body for reply in context.replies if reply.body)
-        return Outcome(status, command, bodies)
-
     def _schedule(self, jobs: list[ScheduledJob]) -> None:
         if self.schedule_job is None:
             return
@@ -521,10 +520,12 @@ class Dispatcher:
                     commands=self.commands,
                 )
                 drive(func(context, *args))
+                flush_behind(session)
+                bodies = _settled(context)
                 rows = [_row(r, now) for r in context.replies]
                 outbox.enqueue(session, rows=rows)
             self._schedule(context.jobs)
-            return tuple(reply.body for reply in context.replies if reply.body), _touched(rows)
+            return bodies, _touched(rows)
 
         bodies, touched = await self.database.call(work)
         self._tell_listeners(touched)
@@ -544,6 +545,13 @@ class Dispatcher:
                 listener(touched)
             except Exception:
                 log.exception("commit listener %r failed", listener)
+
+
+def _settled(context: Context) -> tuple[str, ...]:
+    """Complete the replies whose words waited for the rows to be written; their bodies."""
+    for reply in context.replies:
+        reply.settle()
+    return tuple(reply.body for reply in context.replies if reply.body)
 
 
 def _row(reply: Reply, now: datetime) -> dict[str, Any]:

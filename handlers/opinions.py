@@ -11,9 +11,9 @@ from bot.text import format_refs
 from storage.enums import OpinionKind, Stage, StanceValue
 from storage.models import Opinion
 from storage.opinions import (
-    add_opinion,
     add_second,
     get_opinions,
+    keep_opinion,
     record_stance,
     retract_opinion,
     stance_of,
@@ -47,7 +47,7 @@ def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
     consultation = ctx.require_consultation()
     assert consultation.id is not None
     assert ctx.message is not None
-    opinion = add_opinion(
+    opinion = keep_opinion(
         ctx.session,
         consultation_id=consultation.id,
         member_id=ctx.member_id,
@@ -56,10 +56,11 @@ def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
         message_id=ctx.message.message_id,
         now=ctx.message.timestamp,
     )
-    ctx.ack(
-        Ack(
+    name = ctx.member_name
+    ctx.ack(  # the number is taken with the batch's other opinions, before the commit
+        lambda: Ack(
             key=kind.value,
-            one=f"已记录{ctx.member_name}的{kind.label} #{opinion.number}",
+            one=f"已记录{name}的{kind.label} #{opinion.number}",
             unit=f"条{kind.label}",
             ref=opinion.number,
         )

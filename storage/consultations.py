@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.enums import OpinionKind, PollStatus, Stage
 from storage.models import Consultation, Opinion, Poll, StageChange
-from storage.sql import connection, memo
+from storage.sql import connection, flush_behind, memo
 
 
 def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
@@ -85,24 +85,23 @@ def close_consultation(
 
 
 def next_number(
-    session: Session, *, consultation_id: int, counter: Literal["opinion_seq", "poll_seq"]
+    session: Session,
+    *,
+    consultation_id: int,
+    counter: Literal["opinion_seq", "poll_seq"],
+    count: int = 1,
 ) -> int:
-    """The next #number of an opinion or poll; atomic, so processes never hand out one twice."""
-    statement = next_number_statement(counter)
-    result = connection(session).execute(statement, {"consultation_id": consultation_id})
-    return int(result.scalar_one())
-
-
-def next_number_statement(counter: Literal["opinion_seq", "poll_seq"]) -> Any:
-    """The UPDATE … RETURNING that takes the next number (built once)."""
-    return _NEXT_NUMBER[counter]
+    """Take the next `count` #numbers of opinions or polls and return the last; atomic (the
+    consultation's row stays locked to the commit), so processes never hand out one twice."""
+    params = {"consultation_id": consultation_id, "count": count}
+    return int(connection(session).execute(_NEXT_NUMBER[counter], params).scalar_one())
 
 
 _CONSULTATIONS: Any = Consultation.__table__  # type: ignore[attr-defined]
 _NEXT_NUMBER = {
     counter: sa.update(_CONSULTATIONS)
     .where(_CONSULTATIONS.c.id == sa.bindparam("consultation_id"))
-    .values({counter: _CONSULTATIONS.c[counter] + 1})
+    .values({counter: _CONSULTATIONS.c[counter] + sa.bindparam("count")})
     .returning(_CONSULTATIONS.c[counter])
     for counter in ("opinion_seq", "poll_seq")
 }
@@ -122,6 +121,7 @@ class ConsultationCounts:
 
 def consultation_counts(session: Session, *, consultation_id: int) -> ConsultationCounts:
     """Counts for the status line of a consultation."""
+    flush_behind(session)  # opinions kept earlier in this transaction count too
     live = (Opinion.consultation_id == consultation_id, col(Opinion.retracted_at).is_(None))
     by_kind = dict(
         session.exec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,50 +11,39 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from storage.consultations import next_number, next_number_statement
+from storage.consultations import next_number
 from storage.enums import OpinionKind
 from storage.models import Opinion, Second, StanceMark
-from storage.sql import connection, insert, prepared
+from storage.sql import connection, flush_behind, insert, pending, prepared, write_behind
 
 
-@dataclass(frozen=True, slots=True)
-class NewOpinion:
-    """What the caller needs of an opinion just kept."""
+@dataclass(slots=True)
+class KeptOpinion:
+    """An opinion kept in this transaction: numbered and written with the others of the
+    transaction (see `keep_opinion`), so its number is known only once they are."""
 
-    id: int
-    number: int
+    values: dict[str, Any]
+    _number: int | None = None
+
+    @property
+    def number(self) -> int:
+        """The opinion's #number in its consultation."""
+        if self._number is None:
+            raise RuntimeError("the opinion is numbered when the transaction's rows are written")
+        return self._number
+
+    def numbered(self, number: int) -> dict[str, Any]:
+        """Take `number`; the row to write."""
+        self._number = number
+        return {**self.values, "number": number}
 
 
 _OPINIONS: Any = Opinion.__table__  # type: ignore[attr-defined]
 _SECONDS: Any = Second.__table__  # type: ignore[attr-defined]
-_FIELDS = ("consultation_id", "member_id", "kind", "text", "message_id", "created_at")
-_ADD_OPINION = (
-    sa.insert(_OPINIONS)
-    .values({name: sa.bindparam(name) for name in ("number", *_FIELDS)})
-    .returning(_OPINIONS.c.id)
-)
+_ADD_OPINIONS = sa.insert(_OPINIONS)
 
 
-def _add_opinion_numbered() -> Any:
-    """PostgreSQL: take the number and keep the opinion in one statement (a data-modifying
-    WITH, which SQLite lacks): one round trip fewer, and the consultation's row stays
-    locked for a shorter part of the transaction."""
-    number = next_number_statement("opinion_seq").cte("number")
-    values = sa.select(
-        number.c.opinion_seq,
-        *(sa.bindparam(name, type_=_OPINIONS.c[name].type) for name in _FIELDS),
-    )
-    return (
-        sa.insert(_OPINIONS)
-        .from_select(["number", *_FIELDS], values)
-        .returning(_OPINIONS.c.id, _OPINIONS.c.number)
-    )
-
-
-_ADD_OPINION_NUMBERED = _add_opinion_numbered()
-
-
-def add_opinion(
+def keep_opinion(
     session: Session,
     *,
     consultation_id: int,
@@ -62,23 +52,43 @@ def add_opinion(
     text: str,
     message_id: str,
     now: datetime,
-) -> NewOpinion:
-    """Keep an opinion under the consultation's next number."""
-    values = {
-        "consultation_id": consultation_id,
-        "member_id": member_id,
-        "kind": kind,
-        "text": text,
-        "message_id": message_id,
-        "created_at": now,
-    }
-    conn = connection(session)
-    if conn.dialect.name == "postgresql":
-        kept = conn.execute(_ADD_OPINION_NUMBERED, values).one()
-        return NewOpinion(id=kept.id, number=kept.number)
-    number = next_number(session, consultation_id=consultation_id, counter="opinion_seq")
-    result = conn.execute(_ADD_OPINION, {**values, "number": number})
-    return NewOpinion(id=int(result.scalar_one()), number=number)
+) -> KeptOpinion:
+    """Keep an opinion under the consultation's next number.
+
+    The number is taken, and the row written, with the transaction's other opinions just
+    before it commits (or before anything reads opinions back): one statement per
+    consultation takes all of a batch's numbers. The consultation's row is locked from
+    that statement to the commit, so another process numbering in the same group waits
+    only for the end of this batch, not for all of it (the wait that kept two
+    processes from outrunning one).
+    """
+    waiting = write_behind(session, "opinions", _write_opinions)
+    kept = KeptOpinion(
+        {
+            "consultation_id": consultation_id,
+            "member_id": member_id,
+            "kind": kind,
+            "text": text,
+            "message_id": message_id,
+            "created_at": now,
+        }
+    )
+    # Keyed by consultation, then in the order kept: numbers follow the order of the
+    # messages, and consultations are locked in id order (no deadlock between batches).
+    waiting[(consultation_id, len(waiting))] = kept
+    return kept
+
+
+def _write_opinions(session: Session, kept: list[KeptOpinion]) -> None:
+    rows: list[dict[str, Any]] = []
+    for consultation_id, same in itertools.groupby(kept, lambda k: k.values["consultation_id"]):
+        opinions = list(same)
+        last = next_number(
+            session, consultation_id=consultation_id, counter="opinion_seq", count=len(opinions)
+        )
+        first = last - len(opinions) + 1
+        rows.extend(o.numbered(n) for n, o in enumerate(opinions, start=first))
+    connection(session).execute(_ADD_OPINIONS, rows)
 
 
 _GET_OPINIONS = select(Opinion).where(
@@ -91,10 +101,13 @@ def get_opinions(
     session: Session, *, consultation_id: int, numbers: list[int]
 ) -> dict[int, Opinion]:
     """The opinions with these numbers in the consultation, by number."""
-    rows = session.exec(
-        _GET_OPINIONS, params={"consultation_id": consultation_id, "numbers": numbers}
-    )
-    return {row.number: row for row in rows}
+    params = {"consultation_id": consultation_id, "numbers": numbers}
+    found = {row.number: row for row in session.exec(_GET_OPINIONS, params=params)}
+    if len(found) < len(set(numbers)) and pending(session, "opinions"):
+        # One kept earlier in this transaction may be among them: number it and look again.
+        flush_behind(session)
+        found = {row.number: row for row in session.exec(_GET_OPINIONS, params=params)}
+    return found
 
 
 def retract_opinion(session: Session, *, opinion: Opinion, now: datetime) -> None:

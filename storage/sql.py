@@ -96,6 +96,12 @@ def flush_behind(session: Session) -> None:
             writer(session, [rows[key] for key in sorted(rows)])
 
 
+def pending(session: Session, name: str) -> bool:
+    """Whether rows of kind `name` wait to be written."""
+    behind = session.info.get("behind") or {}
+    return name in behind and bool(behind[name][1])
+
+
 def drop_behind(session: Session) -> None:
     """Forget the rows waiting to be written (their savepoint was rolled back)."""
     session.info.pop("behind", None)

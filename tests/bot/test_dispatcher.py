@@ -18,7 +18,7 @@ from bot.router import CommandTable, Router
 from handlers import ROUTERS
 from storage.engine import make_engine
 from storage.enums import OpinionKind, Stage
-from storage.opinions import add_opinion
+from storage.opinions import keep_opinion
 from storage.polls import open_polls, record_ballot
 from tests.conftest import make_settings
 from tests.support import MODERATOR, Group, member_message
@@ -31,7 +31,7 @@ async def explode(ctx: Context, args: Text) -> None:
     """Write, then fail: the write must not survive."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
-    add_opinion(
+    keep_opinion(
         ctx.session,
         consultation_id=consultation.id,
         member_id=ctx.member_id,
@@ -48,7 +48,7 @@ async def write_then_refuse(ctx: Context, args: Text) -> None:
     """Write, then refuse with an answer: the write must not survive either."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
-    add_opinion(
+    keep_opinion(
         ctx.session,
         consultation_id=consultation.id,
         member_id=ctx.member_id,

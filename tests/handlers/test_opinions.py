@@ -35,6 +35,35 @@ async def test_a_burst_of_opinions_is_acknowledged_in_one_line(group: Group) -> 
     assert await group.group_sees() == ["已记录 37 条意见 #1–#37"]
 
 
+async def test_what_a_burst_says_of_its_own_opinions_finds_them(group: Group) -> None:
+    # An opinion's number is taken with the rest of its batch just before the commit; a
+    # later message of the same batch that names it, or counts it, still finds it.
+    await start(group)
+    burst = [
+        ("张三", "/意见 电梯费用按楼层分摊"),
+        ("李四", "/附议 #1"),
+        ("王五", "/意见 先装试点楼栋"),
+        ("王五", "/撤回 #2"),
+        ("孙七", "/建议 设立专项补贴"),
+        ("赵六", "/协商 状态"),
+    ]
+
+    outcomes = await group.deliver([group.message(who, text) for who, text in burst])
+
+    assert [o.replies[0].splitlines()[0] for o in outcomes[:4]] == [
+        "已记录张三的意见 #1",
+        "已记录李四对 #1 的附议",
+        "已记录王五的意见 #2",
+        "王五：已撤回 #2。",
+    ]
+    assert outcomes[4].replies == ("已记录孙七的建议 #3",)
+    assert "意见 1 条，建议 1 条" in outcomes[5].replies[0]
+    assert group.rows(
+        "SELECT number, kind, retracted_at IS NOT NULL FROM opinion ORDER BY number"
+    ) == [(1, "opinion", False), (2, "opinion", True), (3, "suggestion", False)]
+    assert group.count("second") == 1
+
+
 async def test_phone_style_commands_without_spaces(group: Group) -> None:
     await start(group)
 
