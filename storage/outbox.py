@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -112,7 +112,7 @@ def pending_rows(
             "kinds": list(only or without),
         },
     )
-    return [PendingRow(*row) for row in found.tuples()]
+    return [PendingRow(*cast(tuple[Any, ...], row)) for row in found]
 
 
 # Built once: the sender reads pending rows many times a second under load.
