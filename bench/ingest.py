@@ -9,9 +9,12 @@ groups, as several `xieshang run` behind one DingTalk gateway do; they start tog
 the rate is all their messages over the time from the first start to the last finish.
 `python -m bench` measures SQLite, and PostgreSQL with one and two processes when
 XIESHANG_BENCH_DATABASE_URL names a database (`make bench` sets it to the local one).
+Each figure is the median of `--rounds` measurements (3), one and two processes taking
+turns: on a shared two-core machine one measurement of a p99 or of the two-process
+ratio swung by half from one run to the next.
 
     python bench/ingest.py [--messages 20000] [--members 2000] [--groups 20] [--url URL]
-                           [--processes N]
+                           [--processes N] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -268,7 +272,7 @@ def several(url: str, processes: int, messages: int, members: int, groups: int) 
     results = [json.loads(child.communicate()[0].splitlines()[-1]) for child in children]
     began = min(r["began"] for r in results)
     ended = max(r["ended"] for r in results)
-    return sum(r["messages"] for r in results) / (ended - began)
+    return float(sum(r["messages"] for r in results) / (ended - began))
 
 
 def postgres_schema(base: str) -> Iterator[str]:
@@ -290,13 +294,38 @@ def postgres_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-def postgres_figures(base: str, messages: int, members: int, groups: int) -> list[Figure]:
+def fresh_database(url: str | None) -> Iterator[str]:
+    """A new database for one round: a SQLite file in a folder removed afterwards, a new
+    schema on the PostgreSQL `url`, or the SQLite file `url` names."""
+    if url is None:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+    elif url.startswith("sqlite"):
+        yield url
+    else:
+        yield from postgres_schema(url)
+
+
+def medians(rounds: list[list[Figure]]) -> list[Figure]:
+    """Each figure's median over the rounds (each round lists the same figures)."""
+    return [
+        replace(first, value=statistics.median(figures[i].value for figures in rounds))
+        for i, first in enumerate(rounds[0])
+    ]
+
+
+def postgres_figures(
+    base: str, messages: int, members: int, groups: int, rounds: int
+) -> list[Figure]:
     """One process (with latencies) and two processes on PostgreSQL, and their ratio."""
-    for url in postgres_schema(base):
-        figures = asyncio.run(run(url, messages, members, groups, "postgresql", None))
-    for url in postgres_schema(base):
-        two = several(url, 2, messages, members, groups)
-    one = figures[0].value
+    ones, twos = [], []
+    for _ in range(rounds):  # taking turns, so the machine's drift touches both alike
+        for url in postgres_schema(base):
+            ones.append(asyncio.run(run(url, messages, members, groups, "postgresql", None)))
+        for url in postgres_schema(base):
+            twos.append(several(url, 2, messages, members, groups))
+    figures = medians(ones)
+    one, two = figures[0].value, statistics.median(twos)
     return [
         *figures,
         Figure("ingest-postgresql", "messages a second, two processes", two, "msg/s", "≥ 1.6× one"),
@@ -313,6 +342,7 @@ def main() -> None:
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--lanes", type=int, help="transactions side by side (default: 1)")
     parser.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements; medians reported")
     parser.add_argument("--json", action="store_true", help="JSON lines for python -m bench")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--number", type=int, default=0, help=argparse.SUPPRESS)
@@ -324,17 +354,25 @@ def main() -> None:
     if args.processes > 1:
         if not args.url or args.url.startswith("sqlite"):
             parser.error("several processes need a PostgreSQL --url")
-        rate = several(args.url, args.processes, *sizes)
+        rates = []
+        for _ in range(args.rounds):
+            for url in postgres_schema(args.url):
+                rates.append(several(url, args.processes, *sizes))
+        rate = statistics.median(rates)
         name = f"messages a second, {args.processes} processes"
         report([Figure("ingest-postgresql", name, rate, "msg/s")])
         return
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.url or f"sqlite:///{folder}/bench.db"
-        label = "sqlite" if url.startswith("sqlite") else "postgresql"
-        figures = asyncio.run(run(url, *sizes, label, args.lanes))
+    if args.url and args.url.startswith("sqlite") and args.rounds > 1:
+        parser.error("each round needs a new database: leave out --url for SQLite, or --rounds 1")
+    rounds = []
+    for _ in range(args.rounds):
+        for url in fresh_database(args.url):
+            label = "sqlite" if url.startswith("sqlite") else "postgresql"
+            rounds.append(asyncio.run(run(url, *sizes, label, args.lanes)))
+    figures = medians(rounds)
     postgres = os.environ.get("XIESHANG_BENCH_DATABASE_URL")
     if args.json and not args.url and postgres:
-        figures += postgres_figures(postgres, *sizes)
+        figures += postgres_figures(postgres, *sizes, args.rounds)
     report(figures)
 
 
