@@ -342,19 +342,19 @@ class Dispatcher:
         context = self._context(batch, message)
         if flood is Flood.WARN:
             context.reply(FLOODED)
-            return Outcome("flooded", None), context
+            return Outcome("flooded"), context
         if match is None:
             consultation = context.consultation
             plain = self.commands.text_handler(consultation.stage if consultation else None)
             if plain is None:
                 context.reply(HINT)
-                return Outcome("hint", None), context
+                return Outcome("hint"), context
             status = await self._run(batch, context, plain, text, text)
             return Outcome(status, plain.name), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
-            return Outcome("usage", None), context
+            return Outcome("usage"), context
 
         status = await self._run(batch, context, command, match.raw_args, text)
         return Outcome(status, command.name), context
