@@ -223,10 +223,10 @@ class OutboxSender:
             await asyncio.sleep(max(0.0, last_pass + PASS_GAP - loop.time()))
 
     async def stop(self) -> None:
-        """Stop after the sends under way."""
+        """Stop after the sends under way; start no other."""
         self._stopping = True
         self._wakeup.set()
-        if self._busy:
+        while self._busy:
             await asyncio.gather(*self._busy.values(), return_exceptions=True)
 
     async def send_due(self, *, scan: bool = False) -> float:
@@ -244,7 +244,9 @@ class OutboxSender:
             for platform, rows in depth.items():
                 self.metrics.outbox_pending.labels(platform).set(rows)
         for key, kinds in candidates.items():
-            if key[0] not in self.adapters:
+            if key[0] not in self.adapters or self._stopping:
+                # Stopping: a send started now (a scan that began before may get here)
+                # would outlive the database and leave its transaction open.
                 continue
             if key in self._busy:
                 self._hints.setdefault(key, set()).update(kinds)  # taken up when it is done

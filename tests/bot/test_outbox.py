@@ -177,6 +177,34 @@ async def test_two_processes_keep_one_groups_order_and_limit(
     assert shared.bodies == [f"委员{i:02d}的卡片" for i in range(30)]
 
 
+async def test_a_scan_that_began_before_the_sender_stopped_starts_no_send(
+    group: Group, clock: ManualClock
+) -> None:
+    # Such a send would run on after the app closed its database, with the conversation's
+    # transaction left open (and its locks held) for as long as the process lives.
+    await group.app.outbox.stop()  # only the sender below sends
+    await group.say(MODERATOR, "/协商 开始 夜市")
+    await group.say(MODERATOR, "/投票 延长到23点吗？| 支持 | 反对")
+    await group.say("委员00", "/投 1")  # the poll's card waits to be refreshed
+    platform = RecordingSender()
+    sender = OutboxSender(
+        database=group.app.database,
+        adapters={"test": platform},
+        settings=group.app.settings,
+        clock=clock,
+    )
+    sender.views, sender.update_kinds = group.app.outbox.views, group.app.outbox.update_kinds
+
+    scan = asyncio.create_task(sender.send_due(scan=True))
+    await asyncio.sleep(0)  # the scan now waits for the database
+    await sender.stop()
+    await scan
+    await sender.flush()  # waits for any send the scan started
+
+    assert platform.sent == []
+    assert group.count("outbox", "status = 'pending' AND kind = 'poll_tally'") == 1
+
+
 async def test_a_burst_of_votes_refreshes_the_poll_card_once_an_interval_with_the_last_tally(
     group: Group, clock: ManualClock, sender: RecordingSender
 ) -> None:
