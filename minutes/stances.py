@@ -160,11 +160,16 @@ def _opinion_groups(votes: np.ndarray, seed: int) -> np.ndarray:
     if eligible.sum() < MIN_MEMBERS_FOR_GROUPS or statements < 2:
         return labels
     matrix = votes[eligible]
+    # Only statements someone on the map has marked place members on it: a statement marked
+    # only by members with too few marks has no mean to fill its gaps with.
+    matrix = matrix[:, ~np.isnan(matrix).all(axis=0)]
+    if matrix.shape[1] < 2:
+        return labels
     column_mean = np.nanmean(matrix, axis=0)
     filled = np.where(np.isnan(matrix), column_mean, matrix)
     if np.allclose(filled.std(axis=0), 0):
         return labels
-    coords = PCA(n_components=min(2, statements), random_state=seed).fit_transform(filled)
+    coords = PCA(n_components=2, random_state=seed).fit_transform(filled)
     best_score, best = -1.0, None
     # k-means cannot find more groups than there are distinct positions on the map.
     distinct = len(np.unique(coords.round(6), axis=0))

@@ -52,3 +52,18 @@ def test_marks_on_unknown_or_chatter_statements_are_ignored() -> None:
     analysis = analyse_stances([Stance(99, f"v{i}", 1) for i in range(9)], quotes(1))
     assert analysis.consensus == ()
     assert 99 not in analysis.counts
+
+
+def test_a_statement_marked_only_outside_the_opinion_map_does_not_break_the_analysis() -> None:
+    # The two camps of eight statements make the map; one latecomer, with a single mark,
+    # stays off it and is the only one to mark statement 9.
+    marks = [
+        Stance(sid, f"v{member}", 1 if (sid <= 4) == (member < 5) else -1)
+        for member in range(10)
+        for sid in range(1, 9)
+    ]
+    marks += [Stance(9, "late", 1), Stance(9, "late2", 1), Stance(9, "late3", -1)]
+    analysis = analyse_stances(marks, quotes(*range(1, 10)))
+    assert sorted(len(g.member_ids) for g in analysis.groups) == [5, 5]
+    assert (analysis.counts[9].agree, analysis.counts[9].disagree) == (2, 1)
+    assert {s.quote.id for s in analysis.divisive} == set(range(1, 9))
