@@ -7,7 +7,15 @@ import io
 import docx
 from docx.oxml.ns import qn
 
-from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_docx, summarize
+from minutes import (
+    ConsultationInfo,
+    PollOption,
+    PollSummary,
+    Stance,
+    Statement,
+    render_docx,
+    summarize,
+)
 from minutes.docx_export import SECTIONS
 from tests.minutes.support import StatementFactory, all_quotes
 
@@ -67,3 +75,87 @@ def test_control_characters_from_members_do_not_break_the_file(
     said = statement_factory([("m01", "夜市\x00停车\x1b位不够，建议规划", "suggestion")])
     document = open_docx(render_docx(summarize(info, said)))
     assert any("夜市停车位不够" in p.text for p in document.paragraphs)
+
+
+def footer_xml(document: docx.document.Document, which: str) -> str:
+    footer = getattr(document.sections[0], which)
+    return str(footer._element.xml)
+
+
+def test_pages_are_numbered_outside_odd_right_even_left(info: ConsultationInfo) -> None:
+    document = open_docx(render_docx(summarize(info, [])))
+    assert document.settings.odd_and_even_pages_header_footer
+    for which, side in (("footer", "right"), ("even_page_footer", "left")):
+        xml = footer_xml(document, which)
+        assert 'w:instr=" PAGE "' in xml
+        assert f'<w:jc w:val="{side}"/>' in xml
+        assert "— " in xml
+        assert " —" in xml
+
+
+def test_a_suggestion_is_listed_once_and_its_theme_points_to_it(
+    info: ConsultationInfo, statements: list[Statement]
+) -> None:
+    minutes = summarize(info, statements)
+    assert minutes.suggestions
+    body = [p.text for p in open_docx(render_docx(minutes)).paragraphs]
+    for suggestion in minutes.suggestions:
+        lines = [t for t in body if suggestion.quote.text in t]
+        representative = any(t.representative.id == suggestion.quote.id for t in minutes.themes)
+        assert len(lines) == (2 if representative else 1), suggestion.quote.text
+    pointers = [t for t in body if t.startswith("另有本主题建议")]
+    listed_in_themes = sum(
+        1
+        for theme in minutes.themes
+        for q in theme.opinions
+        if q.id != theme.representative.id and q.id in {s.quote.id for s in minutes.suggestions}
+    )
+    assert sum(int(t.removeprefix("另有本主题建议").split("条")[0]) for t in pointers) == (
+        listed_in_themes
+    )
+
+
+def test_every_statement_of_a_fold_names_the_others(
+    info: ConsultationInfo, statements: list[Statement]
+) -> None:
+    minutes = summarize(info, statements)
+    folds = [fold for theme in minutes.themes for fold in theme.folds]
+    assert folds
+    body = [p.text for p in open_docx(render_docx(minutes)).paragraphs]
+    for fold in folds:
+        said = (fold.kept, *fold.folded)
+        for quote in said:
+            others = "、".join(f"#{q.id}" for q in sorted(said, key=lambda q: q.id) if q != quote)
+            note = f"（与{others}意见相近，共{len(fold.member_ids)}人）"
+            assert any(quote.text in line and line.endswith(note) for line in body), quote.text
+
+
+def test_a_poll_table_keeps_its_caption_and_repeats_its_header(
+    info: ConsultationInfo, statements: list[Statement], poll: PollSummary
+) -> None:
+    several = PollSummary(
+        id=4,
+        question="夜市优先整治哪些问题？",
+        options=(PollOption("油烟", 20), PollOption("垃圾", 15), PollOption("停车", 9)),
+        voters=24,
+        multiple=True,
+    )
+    document = open_docx(render_docx(summarize(info, statements, polls=[poll, several])))
+    captions = [p for p in document.paragraphs if p.text.startswith("表决#")]
+    assert [p.paragraph_format.keep_with_next for p in captions] == [True, True]
+    assert "各选项占比之和可超过100%" in captions[1].text
+    assert "各选项占比之和" not in captions[0].text
+    for table in document.tables:
+        header, *rows = table.rows
+        assert header._tr.trPr.find(qn("w:tblHeader")) is not None
+        assert all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in rows)
+        assert all(run.bold for run in header.cells[0].paragraphs[0].runs)
+
+
+def test_the_document_is_chinese_for_word(info: ConsultationInfo) -> None:
+    document = open_docx(render_docx(summarize(info, [])))
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    lang = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+    assert lang.get(qn("w:eastAsia")) == "zh-CN"
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert fonts.get(qn("w:hint")) == "eastAsia"  # “ ” and — in the Chinese face
