@@ -99,6 +99,7 @@ def summarize(
             folds,
             all_counts,
             stance_counts,
+            topic_words,
             opts,
         )
         themes.append(theme)
@@ -321,6 +322,7 @@ def _theme(
     fold_groups: Sequence[Sequence[int]],
     corpus: tuple[Counter[str], float],
     stance_counts: Mapping[int, StanceCount],
+    topic_words: set[str],
     opts: SummaryOptions,
 ) -> tuple[Theme, list[tuple[int, int]]]:
     centrality = views.centrality(members)
@@ -328,7 +330,9 @@ def _theme(
     rank = {int(m): float(c) for m, c in zip(members, centrality, strict=True)}
     representative = _quote(by_index[int(members[int(np.argmax(centrality))])])
     keywords = _keywords(theme_words, corpus, opts.keywords_per_theme + opts.title_keywords)
-    title_words = [w for w in keywords if is_title_word(w)] or list(keywords)
+    # Every reader knows the topic: a title says what sets the theme apart from the rest.
+    nouns = [w for w in keywords if is_title_word(w)]
+    title_words = [w for w in nouns if w not in topic_words] or nouns or list(keywords)
     title = "、".join(title_words[: opts.title_keywords]) or _fallback_title(representative.text)
 
     folds, pairs = _folds(fold_groups, by_index)

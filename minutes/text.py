@@ -54,9 +54,22 @@ def _tag(word: str) -> str:
     return tagged[0][1] if len(tagged) == 1 else "l"
 
 
+# Words of the genre rather than of a matter: every consultation is made of 意见 and 建议, so
+# these say what kind of statement a line is, never what it is about ("加梯、建议、政策").
+# A generic list for consultations, not drawn from any data set.
+_SPEECH_ACT_WORDS = frozenset(
+    {"建议", "意见", "希望", "要求", "反映", "呼吁", "问题", "情况", "方面", "大家", "觉得"}
+)
+
+
 def is_keyword(word: str) -> bool:
-    """Whether a content word may describe a theme: two characters or more, a content class."""
-    return len(word) >= 2 and not _tag(word).startswith(_NOT_KEYWORD_TAGS)
+    """Whether a content word may describe a theme: two characters or more, a content class,
+    not a word that only says what kind of statement a line is."""
+    return (
+        len(word) >= 2
+        and word not in _SPEECH_ACT_WORDS
+        and not _tag(word).startswith(_NOT_KEYWORD_TAGS)
+    )
 
 
 def is_title_word(word: str) -> bool:

@@ -67,6 +67,25 @@ def test_a_repeated_opinion_is_folded_with_the_members_behind_it(
     assert {"m03", "m16"} <= set(fold.member_ids)
 
 
+def test_titles_name_the_matter_not_the_topic_or_the_kind_of_statement(
+    info: ConsultationInfo, statements: list[Statement], statement_factory: StatementFactory
+) -> None:
+    # "夜市" is the topic everyone knows; "建议" and "意见" only say what kind of line it is.
+    said = statements + statement_factory(
+        [
+            ("m21", "建议夜市停车位增加，意见很多", "suggestion"),
+            ("m22", "停车位的意见：建议夜市周边增设停车位", "suggestion"),
+        ],
+        first_id=len(statements) + 1,
+    )
+    minutes = summarize(info, said)
+    titles = [theme.title for theme in minutes.themes]
+    assert any("停车位" in title for title in titles)
+    for title in titles:
+        assert not {"夜市", "建议", "意见"} & set(title.split("、")), title
+    assert all("建议" not in theme.keywords for theme in minutes.themes)
+
+
 def test_retracted_statements_are_neither_quoted_nor_counted(
     info: ConsultationInfo, statements: list[Statement]
 ) -> None:
