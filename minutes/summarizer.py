@@ -76,7 +76,8 @@ def summarize(
     theme_of: dict[int, int] = {}
     stance_counts = count_stances(stances)
     word_counts = [len(words[i]) for i in candidates]
-    topic_words = set(content_words(f"{info.topic} {info.plan or ''}"))
+    # Words that name a matter of the topic or plan ("意见" in "听取居民意见" names none).
+    topic_words = {w for w in content_words(f"{info.topic} {info.plan or ''}") if is_keyword(w)}
     substantive_groups, set_aside = _split_chatter(
         views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
     )

@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from minutes import ConsultationInfo, Minutes, PollSummary, Stance, Statement, summarize
-from tests.minutes.support import StatementFactory, all_quotes
+from minutes.embed import E5Embedder
+from tests.minutes.support import NIGHT_MARKET, StatementFactory, all_quotes
 
 CHATTER_TEXTS = {"收到", "+1", "👍👍", "同意楼上"}
 
@@ -84,6 +85,21 @@ def test_titles_name_the_matter_not_the_topic_or_the_kind_of_statement(
     for title in titles:
         assert not {"夜市", "建议", "意见"} & set(title.split("、")), title
     assert all("建议" not in theme.keywords for theme in minutes.themes)
+
+
+def test_a_procedural_remark_is_chatter_even_when_the_topic_says_意见(
+    statement_factory: StatementFactory,
+) -> None:
+    # A line that names a word of the topic is kept as on topic; "意见" names no matter.
+    info = ConsultationInfo(id=7, topic="夜市延长营业时间：听取居民意见和建议", group_name="g")
+    rows = [
+        *NIGHT_MARKET,
+        ("m30", "请大家发言时尽量注明是意见还是建议，方便我们后面整理", "remark"),
+    ]
+    said = statement_factory(rows)
+    minutes = summarize(info, said, embedder=E5Embedder())
+    assert said[-1].id in minutes.chatter_ids
+    assert said[-1].id not in themed_ids(minutes)
 
 
 def test_retracted_statements_are_neither_quoted_nor_counted(
