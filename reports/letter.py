@@ -3,6 +3,7 @@ proposed and who seconded it, addressed to the lead department with the deadline
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from io import BytesIO
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from docx import Document as new_document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
+from minutes import escape_markdown
 from reports.docx_style import HEADING_FONT, TITLE_SIZE, add_line, prepare_document
 from storage.enums import OpinionKind
 from storage.referrals import DossierItem, ReferralDossier
@@ -65,20 +67,31 @@ def last_day(deadline: datetime, zone: ZoneInfo) -> date:
     return (deadline.astimezone(zone) - timedelta(microseconds=1)).date()
 
 
-def compose_letter(dossier: ReferralDossier, zone: ZoneInfo) -> Letter:
-    """Lay the letter out from the referral."""
+def _as_typed(text: str) -> str:
+    return text
+
+
+def compose_letter(
+    dossier: ReferralDossier, zone: ZoneInfo, *, escape: Callable[[str], str] = _as_typed
+) -> Letter:
+    """Lay the letter out from the referral; `escape` is applied to everything members typed
+    (the topic, the group's and departments' names), not to the letter's own words."""
     issued = dossier.referred_at.astimezone(zone).date()
     held = dossier.consultation_opened_at.astimezone(zone).date()
-    kinds = [OpinionKind.SUGGESTION, OpinionKind.OPINION]
+    # Remarks (plain text kept during 开展协商) may be referred too, and must be listed.
+    kinds = [OpinionKind.SUGGESTION, OpinionKind.OPINION, OpinionKind.REMARK]
     sections = tuple(
         Section(kind.label, tuple(i for i in dossier.items if i.kind is kind))
         for kind in kinds
         if any(i.kind is kind for i in dossier.items)
     )
-    where = f"在「{dossier.group_title}」" if dossier.group_title else ""
-    co = f"，{'、'.join(dossier.co_departments)}协办" if dossier.co_departments else ""
+    topic = escape(dossier.topic)
+    group = escape(dossier.group_title)
+    where = f"在「{group}」" if dossier.group_title else ""
+    co_names = "、".join(escape(name) for name in dossier.co_departments)
+    co = f"，{co_names}协办" if dossier.co_departments else ""
     opening = (
-        f"{chinese_date(held)}，委员们{where}就「{dossier.topic}」开展协商。"
+        f"{chinese_date(held)}，委员们{where}就「{topic}」开展协商。"
         f"现将其中 {len(dossier.items)} 条意见建议转请贵单位研究办理{co}，"
         f"请于{chinese_date(last_day(dossier.deadline, zone))}前答复。"
     )
@@ -88,29 +101,30 @@ def compose_letter(dossier: ReferralDossier, zone: ZoneInfo) -> Letter:
     )
     return Letter(
         number=f"协商报送〔{issued.year}〕{dossier.referral_id}号",
-        title=f"关于报送「{dossier.topic}」协商意见建议的函",
-        addressee=f"{dossier.lead_department}：",
+        title=f"关于报送「{topic}」协商意见建议的函",
+        addressee=f"{escape(dossier.lead_department)}：",
         opening=opening,
         sections=sections,
         closing=closing,
-        copy_to=f"抄送：{'、'.join(dossier.co_departments)}（协办）" if co else "",
-        sender=SENDER + (f"（{dossier.group_title}）" if dossier.group_title else ""),
+        copy_to=f"抄送：{co_names}（协办）" if co else "",
+        sender=SENDER + (f"（{group}）" if dossier.group_title else ""),
         issued=chinese_date(issued),
     )
 
 
-def item_line(item: DossierItem) -> str:
+def item_line(item: DossierItem, escape: Callable[[str], str] = _as_typed) -> str:
     """`#12 设置降噪屏障（提出：李四；附议：王五、赵六，共 2 人）`."""
-    people = f"提出：{item.proposer.name}"
+    people = f"提出：{escape(item.proposer.name)}"
     if item.seconders:
-        names = "、".join(p.name for p in item.seconders)
+        names = "、".join(escape(p.name) for p in item.seconders)
         people += f"；附议：{names}，共 {len(item.seconders)} 人"
-    return f"#{item.number} {item.text}（{people}）"
+    return f"#{item.number} {escape(item.text)}（{people}）"
 
 
 def render_letter_markdown(dossier: ReferralDossier, zone: ZoneInfo) -> str:
-    """The letter as Markdown, for the group and for the record."""
-    letter = compose_letter(dossier, zone)
+    """The letter as Markdown, for the group and for the record. What members typed is
+    escaped: a suggestion or a department's name never becomes a heading or a link."""
+    letter = compose_letter(dossier, zone, escape=escape_markdown)
     lines = [
         letter.number,
         "",
@@ -125,7 +139,7 @@ def render_letter_markdown(dossier: ReferralDossier, zone: ZoneInfo) -> str:
         lines.append(f"**{chinese_number(index)}、{section.heading}**")
         lines.append("")
         for number, item in enumerate(section.items, start=1):
-            lines.append(f"（{chinese_number(number)}）{item_line(item)}")
+            lines.append(f"（{chinese_number(number)}）{item_line(item, escape_markdown)}")
         lines.append("")
     lines += [letter.closing, ""]
     if letter.copy_to:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.oxml.ns import qn
+from markdown_it import MarkdownIt
 
 from reports.letter import chinese_number, render_letter_docx, render_letter_markdown
 from storage.enums import OpinionKind
@@ -83,3 +85,46 @@ def test_the_docx_letter_opens_and_uses_official_fonts() -> None:
     assert (east_asian_font(title), title.font.size.pt) == ("黑体", 22)
     assert (east_asian_font(body), body.font.size.pt) == ("仿宋_GB2312", 16)
     assert round(document.sections[0].top_margin.mm) == 37
+
+
+def test_what_members_typed_never_becomes_structure_in_the_markdown_letter() -> None:
+    dossier = replace(
+        DOSSIER,
+        lead_department="[市园林局](http://evil.example)",
+        co_departments=("<b>市财政局</b>",),
+        items=(
+            DossierItem(
+                5,
+                OpinionKind.SUGGESTION,
+                "增设座椅\n# 紧急通知\n- [点击领取补贴](http://evil.example) @所有人",
+                Person("**张三**", "u3"),
+                (),
+            ),
+        ),
+    )
+    letter = render_letter_markdown(dossier, SHANGHAI)
+    tokens = [
+        token
+        for block in MarkdownIt("commonmark").parse(letter)
+        for token in [block, *(block.children or [])]
+    ]
+    kinds = {token.type for token in tokens}
+    assert {"link_open", "html_inline", "html_block", "bullet_list_open"}.isdisjoint(kinds)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h2"]  # only the title
+    text = MarkdownIt("commonmark").render(letter)
+    assert "[市园林局](http://evil.example)：" in text
+    assert "增设座椅 # 紧急通知 - [点击领取补贴](http://evil.example) ＠所有人" in text
+    assert "**张三**" in text
+
+
+def test_a_referred_remark_is_listed_in_the_letter() -> None:
+    remark = DossierItem(9, OpinionKind.REMARK, "楼道灯坏了很久", Person("钱七", "u7"), ())
+    dossier = replace(DOSSIER, items=(remark,))
+    for letter in (
+        render_letter_markdown(dossier, SHANGHAI),
+        "\n".join(
+            p.text for p in Document(BytesIO(render_letter_docx(dossier, SHANGHAI))).paragraphs
+        ),
+    ):
+        assert "#9 楼道灯坏了很久（提出：钱七）" in letter
+        assert "现将其中 1 条意见建议" in letter
