@@ -258,15 +258,15 @@ def render_docx(
     document.add_heading(SECTIONS[0], level=1)
     _para(document, minutes.overview)
     p = minutes.participation
+    # Three parts that add up to the whole: a suggestion is a /建议 or any line written as one
+    # (a /意见 starting with 建议 counts here, not twice), and chatter is never a suggestion.
+    rest = p.statements - p.suggestions - p.chatter
     makeup = (
-        f"发言中意见{p.opinions}条、建议{p.suggestions}条、其他发言{p.remarks}条；"
+        f"发言中建议{p.suggestions}条、其他意见和发言{rest}条、寒暄等闲聊{p.chatter}条；"
         f"表态{p.stances}次（{p.stance_members}人），附议{p.seconds}次。"
     )
     if minutes.polished:  # the model's overview need not carry the totals
-        makeup = (
-            f"共收到发言{p.statements}条，{p.speakers}人发言；{makeup[:-1]}；"
-            f"寒暄等闲聊{p.chatter}条未计入主题。"
-        )
+        makeup = f"共收到发言{p.statements}条，{p.speakers}人发言；{makeup}"
     _para(document, makeup)
 
     listed = {s.quote.id for s in minutes.suggestions[:max_suggestions]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import docx
 from docx.oxml.ns import qn
@@ -159,3 +160,22 @@ def test_the_document_is_chinese_for_word(info: ConsultationInfo) -> None:
     assert lang.get(qn("w:eastAsia")) == "zh-CN"
     fonts = document.styles["Normal"].element.rPr.rFonts
     assert fonts.get(qn("w:hint")) == "eastAsia"  # “ ” and — in the Chinese face
+
+
+def test_the_parts_of_the_overview_add_up_to_the_statements(
+    info: ConsultationInfo, statement_factory: StatementFactory
+) -> None:
+    said = statement_factory(
+        [
+            ("m01", "建议夜市烧烤摊统一安装油烟净化设备", "opinion"),  # written as a suggestion
+            ("m02", "夜市散场以后垃圾满地，塑料袋和竹签没人清扫", "opinion"),
+            ("m03", "建议在夜市周边划定临时停车位，安排交警疏导", "suggestion"),
+            ("m04", "收到", "remark"),
+        ]
+    )
+    minutes = summarize(info, said)
+    body = [p.text for p in open_docx(render_docx(minutes)).paragraphs]
+    [makeup] = [t for t in body if t.startswith("发言中")]
+    counts = [int(n) for n in re.findall(r"(\d+)条", makeup)]
+    assert counts == [2, 1, 1]
+    assert sum(counts) == len(said)
