@@ -23,7 +23,7 @@ from storage.opinions import get_opinions
 from storage.ratings import rating_averages
 from storage.referrals import (
     create_referral,
-    get_referral,
+    find_referral,
     get_referral_by_id,
     list_overdue_referrals,
     mark_reminder_sent,
@@ -212,11 +212,12 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
 
 
 def _referral(ctx: Context, number: int) -> Referral:
-    consultation = ctx.require_consultation()
-    assert consultation.id is not None
-    referral = get_referral(ctx.session, consultation_id=consultation.id, number=number)
+    """The group's referral #number. Replies come weeks after the letter, perhaps once the
+    consultation has closed and another has opened; the number, kept per group, still names
+    the one the letter asked about."""
+    referral = find_referral(ctx.session, group_id=ctx.group_id, number=number)
     if referral is None:
-        raise UserError(f"本场协商没有报送 #{number}，请核对编号。")
+        raise UserError(f"本群没有报送 #{number}，请核对编号（/督办 列出逾期未答复的报送）。")
     return referral
 
 
@@ -254,7 +255,7 @@ class ReplySpec:
     usage="/反馈 #报送编号 <A|B|C|未采纳> <答复内容>",
     summary="录入部门的办理答复（A 已解决 / B 正在解决 / C 列入计划 / 未采纳）",
     roles=[Role.LIAISON, Role.SECRETARY],
-    stages=[Stage.REFER, Stage.REPLY, Stage.EVALUATE],
+    stages=None,  # a reply may come after the consultation closed
 )
 async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
     """Keep a department's reply and tell the proposers and seconders, by name."""
@@ -288,9 +289,13 @@ async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
         f"（{args.reply_class.label}，{timing}）：",
         args.text,
         f"{'、'.join(p.name for p in people)}：你们提出或附议的 "
-        f"{format_refs(i.number for i in dossier.items)} 有了答复。"
-        f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。",
+        f"{format_refs(i.number for i in dossier.items)} 有了答复。",
     ]
+    current = ctx.consultation
+    if current is not None and current.id == referral.consultation_id:
+        lines[-1] += f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。"
+    elif dossier.topic:
+        lines[0] = f"「{dossier.topic}」的{lines[0]}"
     ctx.post("\n".join(lines), payload={"mentions": [p.user_id for p in people]})
 
 
@@ -326,7 +331,7 @@ class ReopenSpec:
     usage="/重办 #报送编号 <理由> [期限 15天]",
     summary="委员不满意时退回答复，要求重新办理",
     roles=[Role.SECRETARY, Role.MODERATOR],
-    stages=[Stage.REPLY, Stage.EVALUATE],
+    stages=None,  # as /反馈: the referral outlives its consultation
 )
 async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     """Send a reply back to the department with a new deadline; reminders start again."""

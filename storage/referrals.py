@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from storage.enums import OpinionKind, ReplyClass
 from storage.groups import get_group
 from storage.models import Consultation, Member, Opinion, Second
-from storage.sequences import next_in_sequence
+from storage.sequences import next_in_group
 from storage.sql import insert
 from storage.step_tables import Referral, ReferralItem, ReferralReminder, ReferralReply
 
@@ -28,8 +28,11 @@ def create_referral(
     message_id: str,
     now: datetime,
 ) -> Referral:
-    """Refer these opinions under the consultation's next referral number."""
-    number = next_in_sequence(session, consultation_id=consultation_id, name="referral")
+    """Refer these opinions under the group's next referral number."""
+    consultation = session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise LookupError(f"no consultation {consultation_id}")
+    number = next_in_group(session, group_id=consultation.group_id, name="referral")
     referral = Referral(
         consultation_id=consultation_id,
         number=number,
@@ -56,6 +59,18 @@ def get_referral(session: Session, *, consultation_id: int, number: int) -> Refe
         select(Referral).where(
             Referral.consultation_id == consultation_id, Referral.number == number
         )
+    ).first()
+
+
+def find_referral(session: Session, *, group_id: int, number: int) -> Referral | None:
+    """The group's referral #number, whichever consultation it came from. Numbers are kept
+    per group; referrals made before that (numbered per consultation) may share a number,
+    and then the newest consultation's wins."""
+    return session.exec(
+        select(Referral)
+        .join(Consultation, col(Consultation.id) == col(Referral.consultation_id))
+        .where(Consultation.group_id == group_id, Referral.number == number)
+        .order_by(col(Referral.consultation_id).desc())
     ).first()
 
 

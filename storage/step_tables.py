@@ -16,6 +16,20 @@ from storage.enums import ReplyClass
 from storage.models import _enum, _utc
 
 
+class GroupCounter(SQLModel, table=True):
+    """Per-group numbering of what outlives its consultation: a department answers 报送 #7
+    weeks later, perhaps after the consultation closed and another opened, and #7 must still
+    name one referral of the group."""
+
+    __tablename__ = "group_counter"
+    __table_args__ = (sa.UniqueConstraint("group_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id")
+    name: str = Field(max_length=16)
+    value: int = 0
+
+
 class SequenceCounter(SQLModel, table=True):
     """Per-consultation numbering of things members refer to as `#3` (proposals, referrals)."""
 

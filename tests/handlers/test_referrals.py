@@ -157,6 +157,46 @@ async def test_a_reply_tells_proposers_and_seconders_by_name(
     assert group.rows("SELECT reply_class, on_time FROM referral_reply") == [("solved", True)]
 
 
+async def test_a_reply_after_the_consultation_closed_finds_its_referral(
+    group: Group, sender: RecordingSender
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局")  # 报送 #1
+    await group.say(MODERATOR, "/协商 结束")
+    await group.say(MODERATOR, "/协商 开始 菜市场提升")
+    await group.say("张三", "/建议 增设遮雨棚")
+    await group.say(MODERATOR, "/协商 阶段 报送意见")
+    await as_secretary(group, "/报送 #1 市商务局")  # the group's second: 报送 #2
+    await group.group_sees()
+
+    await as_liaison(group, "/反馈 #1 B 降噪屏障已列入明年计划")
+    [notice] = await group.group_sees()
+
+    assert notice.splitlines()[0] == (
+        "「夜市延长营业时间」的报送 #1 收到市民政局的答复（B 正在解决，按期答复）："
+    )
+    assert "/评价" not in notice  # that consultation has closed
+    assert group.rows(
+        "SELECT referral.number, lead_department, reply_class FROM referral_reply"
+        " JOIN referral ON referral.id = referral_reply.referral_id"
+    ) == [(1, "市民政局", "in_progress")]
+    assert [(r.number, r.lead_department) for r in referrals(group)] == [
+        (1, "市民政局"),
+        (2, "市商务局"),
+    ]
+
+
+async def test_a_reply_with_no_consultation_open_is_recorded(group: Group) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #1 市民政局")
+    await group.say(MODERATOR, "/协商 结束")
+    await group.group_sees()
+
+    await as_liaison(group, "/反馈 #1 A 已设置降噪屏障")
+
+    assert group.rows("SELECT reply_class FROM referral_reply") == [("solved",)]
+
+
 async def test_a_second_reply_waits_for_a_reopening(group: Group, clock: ManualClock) -> None:
     await ready_to_refer(group)
     await as_secretary(group, "/报送 #1 市民政局 期限 30天")
@@ -201,7 +241,7 @@ async def test_a_member_cannot_record_a_reply(group: Group) -> None:
         ("/反馈 #1 E 已解决", "无法识别答复分类「E」"),
         ("/反馈 #1 A", "请写出答复内容"),
         ("/反馈 #1 A 已解决", "请写出答复内容"),
-        ("/反馈 #7 A 办好了", "本场协商没有报送 #7"),
+        ("/反馈 #7 A 办好了", "本群没有报送 #7"),
     ],
 )
 async def test_a_malformed_reply_is_explained_and_changes_nothing(

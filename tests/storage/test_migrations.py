@@ -5,12 +5,13 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import storage.console_users
 import storage.models
 import storage.step_tables  # noqa: F401  (registers the tables of the seven steps)
 from storage.engine import alembic_config, make_engine, upgrade_database
+from storage.sequences import next_in_group
 
 
 def test_migrations_build_exactly_the_models(database_url: str) -> None:
@@ -33,3 +34,42 @@ def test_the_migrations_form_one_line(sqlite_url: str) -> None:
     engine.dispose()
 
     assert len(heads) == 1
+
+
+def test_referral_numbers_continue_per_group_after_the_upgrade(database_url: str) -> None:
+    # Before 0008 referrals were numbered per consultation: group 1 used #1-#2 in one
+    # consultation and #1 in the next. Its next referral must not repeat any of them.
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine, "0007")
+        now = "2026-11-01 00:00:00+00:00"
+        with engine.begin() as connection:
+            run = connection.exec_driver_sql
+            run(
+                "INSERT INTO chat_group (id, platform, conversation_id, title, created_at)"
+                f" VALUES (1, 'local', 'g1', '', '{now}'), (2, 'local', 'g2', '', '{now}')"
+            )
+            run(
+                "INSERT INTO member (id, platform, user_id, name, created_at)"
+                f" VALUES (1, 'local', 'u1', '秘书', '{now}')"
+            )
+            run(
+                "INSERT INTO consultation (id, group_id, topic, stage, opened_by, opened_at,"
+                " closed_at, opinion_seq, poll_seq) VALUES"
+                f" (1, 1, 'a', 'refer', 1, '{now}', '{now}', 0, 0),"
+                f" (2, 1, 'b', 'refer', 1, '{now}', NULL, 0, 0)"
+            )
+            for referral_id, consultation_id, number in ((1, 1, 1), (2, 1, 2), (3, 2, 1)):
+                run(
+                    "INSERT INTO referral (id, consultation_id, number, lead_department,"
+                    " co_departments, deadline, deadline_set_at, referred_by, referred_at,"
+                    f" message_id) VALUES ({referral_id}, {consultation_id}, {number}, '市民政局',"
+                    f" '[]', '{now}', '{now}', 1, '{now}', 'm{referral_id}')"
+                )
+        upgrade_database(engine)
+        with Session(engine) as session:
+            numbers = [next_in_group(session, group_id=g, name="referral") for g in (1, 1, 2)]
+    finally:
+        engine.dispose()
+
+    assert numbers == [3, 4, 1]
