@@ -18,7 +18,7 @@ router = Router("evaluation")
 
 EVALUATING = [Stage.EVALUATE]
 COMMENT_LIMIT = 500
-_HEAD = re.compile(r"\s*[#＃]\s*(\d{1,9})\s*(.*)$", re.DOTALL)
+_HEAD = re.compile(r"\s*[#＃]?\s*(\d{1,9})\s*(.*)$", re.DOTALL)  # "#" optional, as /附议 3
 _NAMED = re.compile(r"(办理|结果)\s*[:：]?\s*(\d+)\s*分?")
 _BARE = re.compile(r"(\d+)\s*分?\s+(\d+)\s*分?(?:\s+|$)")
 

@@ -232,7 +232,8 @@ class ReplySpec:
     @classmethod
     def parse(cls, raw: str) -> Self:
         """Referral number, class, and the reply's words."""
-        match = re.match(r"\s*[#＃]\s*(\d{1,9})\s+(\S+)\s*(.*)$", raw, re.DOTALL)
+        # The # may be left out, as with /附议 3: a phone keyboard hides it.
+        match = re.match(r"\s*[#＃]?\s*(\d{1,9})\s+(\S+)\s*(.*)$", raw, re.DOTALL)
         if not match:
             raise UsageError("请写出报送编号、答复分类和答复内容。")
         reply_class = ReplyClass.from_text(match.group(2))
@@ -310,7 +311,7 @@ class ReopenSpec:
     @classmethod
     def parse(cls, raw: str) -> Self:
         """Referral number, why, and optionally a new deadline."""
-        match = re.match(r"\s*[#＃]\s*(\d{1,9})\s*(.*)$", raw, re.DOTALL)
+        match = re.match(r"\s*[#＃]?\s*(\d{1,9})\s*(.*)$", raw, re.DOTALL)
         if not match:
             raise UsageError("请写出报送编号和重办理由。")
         rest = match.group(2)

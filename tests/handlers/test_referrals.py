@@ -192,7 +192,7 @@ async def test_a_reply_with_no_consultation_open_is_recorded(group: Group) -> No
     await group.say(MODERATOR, "/协商 结束")
     await group.group_sees()
 
-    await as_liaison(group, "/反馈 #1 A 已设置降噪屏障")
+    await as_liaison(group, "/反馈 1 A 已设置降噪屏障")  # the # left out, as /附议 1 allows
 
     assert group.rows("SELECT reply_class FROM referral_reply") == [("solved",)]
 
@@ -237,7 +237,7 @@ async def test_a_member_cannot_record_a_reply(group: Group) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/反馈 1 A 已解决", "请写出报送编号、答复分类和答复内容"),
+        ("/反馈 A 已解决", "请写出报送编号、答复分类和答复内容"),
         ("/反馈 #1 E 已解决", "无法识别答复分类「E」"),
         ("/反馈 #1 A", "请写出答复内容"),
         ("/反馈 #1 A 已解决", "请写出答复内容"),
