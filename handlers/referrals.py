@@ -208,7 +208,10 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
     )
     dossier = referral_dossier(ctx.session, referral_id=referral.id)
     ctx.post(render_letter_markdown(dossier, zone), kind="markdown")
-    ctx.reply(f"报送函已生成；公文版（DOCX）可导出：xieshang letter {referral.id}")
+    ctx.reply(
+        f"报送函已生成；公文版（Word）可在协商助手后台本场协商的页面下载"
+        f"（命令行：xieshang letter {referral.id}）。"
+    )
 
 
 def _referral(ctx: Context, number: int) -> Referral:

@@ -83,6 +83,9 @@ async def test_minutes_are_posted_as_markdown_and_stored_as_new_versions(group: 
     assert first.startswith("### 会议纪要：老旧小区加装电梯")
     assert first.endswith("\n\n（纪要第 1 版）")
     assert second.endswith("\n\n（纪要第 2 版）")
+    # Members have no command line: the full text is the secretary's to download.
+    assert "秘书在协商助手后台下载" in first
+    assert "xieshang" not in first
     assert group.sender.sent[-1].kind == "markdown"
     assert group.rows(
         "SELECT number, method, created_by IS NOT NULL FROM minutes_version ORDER BY number"
