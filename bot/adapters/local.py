@@ -31,6 +31,8 @@ BOT_NAME = "协商助手"
 HISTORY = 300
 _MENTION = re.compile(rf"^\s*[@＠]{BOT_NAME}\s*")
 _LIMITS = {"conversation": 64, "sender_id": 64, "sender_name": 32, "text": 5000, "id": 64}
+# What the page calls each field, for the answer when one is too long.
+_LABELS = {"conversation": "群名", "sender_id": "姓名", "sender_name": "显示名", "text": "消息"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,8 @@ class LocalAdapter:
             return web.json_response({"error": "请求格式不对。"}, status=400)
         for key, limit in _LIMITS.items():
             if len(fields[key]) > limit:
-                return web.json_response({"error": f"{key} 过长（最多 {limit} 字）。"}, status=400)
+                label = _LABELS.get(key, "消息编号")
+                return web.json_response({"error": f"{label}过长（最多 {limit} 字）。"}, status=400)
         if not (fields["conversation"] and fields["sender_id"] and fields["text"]):
             return web.json_response({"error": "请填写群名、姓名和消息。"}, status=400)
         role = Role.__members__.get(str(data.get("role", "member")).upper(), Role.MEMBER)

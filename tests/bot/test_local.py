@@ -87,14 +87,18 @@ async def test_a_member_tab_cannot_act_as_moderator(chat: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "expected"),
     [
-        {"conversation": ROOM, "sender_id": "x"},
-        {"conversation": ROOM, "sender_id": "x", "text": "长" * 5001},
-        ["not", "an", "object"],
+        ({"conversation": ROOM, "sender_id": "x"}, "请填写群名、姓名和消息。"),
+        (
+            {"conversation": ROOM, "sender_id": "x", "text": "长" * 5001},
+            "消息过长（最多 5000 字）。",
+        ),
+        ({"conversation": ROOM, "sender_id": "x" * 65, "text": "hi"}, "姓名过长（最多 64 字）。"),
+        (["not", "an", "object"], "请求格式不对。"),
     ],
 )
-async def test_bad_posts_get_a_chinese_error(chat: str, body: object) -> None:
+async def test_bad_posts_get_a_chinese_error(chat: str, body: object, expected: str) -> None:
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{chat}/api/local/messages", json=body) as response,
@@ -102,7 +106,7 @@ async def test_bad_posts_get_a_chinese_error(chat: str, body: object) -> None:
         answer = await response.json()
 
     assert response.status == 400
-    assert answer["error"]
+    assert answer["error"] == expected
 
 
 async def test_metrics_and_health_are_served(chat: str) -> None:
