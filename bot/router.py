@@ -169,7 +169,7 @@ class CommandTable:
     """All commands, matched by the longest name at each word.
 
     Chinese has no spaces, so `/投2` and `/意见建议增加…` are matched by prefix, as a
-    member on a phone types them.
+    member on a phone types them; a sub-command of a command ends where a word ends.
     """
 
     def __init__(self, routers: Iterable[Router]) -> None:
@@ -227,16 +227,20 @@ class CommandTable:
         family = tuple(self._commands_under(node))
         return Match(command=None, raw_args=raw_args, family=family, family_name=" ".join(path))
 
-    @staticmethod
-    def _longest_child(node: _Node, text: str) -> tuple[str | None, str]:
+    def _longest_child(self, node: _Node, text: str) -> tuple[str | None, str]:
         head = text.lstrip()
         folded = fold(head[:24])
+        # Below a command of its own (`/选题`), a sub-command word must end where a word
+        # ends: `/选题 投票方式改革` proposes a topic, `/选题 投票 #1` opens the poll. A
+        # family with no command of its own (`/协商`) has nothing else to mean, so
+        # `/协商开始夜市` still opens a consultation.
+        bounded = node is not self._root and node.command is not None
         best: str | None = None
         for word in node.children:
             if folded.startswith(word) and (best is None or len(word) > len(best)):
                 after = folded[len(word) : len(word) + 1]
                 # An ASCII alias must end at a word boundary (`/vote2` yes, `/voter` no).
-                if word.isascii() and after.isascii() and after.isalpha():
+                if after.isalpha() and (bounded or (word.isascii() and after.isascii())):
                     continue
                 best = word
         if best is None:

@@ -28,6 +28,10 @@ TABLE = CommandTable(ROUTERS)
         ("/ｖｏｔｅ 1", "投", "1"),
         ("/结束投票 #2", "结束投票", "#2"),
         ("/help", "帮助", ""),
+        ("/选题投票", "选题 投票", ""),
+        ("/选题 投票#1 #3", "选题 投票", "#1 #3"),
+        ("/选题 投票，截止 30分钟", "选题 投票", "，截止 30分钟"),
+        ("/评价 汇总", "评价 汇总", ""),
     ],
 )
 def test_commands_are_matched_as_typed(text: str, command: str, args: str) -> None:
@@ -42,6 +46,33 @@ def test_commands_are_matched_as_typed(text: str, command: str, args: str) -> No
 def test_plain_text_is_not_a_command() -> None:
     assert TABLE.match("大家好") is None
     assert TABLE.match("#12 说得好") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        ("/选题 投票方式改革", "投票方式改革"),
+        ("/选题投票方式改革", "投票方式改革"),
+    ],
+)
+def test_a_subcommand_word_that_starts_the_text_of_its_parent_is_the_text(
+    text: str, args: str
+) -> None:
+    match = TABLE.match(text)
+
+    assert match is not None
+    assert match.command is not None
+    assert match.command.name == text[1:3]
+    assert match.raw_args == args
+
+
+def test_a_family_without_a_command_of_its_own_still_takes_a_glued_subcommand() -> None:
+    match = TABLE.match("/协商 阶段下一步")
+
+    assert match is not None
+    assert match.command is not None
+    assert match.command.name == "协商 阶段"
+    assert match.raw_args == "下一步"
 
 
 def test_an_ascii_alias_needs_a_word_boundary() -> None:

@@ -31,6 +31,18 @@ async def test_members_propose_topics_and_a_repeat_counts_once(group: Group) -> 
     ]
 
 
+async def test_a_topic_that_begins_with_the_word_poll_is_a_proposal(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始")
+    await group.group_sees()
+    await group.say("张三", "/选题 投票方式改革")
+
+    seen = await group.group_sees()
+
+    assert seen == ["已记录张三的选题 #1"]
+    assert group.rows("SELECT number, text FROM topic_proposal") == [(1, "投票方式改革")]
+    assert group.count("poll") == 0
+
+
 async def test_the_winner_of_a_topic_poll_becomes_the_topic(group: Group) -> None:
     await propose(group, "夜市延长营业时间", "老旧小区加装电梯", "社区食堂")
     poll = await group.answer(MODERATOR, "/选题 投票")
