@@ -35,9 +35,11 @@ router = Router("polls")
 QUESTION_LIMIT = 300
 OPTION_LIMIT = 60
 _SEPARATORS = re.compile(r"[|｜]")
-_FLAG_AT_END = re.compile(
-    r"(?:^|\s+)(多选|multiple|匿名|anonymous|(?:截止|deadline)\s*(\S+))\s*$", re.IGNORECASE
-)
+_MULTIPLE = ("多选", "multiple")
+_ANONYMOUS = ("匿名", "anonymous")
+_DEADLINE = ("截止", "deadline")
+# `截止30分钟`, `截止18:00`: the word and its value typed as one (in folded text).
+_GLUED_DEADLINE = re.compile(r"(?:截止|deadline)(\S+)")
 _CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
 
 
@@ -55,25 +57,33 @@ class PollSpec:
 
     @classmethod
     def parse(cls, raw: str) -> Self:
-        """Split on `|`; flags may follow the last option or stand as their own pieces."""
-        pieces = [" ".join(p.split()) for p in _SEPARATORS.split(raw)]
-        multiple = anonymous = False
-        deadline_text: str | None = None
-        kept: list[str] = []
-        for piece in pieces:
-            while match := _FLAG_AT_END.search(piece):
-                flag = fold(match.group(1))
-                if flag in ("多选", "multiple"):
-                    multiple = True
-                elif flag in ("匿名", "anonymous"):
-                    anonymous = True
-                else:
-                    deadline_text = match.group(2)
-                piece = piece[: match.start()].strip()
-            if piece:
-                kept.append(piece)
+        """Split on `|`; flags follow the last option's text, each after a space."""
+        kept = [piece for p in _SEPARATORS.split(raw) if (piece := " ".join(p.split()))]
         if len(kept) < 3:
             raise UsageError("请写出问题和至少两个选项，用 | 分隔。")
+        multiple = anonymous = False
+        deadline_text: str | None = None
+        words = kept[-1].split(" ")
+        # Read flags from the end, but never the last option's first word: in
+        # `| 记名 | 匿名` the 匿名 is an option, in `| 支持 | 反对 匿名` a flag.
+        while len(words) > 1:
+            last = fold(words[-1])
+            glued = _GLUED_DEADLINE.fullmatch(last)
+            if last in _MULTIPLE:
+                multiple = True
+                words.pop()
+            elif last in _ANONYMOUS:
+                anonymous = True
+                words.pop()
+            elif len(words) > 2 and fold(words[-2]) in _DEADLINE:
+                deadline_text = words.pop()
+                words.pop()
+            elif glued:
+                deadline_text = glued.group(1)
+                words.pop()
+            else:
+                break
+        kept[-1] = " ".join(words)
         question, options = kept[0], tuple(kept[1:])
         if len(question) > QUESTION_LIMIT:
             raise UsageError(f"问题最多 {QUESTION_LIMIT} 字。")

@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from bot.clock import ManualClock
 from tests.support import MODERATOR, Group, RecordingSender
 
@@ -200,6 +202,39 @@ async def test_a_deadline_given_as_a_clock_time(group: Group, clock: ManualClock
     announcement = "\n".join((await group.say(MODERATOR, POLL + " 截止 18:30")).replies)
 
     assert "11月24日 18:30 截止" in announcement
+
+
+@pytest.mark.parametrize(
+    ("command", "question", "options", "traits"),
+    [
+        ("/投票 表决方式用哪种？| 记名 | 匿名", "表决方式用哪种？", ["记名", "匿名"], "单选"),
+        ("/投票 截止日期定在哪天？| 周一 | 周五", "截止日期定在哪天？", ["周一", "周五"], "单选"),
+        ("/投票 开几场？| 一场 | 多选", "开几场？", ["一场", "多选"], "单选"),
+        ("/投票 怎么投？| 记名 | 匿名 多选", "怎么投？", ["记名", "匿名"], "多选"),
+        (
+            "/投票 延长吗？| 支持 | 反对 截止 30分钟 匿名",
+            "延长吗？",
+            ["支持", "反对"],
+            "单选，匿名，11月24日 09:30 截止",
+        ),
+        (
+            "/投票 延长吗？| 支持 | 反对 多选 截止18:00",
+            "延长吗？",
+            ["支持", "反对"],
+            "多选，11月24日 18:00 截止",
+        ),
+    ],
+)
+async def test_flags_follow_the_last_option_and_never_take_an_option_or_the_question(
+    group: Group, command: str, question: str, options: list[str], traits: str
+) -> None:
+    await open_consultation(group)
+
+    announcement = await group.answer(MODERATOR, command)
+
+    assert announcement.splitlines()[0] == f"投票 #1：{question}（{traits}）"
+    assert announcement.splitlines()[1:3] == [f"{i}. {o}" for i, o in enumerate(options, 1)]
+    assert group.rows("SELECT question FROM poll") == [(question,)]
 
 
 async def test_a_card_platform_gets_the_poll_and_one_folded_tally_update(
