@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -51,9 +52,7 @@ class PollSpec:
     options: tuple[str, ...]
     multiple: bool
     anonymous: bool
-    # Either a duration from now or a clock time (today, or tomorrow if it has passed).
-    lasts: timedelta | None
-    until: time | None
+    closes: Deadline | None
 
     @classmethod
     def parse(cls, raw: str) -> Self:
@@ -91,30 +90,39 @@ class PollSpec:
             raise UsageError(f"每个选项最多 {OPTION_LIMIT} 字。")
         if len({fold(o) for o in options}) != len(options):
             raise UsageError("选项不能重复。")
-        lasts, until = _deadline(deadline_text) if deadline_text else (None, None)
-        return cls(question, options, multiple, anonymous, lasts, until)
+        closes = Deadline.parse(deadline_text) if deadline_text else None
+        return cls(question, options, multiple, anonymous, closes)
 
-    def deadline(self, now: datetime, ctx: Context) -> datetime | None:
-        """When the poll closes, in UTC."""
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """What follows `截止`: a duration from now (`30分钟`, `2小时`) or a clock time
+    (`18:00`, `18点30分`: today, or tomorrow if it has passed). /投票 and /选题 投票 share it."""
+
+    lasts: timedelta | None
+    until: time | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """A clock time if it reads as one, otherwise a duration."""
+        clock = _CLOCK.fullmatch(fold(raw))
+        if clock:
+            hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+            if hour > 23 or minute > 59:
+                raise UsageError(f"无法识别时刻「{raw}」。")
+            return cls(None, time(hour, minute))
+        return cls(parse_duration(raw), None)
+
+    def moment(self, now: datetime, zone: ZoneInfo) -> datetime:
+        """When the poll closes, in the time zone of `now` (UTC)."""
         if self.lasts is not None:
             return now + self.lasts
-        if self.until is None:
-            return None
-        local_now = now.astimezone(ctx.settings.zone)
-        moment = datetime.combine(local_now.date(), self.until, tzinfo=ctx.settings.zone)
+        assert self.until is not None
+        local_now = now.astimezone(zone)
+        moment = datetime.combine(local_now.date(), self.until, tzinfo=zone)
         if moment <= local_now:
             moment += timedelta(days=1)
         return moment.astimezone(now.tzinfo)
-
-
-def _deadline(text: str) -> tuple[timedelta | None, time | None]:
-    clock = _CLOCK.fullmatch(fold(text))
-    if clock:
-        hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
-        if hour > 23 or minute > 59:
-            raise UsageError(f"无法识别时刻「{text}」。")
-        return None, time(hour, minute)
-    return parse_duration(text), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +154,7 @@ class Choice:
 @router.command(
     "投票",
     "poll",
-    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [截止 30分钟]",
+    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [截止 30分钟 或 18:00]",
     summary="发起投票",
     roles=[Role.MODERATOR],
     stages=ALL_STAGES,
@@ -165,7 +173,7 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
         options=list(args.options),
         multiple=args.multiple,
         anonymous=args.anonymous,
-        deadline=args.deadline(ctx.now, ctx),
+        deadline=args.closes.moment(ctx.now, ctx.settings.zone) if args.closes else None,
     )
 
 

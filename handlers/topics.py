@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Self
 
 from bot.context import Ack, Context
 from bot.errors import UsageError, UserError
 from bot.router import Router
-from bot.text import fold, format_refs, one_line, parse_duration, parse_refs
-from handlers.polls import on_poll_closed, open_and_announce_poll
+from bot.text import fold, format_refs, one_line, parse_refs
+from handlers.polls import Deadline, on_poll_closed, open_and_announce_poll
 from storage.consultations import get_consultation, set_topic
 from storage.enums import Role, Stage
 from storage.models import Poll
@@ -86,27 +85,27 @@ _DEADLINE = re.compile(r"(?:截止|deadline)\s*(\S+)\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class TopicPollSpec:
-    """`[#1 #3 …] [截止 30分钟]`: which proposals (all by default) and how long."""
+    """`[#1 #3 …] [截止 30分钟 或 18:00]`: which proposals (all by default), until when."""
 
     numbers: tuple[int, ...]
-    lasts: timedelta | None
+    closes: Deadline | None
 
     @classmethod
     def parse(cls, raw: str) -> Self:
-        """Proposal numbers, then an optional duration."""
+        """Proposal numbers, then an optional deadline as /投票 takes it."""
         text = raw.strip()
-        lasts = None
+        closes = None
         match = _DEADLINE.search(text)
         if match:
-            lasts = parse_duration(match.group(1))
+            closes = Deadline.parse(match.group(1))
             text = text[: match.start()]
-        return cls(tuple(dict.fromkeys(parse_refs(text))), lasts)
+        return cls(tuple(dict.fromkeys(parse_refs(text))), closes)
 
 
 @router.command(
     "选题 投票",
     "topic poll",
-    usage="/选题 投票 [#编号…] [截止 30分钟]",
+    usage="/选题 投票 [#编号…] [截止 30分钟 或 18:00]",
     summary="把选题交付投票，得票最多的成为议题",
     roles=[Role.MODERATOR],
     stages=CHOOSING,
@@ -144,7 +143,7 @@ async def open_topic_poll(ctx: Context, args: TopicPollSpec) -> None:
         options=[proposals[n].text for n in numbers],
         multiple=False,
         anonymous=False,
-        deadline=ctx.now + args.lasts if args.lasts else None,
+        deadline=args.closes.moment(ctx.now, ctx.settings.zone) if args.closes else None,
     )
     assert poll.id is not None
     link_topic_poll(

@@ -76,6 +76,21 @@ async def test_a_topic_poll_settles_the_topic_at_its_deadline(
     assert group.rows("SELECT topic FROM consultation") == [("夜市延长营业时间",)]
 
 
+async def test_a_topic_poll_takes_a_clock_time_as_its_deadline(
+    group: Group, clock: ManualClock
+) -> None:
+    await propose(group, "夜市延长营业时间", "社区食堂")  # the clock reads 09:00 in Shanghai
+
+    poll = await group.answer(MODERATOR, "/选题 投票 #2 #1 截止 18:00")
+    await group.say("张三", "/投 1")
+    clock.advance(timedelta(hours=9))
+    posted = await group.app.scheduler.run_due(clock.now())
+
+    assert "投票 #1：选定本次协商的议题（单选，11月24日 18:00 截止）" in poll
+    assert posted[1].startswith("议题确定：「社区食堂」（选题 #2，1 票）")
+    assert group.rows("SELECT topic FROM consultation") == [("社区食堂",)]
+
+
 async def test_a_tie_leaves_the_choice_to_the_moderator(group: Group) -> None:
     await propose(group, "夜市延长营业时间", "社区食堂")
     await group.say(MODERATOR, "/选题 投票")
