@@ -10,7 +10,7 @@ from bot.context import Ack, Context
 from bot.errors import UsageError, UserError
 from bot.router import Router
 from bot.text import fold, format_refs, one_line, parse_refs
-from handlers.polls import Deadline, on_poll_closed, open_and_announce_poll
+from handlers.polls import Deadline, close_and_announce, on_poll_closed, open_and_announce_poll
 from storage.consultations import get_consultation, set_topic
 from storage.enums import Role, Stage
 from storage.models import Poll
@@ -102,6 +102,14 @@ class TopicPollSpec:
         return cls(tuple(dict.fromkeys(parse_refs(text))), closes)
 
 
+def _running_topic_polls(ctx: Context, *, consultation_id: int) -> list[Poll]:
+    return [
+        poll
+        for poll in open_polls(ctx.session, consultation_id=consultation_id)
+        if poll.id is not None and get_topic_poll(ctx.session, poll_id=poll.id) is not None
+    ]
+
+
 @router.command(
     "选题 投票",
     "topic poll",
@@ -114,6 +122,12 @@ async def open_topic_poll(ctx: Context, args: TopicPollSpec) -> None:
     """Put the proposals (all, or the ones named) to a poll whose winner becomes the topic."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
+    if consultation.topic:
+        # A topic poll never replaces a topic that is set (see `settle_topic`).
+        raise UserError(
+            f"议题已确定：「{consultation.topic}」。"
+            "如要改定，主持人可发送 /定题 #选题编号 或 /定题 <议题>。"
+        )
     proposals = {p.number: p for p in list_proposals(ctx.session, consultation_id=consultation.id)}
     if not proposals:
         raise UserError("还没有委员提出选题：发送 /选题 <议题> 提出。")
@@ -126,13 +140,10 @@ async def open_topic_poll(ctx: Context, args: TopicPollSpec) -> None:
         raise UserError(
             f"只有一个选题 #{only.number}，无需投票：主持人可发送 /定题 #{only.number} 确定。"
         )
-    running = [
-        poll.number
-        for poll in open_polls(ctx.session, consultation_id=consultation.id)
-        if poll.id is not None and get_topic_poll(ctx.session, poll_id=poll.id) is not None
-    ]
+    running = _running_topic_polls(ctx, consultation_id=consultation.id)
     if running:
-        raise UserError(f"选题投票 #{running[0]} 还在进行，请先 /结束投票 #{running[0]}。")
+        number = running[0].number
+        raise UserError(f"选题投票 #{number} 还在进行，请先 /结束投票 #{number}。")
     limit = ctx.settings.limits.max_poll_options
     if len(numbers) > limit:
         raise UserError(f"选题有 {len(numbers)} 个，一次投票最多 {limit} 个：请写明入选的编号。")
@@ -156,13 +167,17 @@ async def open_topic_poll(ctx: Context, args: TopicPollSpec) -> None:
 
 @on_poll_closed
 def settle_topic(ctx: Context, poll: Poll) -> None:
-    """When a topic poll closes, its winner becomes the topic; a tie leaves it to the moderator."""
+    """When a topic poll closes, its winner becomes the topic; a tie leaves it to the moderator,
+    and a topic already set (by /定题, which closes the poll) stands."""
     assert poll.id is not None
     link = get_topic_poll(ctx.session, poll_id=poll.id)
     if link is None:
         return
     consultation = get_consultation(ctx.session, consultation_id=poll.consultation_id)
     if consultation.closed_at is not None or consultation.stage is not Stage.TOPIC:
+        return
+    if consultation.topic:
+        ctx.post(f"议题已确定为「{consultation.topic}」，投票 #{poll.number} 的结果不改变议题。")
         return
     votes = tally(ctx.session, poll=poll).votes
     best = max(votes)
@@ -209,7 +224,8 @@ class TopicChoice:
     stages=CHOOSING,
 )
 async def settle_topic_by_hand(ctx: Context, args: TopicChoice) -> None:
-    """Set the topic: a proposal by its number, or the moderator's own wording."""
+    """Set the topic: a proposal by its number, or the moderator's own wording; a topic poll
+    still running closes with its tally, and its result no longer decides."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
     topic = args.text
@@ -225,3 +241,5 @@ async def settle_topic_by_hand(ctx: Context, args: TopicChoice) -> None:
         f"议题确定：「{topic}」（{ctx.member_name}）。"
         "主持人可发送 /协商 阶段 下一步 进入「制订方案」。"
     )
+    for poll in _running_topic_polls(ctx, consultation_id=consultation.id):
+        close_and_announce(ctx, poll, closed_by=ctx.member_id)

@@ -105,6 +105,41 @@ async def test_a_tie_leaves_the_choice_to_the_moderator(group: Group) -> None:
     assert group.rows("SELECT topic FROM consultation") == [("社区食堂",)]
 
 
+async def test_the_moderators_choice_closes_the_topic_poll_and_stands_at_its_deadline(
+    group: Group, clock: ManualClock
+) -> None:
+    await propose(group, "背街小巷改造", "菜市场提升")
+    await group.say(MODERATOR, "/选题 投票 截止 1分钟")
+    await group.say("张三", "/投 1")
+    await group.say("李四", "/投 1")
+    await group.group_sees()
+
+    settled = (await group.say(MODERATOR, "/定题 #2")).replies
+    clock.advance(timedelta(minutes=1))
+    at_deadline = await group.app.scheduler.run_due(clock.now())
+
+    assert settled[0] == (
+        "议题确定：「菜市场提升」（主持人）。主持人可发送 /协商 阶段 下一步 进入「制订方案」。"
+    )
+    assert settled[1].startswith("投票 #1结果：选定本次协商的议题")
+    assert "共 2 人投票" in settled[1]
+    assert settled[2] == "议题已确定为「菜市场提升」，投票 #1 的结果不改变议题。"
+    assert at_deadline == []
+    assert group.rows("SELECT topic FROM consultation") == [("菜市场提升",)]
+    assert group.rows("SELECT number, status FROM poll") == [(1, "closed")]
+
+
+async def test_no_topic_poll_once_the_topic_is_settled(group: Group) -> None:
+    await propose(group, "背街小巷改造", "菜市场提升")
+    await group.say(MODERATOR, "/定题 #2")
+
+    answer = await group.answer(MODERATOR, "/选题 投票")
+
+    assert "议题已确定：「菜市场提升」" in answer
+    assert "/定题" in answer
+    assert group.count("poll") == 0
+
+
 async def test_an_ordinary_poll_does_not_choose_the_topic(group: Group) -> None:
     await propose(group, "夜市延长营业时间", "社区食堂")
     await group.say(MODERATOR, "/投票 今天先讨论哪个？| 夜市 | 食堂")
