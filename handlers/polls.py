@@ -358,7 +358,7 @@ def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bo
     assert poll.id is not None
     if not close_poll(ctx.session, poll_id=poll.id, member_id=closed_by, now=ctx.now):
         return False
-    poll.status = PollStatus.CLOSED
+    poll.status, poll.closed_at, poll.closed_by = PollStatus.CLOSED, ctx.now, closed_by
     ctx.post(render_result(ctx, poll))
     ctx.update("poll_tally", _card(poll))
     for hook in _poll_closed_hooks:
@@ -380,8 +380,12 @@ def render_result(ctx: Context, poll: Poll) -> str:
         notes.append("多选，占比按投票人数计")
     if poll.anonymous:
         notes.append("匿名")
-    if not closed and poll.deadline is not None:
-        notes.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
+    if poll.deadline is not None:
+        due = format_time(poll.deadline, ctx.settings.zone)
+        if not closed:
+            notes.append(f"{due} 截止")
+        elif poll.closed_by is None:  # nobody closed it: the deadline did
+            notes.append(f"已于 {due} 截止")
     lines.append("，".join(notes))
     return "\n".join(lines)
 

@@ -196,6 +196,24 @@ async def test_a_poll_closes_by_itself_at_its_deadline(group: Group, clock: Manu
     assert await group.app.scheduler.run_due(clock.now() + timedelta(hours=1)) == []
 
 
+async def test_a_result_says_the_poll_closed_at_its_deadline(
+    group: Group, clock: ManualClock
+) -> None:
+    await open_consultation(group)  # the clock reads 09:00 in Shanghai
+    await group.say(MODERATOR, POLL + " 截止 30分钟")
+    await group.say(MODERATOR, "/投票 要不要设摊位费？| 要 | 不要 截止 1小时")
+    await group.say("张三", "/投 #1 1")
+
+    clock.advance(timedelta(minutes=30))
+    [at_deadline] = await group.app.scheduler.run_due(clock.now())
+    asked_later = await group.answer("李四", "/结果 #1")
+    by_hand = await group.answer(MODERATOR, "/结束投票 #2")
+
+    assert at_deadline.splitlines()[-1] == "共 1 人投票，已于 11月24日 09:30 截止"
+    assert asked_later.splitlines()[-1] == "共 1 人投票，已于 11月24日 09:30 截止"
+    assert by_hand.splitlines()[-1] == "共 0 人投票"
+
+
 async def test_a_deadline_given_as_a_clock_time(group: Group, clock: ManualClock) -> None:
     await open_consultation(group)  # the clock reads 09:00 in Shanghai
 
