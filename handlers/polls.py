@@ -370,7 +370,7 @@ def render_result(ctx: Context, poll: Poll) -> str:
     """The tally as the group reads it: `支持 ██████░░░░ 66 · 33%` per option."""
     counted = tally(ctx.session, poll=poll)
     closed = poll.status is PollStatus.CLOSED
-    lines = [f"投票 #{poll.number}{'结果' if closed else '（进行中）'}：{poll.question}"]
+    lines = [f"投票 #{poll.number}{' 结果' if closed else '（进行中）'}：{poll.question}"]
     width = max(len(option) for option in poll.options)
     for option, votes in zip(poll.options, counted.votes, strict=True):
         share = votes / counted.voters if counted.voters else 0.0

@@ -73,8 +73,8 @@ def test_replay_prints_the_bots_replies_and_fires_deadlines(tmp_path: Path) -> N
     assert "主持人：/协商 开始 夜市延长营业" in out
     assert "协商助手：协商开始：「夜市延长营业」" in out
     assert "协商助手：已记录张三的意见 #1" in out
-    assert "协商助手：投票 #1结果：延长到23点？" in out  # the deadline passed at 09:12
-    assert out.index("投票 #1结果") < out.index("李四：/投 2")
+    assert "协商助手：投票 #1 结果：延长到23点？" in out  # the deadline passed at 09:12
+    assert out.index("投票 #1 结果") < out.index("李四：/投 2")
     assert "投票 #1 已结束" in out
     assert "回放完成：5 条消息" in result.stderr
 

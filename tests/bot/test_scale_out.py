@@ -111,7 +111,7 @@ def test_a_bot_killed_mid_burst_loses_and_doubles_nothing_and_the_other_fires_th
     dingtalk.wait_until(lambda: acked(dingtalk, frames) >= 80, 30, "a third of the burst acked")
     leader.kill()
     dingtalk.wait_acked(frames, timeout=60)  # the gateway redelivers what the dead one held
-    result = group.wait_for("投票 #1结果", timeout=40)  # the deadline, fired by the survivor
+    result = group.wait_for("投票 #1 结果", timeout=40)  # the deadline, fired by the survivor
     survivor.stop()  # sends what is left, so every acknowledgement is out
     posts = group.posts()
 
@@ -127,7 +127,7 @@ def test_a_bot_killed_mid_burst_loses_and_doubles_nothing_and_the_other_fires_th
         "弃权": expected[3],
     }
     assert "共 200 人投票" in result.text
-    assert sum("投票 #1结果" in post.text for post in posts) == 1
+    assert sum("投票 #1 结果" in post.text for post in posts) == 1
     # At least once: a send the dead process made but had not yet recorded goes again.
     assert acknowledged_votes(posts) >= 200
     assert most_in_one_minute(posts) <= 20

@@ -41,7 +41,7 @@ async def test_a_poll_deadline_survives_a_restart(
         clock.advance(timedelta(minutes=31))
         posted = await second.scheduler.run_due(clock.now())
         assert len(posted) == 1
-        assert posted[0].startswith("投票 #1结果")
+        assert posted[0].startswith("投票 #1 结果")
         assert second.scheduler.job_ids() == []
     finally:
         await second.stop()
@@ -78,7 +78,7 @@ async def test_the_running_scheduler_closes_a_poll_on_time(
         await group.say(MODERATOR, "/协商 开始 夜市", at=SystemClock().now())
         await group.say(MODERATOR, "/投票 延长？| 是 | 否 截止 1秒", at=SystemClock().now())
 
-        await sender.wait_for("投票 #1结果")
+        await sender.wait_for("投票 #1 结果")
 
         assert group.count("poll", "status = 'closed'") == 1
     finally:

@@ -62,7 +62,7 @@ async def test_ending_closes_open_polls_and_posts_their_results(group: Group) ->
 
     replies = (await group.say(MODERATOR, "/协商 结束")).replies
 
-    assert replies[0].startswith("投票 #1结果")
+    assert replies[0].startswith("投票 #1 结果")
     assert replies[1].startswith("协商「夜市」结束")
     assert group.count("consultation", "closed_at IS NOT NULL") == 1
     assert group.count("poll", "status = 'open'") == 0

@@ -189,7 +189,7 @@ async def test_a_poll_closes_by_itself_at_its_deadline(group: Group, clock: Manu
     posted = await group.app.scheduler.run_due(clock.now())
 
     assert len(posted) == 1
-    assert posted[0].startswith("投票 #1结果")
+    assert posted[0].startswith("投票 #1 结果")
     assert tally_from(posted[0])["支持"] == 2
     assert group.count("poll", "status = 'closed'") == 1
     assert "已结束" in await group.answer("王五", "/投 2")
@@ -310,5 +310,5 @@ async def test_a_card_click_answers_the_clicker_not_the_group(
     assert late.status == "refused"
     assert "已结束" in late.replies[0]
     assert len(seen) == 1
-    assert seen[0].startswith("投票 #1结果")  # nothing about either click
+    assert seen[0].startswith("投票 #1 结果")  # nothing about either click
     assert group.ballots() == [(1, [2])]

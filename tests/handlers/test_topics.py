@@ -54,7 +54,7 @@ async def test_the_winner_of_a_topic_poll_becomes_the_topic(group: Group) -> Non
 
     assert "投票 #1：选定本次协商的议题" in poll
     assert "2. 老旧小区加装电梯" in poll
-    assert closing[0].startswith("投票 #1结果")
+    assert closing[0].startswith("投票 #1 结果")
     assert closing[1] == (
         "议题确定：「老旧小区加装电梯」（选题 #2，2 票）。"
         "主持人可发送 /协商 阶段 下一步 进入「制订方案」。"
@@ -121,7 +121,7 @@ async def test_the_moderators_choice_closes_the_topic_poll_and_stands_at_its_dea
     assert settled[0] == (
         "议题确定：「菜市场提升」（主持人）。主持人可发送 /协商 阶段 下一步 进入「制订方案」。"
     )
-    assert settled[1].startswith("投票 #1结果：选定本次协商的议题")
+    assert settled[1].startswith("投票 #1 结果：选定本次协商的议题")
     assert "共 2 人投票" in settled[1]
     assert settled[2] == "议题已确定为「菜市场提升」，投票 #1 的结果不改变议题。"
     assert at_deadline == []

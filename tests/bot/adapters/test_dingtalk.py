@@ -191,7 +191,7 @@ def test_a_click_on_a_closed_poll_changes_nothing_and_says_so(
     assert "my_choice" not in card.private[staff_id("李四")]
     assert card.params["result"] == "结果：支持 得票最多（1 票），共 1 人投票"
     group.say("李四", "/结果 #1")
-    final = group.wait_for("投票 #1结果")
+    final = group.wait_for("投票 #1 结果")
     assert tally_from(final.text) == {"支持": 1, "反对": 0, "弃权": 0}
 
 
@@ -274,7 +274,7 @@ def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
                 lambda: acknowledged_votes(group.posts()) >= 200, 30, "every voter acknowledged"
             )
             group.say(MODERATOR, "/结束投票", admin=True)
-            result = group.wait_for("投票 #1结果")
+            result = group.wait_for("投票 #1 结果")
             posts = group.posts()
         except Exception as error:
             error.add_note(f"xieshang's log:\n{bot.log()}")

@@ -221,7 +221,7 @@ async def test_two_hundred_members_vote_through_cards_and_the_command(
 
     assert bot.count("ballot") == 200
     expected = Counter(choice.values())
-    [result] = wecom.responses_matching(markdown_with("投票 #1结果"))
+    [result] = wecom.responses_matching(markdown_with("投票 #1 结果"))
     content = result["markdown"]["content"]
     assert "共 200 人投票" in content
     assert tally_from(content) == {"支持": expected[1], "反对": expected[2], "弃权": expected[3]}

@@ -196,7 +196,7 @@ async def test_two_hundred_members_vote_through_cards_and_the_command(
 
         await bot.say(MODERATOR, "/结束投票")
         await bot.outbox_sends()
-        [result] = await server.wait_for(replies_with("投票 #1结果"))
+        [result] = await server.wait_for(replies_with("投票 #1 结果"))
     finally:
         await bot.app.stop()
 
@@ -242,7 +242,7 @@ async def test_a_poll_closed_by_its_deadline_is_posted_by_the_bot_on_its_own(
     await group.app.scheduler.run_due(clock.now())
     await group.app.outbox.flush()
 
-    [post] = await group.server.wait_for(replies_with("投票 #1结果"))
+    [post] = await group.server.wait_for(replies_with("投票 #1 结果"))
     assert post["cmd"] == "aibot_send_msg"
     assert post["body"]["chatid"] == "wrGROUP1"
     assert post["body"]["msgtype"] == "markdown"
