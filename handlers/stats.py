@@ -17,6 +17,7 @@ from storage.stats import compute_statistics
 router = Router("stats")
 
 ALL_YEARS = frozenset({"全部", "历年", "all"})
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +29,18 @@ class YearChoice:
 
     @classmethod
     def parse(cls, raw: str) -> Self:
-        """A year between 2000 and 2100, or all years."""
+        """A year between FIRST_YEAR and LAST_YEAR, or all years."""
         text = raw.strip().lower()
         if not text:
             return cls(None, False)
         if text in ALL_YEARS:
             return cls(None, True)
         match = re.fullmatch(r"(\d{4})\s*年?", text)
-        if not match or not 2000 <= int(match.group(1)) <= 2100:
+        if not match:
             raise UsageError("请写年份，如 /统计 2026，或 /统计 全部。")
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            # A year it could read but will not take: say which ones it takes.
+            raise UsageError(f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间，如 /统计 2026。")
         return cls(int(match.group(1)), False)
 
 
