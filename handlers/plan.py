@@ -11,7 +11,7 @@ from bot.context import Ack, Context
 from bot.errors import UsageError
 from bot.router import Router
 from storage.enums import Role, Stage
-from storage.plans import add_research_note, save_plan
+from storage.plans import add_research_note, get_plan, save_plan
 from storage.step_tables import ConsultationPlan
 
 router = Router("plan")
@@ -37,19 +37,34 @@ NAME_LIMIT = 64
 LIST_LIMIT = 20
 
 
+# Written as a field's value, empties that field.
+CLEAR = "无"
+# The fields in the order they are shown, with the names they are shown under.
+_SHOWN = {
+    "schedule": "时间",
+    "place": "地点/形式",
+    "departments": "邀请部门",
+    "leaders": "邀请领导",
+    "notes": "说明",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PlanSpec:
-    """`时间 … 地点 … 部门 甲、乙 领导 丙 说明 …`; words before any field are the notes."""
+    """`时间 … 地点 … 部门 甲、乙 领导 丙 说明 …`; words before any field are the notes.
 
-    schedule: str
-    place: str
-    departments: tuple[str, ...]
-    leaders: tuple[str, ...]
-    notes: str
+    A field left out is None (it keeps what was recorded); a field written as `无` is empty
+    (it clears what was recorded)."""
+
+    schedule: str | None
+    place: str | None
+    departments: tuple[str, ...] | None
+    leaders: tuple[str, ...] | None
+    notes: str | None
 
     @classmethod
     def parse(cls, raw: str) -> Self:
-        """At least one field filled; lists split on 、 and commas."""
+        """At least one field given; lists split on 、 and commas."""
         text = raw.strip()
         values: dict[str, list[str]] = {}
         matches = list(_FIELD.finditer(text))
@@ -59,21 +74,34 @@ class PlanSpec:
         ends = [m.start() for m in matches[1:]] + [len(text)] * bool(matches)
         for match, end in zip(matches, ends, strict=True):
             value = text[match.end() : end].strip()
-            if value:
-                values.setdefault(_FIELDS[match.group(1)], []).append(value)
+            if not value:
+                # Taking it for "clear" would wipe a field on a slip of the thumb.
+                name = match.group(1)
+                raise UsageError(f"「{name}」后面没有内容；要清空这一项，请写 {name} {CLEAR}。")
+            values.setdefault(_FIELDS[match.group(1)], []).append(value)
         if not values:
             raise UsageError("请写出方案内容，如 时间 11月28日下午 地点 区政协三楼 部门 市民政局。")
-        single = {name: " ".join(values.get(name, [])) for name in ("schedule", "place", "notes")}
+        given = {name: [] if pieces == [CLEAR] else pieces for name, pieces in values.items()}
+        single = {
+            name: " ".join(given[name]) if name in given else None
+            for name in ("schedule", "place", "notes")
+        }
         for name, limit in _LIMITS.items():
-            if len(single[name]) > limit:
+            if len(single[name] or "") > limit:
                 raise UsageError(f"方案的「{_label(name)}」最多 {limit} 字。")
         return cls(
             schedule=single["schedule"],
             place=single["place"],
-            departments=_names(values.get("departments", []), "邀请部门"),
-            leaders=_names(values.get("leaders", []), "邀请领导"),
+            departments=_names(given["departments"], "邀请部门")
+            if "departments" in given
+            else None,
+            leaders=_names(given["leaders"], "邀请领导") if "leaders" in given else None,
             notes=single["notes"],
         )
+
+    def given(self) -> list[str]:
+        """The fields written, in the order they are shown."""
+        return [name for name in _SHOWN if getattr(self, name) is not None]
 
 
 def _label(field: str) -> str:
@@ -91,44 +119,56 @@ def _names(pieces: list[str], label: str) -> tuple[str, ...]:
 
 def describe_plan(plan: ConsultationPlan) -> list[str]:
     """The plan as lines for the group (fields left empty are left out)."""
-    lines = []
-    if plan.schedule:
-        lines.append(f"时间：{plan.schedule}")
-    if plan.place:
-        lines.append(f"地点/形式：{plan.place}")
-    if plan.departments:
-        lines.append(f"邀请部门：{'、'.join(plan.departments)}")
-    if plan.leaders:
-        lines.append(f"邀请领导：{'、'.join(plan.leaders)}")
-    if plan.notes:
-        lines.append(f"说明：{plan.notes}")
-    return lines
+    values = {
+        "schedule": plan.schedule,
+        "place": plan.place,
+        "departments": "、".join(plan.departments),
+        "leaders": "、".join(plan.leaders),
+        "notes": plan.notes,
+    }
+    return [f"{label}：{values[name]}" for name, label in _SHOWN.items() if values[name]]
 
 
 @router.command(
     "方案",
     "plan",
-    usage="/方案 时间 <…> 地点 <…> 部门 <甲、乙> 领导 <…> 说明 <…>",
-    summary="记录协商方案（再次发送则替换）",
+    usage="/方案 [时间 <…>] [地点 <…>] [部门 <甲、乙>] [领导 <…>] [说明 <…>]",
+    summary="记录协商方案（再次发送只改写出的项，写「无」清空该项）",
     roles=[Role.MODERATOR],
     stages=[Stage.PLAN, Stage.RESEARCH],
 )
 async def record_plan(ctx: Context, args: PlanSpec) -> None:
-    """Record the consultation's plan and show it to the group."""
+    """Record the fields of the consultation's plan that were written, keep the others,
+    and show the whole plan to the group."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
+    before = get_plan(ctx.session, consultation_id=consultation.id)
     plan = save_plan(
         ctx.session,
         consultation_id=consultation.id,
         schedule=args.schedule,
         place=args.place,
-        departments=list(args.departments),
-        leaders=list(args.leaders),
+        departments=None if args.departments is None else list(args.departments),
+        leaders=None if args.leaders is None else list(args.leaders),
         notes=args.notes,
         member_id=ctx.member_id,
         now=ctx.now,
     )
-    ctx.post("\n".join([f"协商方案（{ctx.member_name}记录）：", *describe_plan(plan)]))
+    shown = describe_plan(plan) or ["（方案各项均为空）"]
+    if before is None:
+        ctx.post("\n".join([f"协商方案（{ctx.member_name}记录）：", *shown]))
+        return
+    changed = [name for name in args.given() if getattr(args, name)]
+    cleared = [name for name in args.given() if not getattr(args, name)]
+    what = "，".join(
+        part
+        for part in (
+            "、".join(_SHOWN[name] for name in changed),
+            "清空" + "、".join(_SHOWN[name] for name in cleared) if cleared else "",
+        )
+        if part
+    )
+    ctx.post("\n".join([f"已更新方案：{what}（{ctx.member_name}），其余各项不变：", *shown]))
 
 
 @router.command(

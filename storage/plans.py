@@ -14,23 +14,29 @@ def save_plan(
     session: Session,
     *,
     consultation_id: int,
-    schedule: str,
-    place: str,
-    departments: list[str],
-    leaders: list[str],
-    notes: str,
     member_id: int,
     now: datetime,
+    schedule: str | None = None,
+    place: str | None = None,
+    departments: list[str] | None = None,
+    leaders: list[str] | None = None,
+    notes: str | None = None,
 ) -> ConsultationPlan:
-    """Record the consultation's plan, replacing the one recorded before."""
+    """Record the fields of the consultation's plan that are given (an empty one clears
+    its field); a field left as None keeps what was recorded before."""
     plan = get_plan(session, consultation_id=consultation_id) or ConsultationPlan(
         consultation_id=consultation_id, recorded_by=member_id, recorded_at=now
     )
-    plan.schedule = schedule
-    plan.place = place
-    plan.departments = departments
-    plan.leaders = leaders
-    plan.notes = notes
+    if schedule is not None:
+        plan.schedule = schedule
+    if place is not None:
+        plan.place = place
+    if departments is not None:
+        plan.departments = departments
+    if leaders is not None:
+        plan.leaders = leaders
+    if notes is not None:
+        plan.notes = notes
     plan.recorded_by = member_id
     plan.recorded_at = now
     session.add(plan)

@@ -23,7 +23,7 @@ async def in_stage(group: Group, stage: str) -> None:
     await group.group_sees()
 
 
-async def test_the_moderator_records_the_plan_and_may_replace_it(group: Group) -> None:
+async def test_the_moderator_records_the_plan_and_may_change_it(group: Group) -> None:
     await in_stage(group, "制订方案")
 
     first = await group.answer(
@@ -45,9 +45,65 @@ async def test_the_moderator_records_the_plan_and_may_replace_it(group: Group) -
         "12月6日上午",
         "线上群聊",
         ["区住建局"],
-        [],
+        ["王副区长"],
     )
     assert group.count("consultation_plan") == 1
+
+
+async def test_a_short_plan_changes_only_the_fields_it_names(group: Group) -> None:
+    await in_stage(group, "制订方案")
+    await group.say(
+        MODERATOR,
+        "/方案 时间 11月28日下午 地点 区政协三楼 部门 区住建局、区财政局 领导 王副区长 "
+        "说明 请各部门提前准备材料",
+    )
+
+    answer = await group.answer(MODERATOR, "/方案 时间 11月29日上午")
+
+    assert answer.splitlines() == [
+        "已更新方案：时间（主持人），其余各项不变：",
+        "时间：11月29日上午",
+        "地点/形式：区政协三楼",
+        "邀请部门：区住建局、区财政局",
+        "邀请领导：王副区长",
+        "说明：请各部门提前准备材料",
+    ]
+    with Session(group.app.engine) as session:
+        plan = get_plan(session, consultation_id=1)
+    assert plan is not None
+    assert (plan.schedule, plan.place, plan.departments, plan.leaders, plan.notes) == (
+        "11月29日上午",
+        "区政协三楼",
+        ["区住建局", "区财政局"],
+        ["王副区长"],
+        "请各部门提前准备材料",
+    )
+
+
+async def test_writing_none_clears_a_field_and_a_bare_field_name_changes_nothing(
+    group: Group,
+) -> None:
+    await in_stage(group, "制订方案")
+    await group.say(MODERATOR, "/方案 时间 11月28日下午 地点 区政协三楼 领导 王副区长 说明 带材料")
+
+    cleared = await group.answer(MODERATOR, "/方案 领导 无 说明 无")
+    bare = await group.answer(MODERATOR, "/方案 时间 11月30日 地点")
+
+    assert cleared.splitlines() == [
+        "已更新方案：清空邀请领导、说明（主持人），其余各项不变：",
+        "时间：11月28日下午",
+        "地点/形式：区政协三楼",
+    ]
+    assert "「地点」后面没有内容；要清空这一项，请写 地点 无。" in bare
+    with Session(group.app.engine) as session:
+        plan = get_plan(session, consultation_id=1)
+    assert plan is not None
+    assert (plan.schedule, plan.place, plan.leaders, plan.notes) == (
+        "11月28日下午",
+        "区政协三楼",
+        [],
+        "",
+    )
 
 
 async def test_only_the_moderator_records_the_plan_and_only_while_planning(
