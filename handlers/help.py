@@ -41,14 +41,35 @@ def _usable_now(ctx: Context, command: Command) -> bool:
 
 
 def _explain(ctx: Context, name: str) -> str:
-    wanted = fold(name.lstrip("/／").strip())
+    """One command (and the sub-commands under it), or a group of commands such as /协商."""
+    wanted = fold(name.lstrip("/／")).split()
+    exact = None
+    under: list[Command] = []
     for command in ctx.commands.commands:
-        spellings = {fold(command.name), *(fold(alias) for alias in command.aliases)}
-        if wanted in spellings:
-            lines = [f"{command.usage}　{command.summary}"]
-            if command.roles is not None:
-                lines.append(f"限{labels(command.roles)}使用。")
-            if command.stages is not None and command.stages != ALL_STAGES:
-                lines.append(f"在{labels(command.stages, quote=True)}阶段可用。")
-            return "\n".join(lines)
+        spellings = [fold(spelling).split() for spelling in (command.name, *command.aliases)]
+        # `/帮助 协商状态` means /协商 状态: members type Chinese without spaces.
+        if "".join(wanted) in ("".join(words) for words in spellings):
+            exact = command
+        elif any(words[: len(wanted)] == wanted for words in spellings):
+            under.append(command)
+    if exact is not None:
+        lines = [f"{exact.usage}　{exact.summary}"]
+        if exact.roles is not None:
+            lines.append(f"限{labels(exact.roles)}使用。")
+        if exact.stages is not None and exact.stages != ALL_STAGES:
+            lines.append(f"在{labels(exact.stages, quote=True)}阶段可用。")
+        if under:
+            lines.append("相关命令：")
+            lines += [_brief(command) for command in under]
+        return "\n".join(lines)
+    if under:
+        family = " ".join(under[0].name.split()[: len(wanted)])
+        lines = [f"/{family} 的命令：", *(_brief(command) for command in under)]
+        lines.append("发送 /帮助 <命令> 查看某个命令的说明。")
+        return "\n".join(lines)
     return f"没有叫「{name}」的命令。发送 /帮助 查看全部命令。"
+
+
+def _brief(command: Command) -> str:
+    who = f"（限{labels(command.roles)}）" if command.roles is not None else ""
+    return f"{command.usage}　{command.summary}{who}"
