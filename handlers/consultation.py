@@ -94,6 +94,31 @@ def stage_commands(ctx: Context, stage: Stage) -> list[Command]:
     ]
 
 
+def commands_now(ctx: Context, consultation: Consultation) -> list[Command]:
+    """What the sender's roles let them do in the consultation's stage: the commands this
+    stage enables, then their role's commands that work in any stage (but opening another
+    consultation while this one is open); those open to everyone everywhere are left to
+    /帮助."""
+    enabled = stage_commands(ctx, consultation.stage)
+    anytime = [
+        command
+        for command in ctx.commands.commands
+        if command.roles is not None
+        and command.stages in (None, ALL_STAGES)
+        and command.handler is not start_consultation
+    ]
+    return [command for command in enabled + anytime if command.allowed_for(ctx.roles)]
+
+
+def _usable_line(command: Command, consultation: Consultation) -> str:
+    """`usage　summary`; moving on is shown as what it does next, when it can be done."""
+    stage = consultation.stage
+    if command.handler is move_to_stage and consultation.topic and stage is not Stage.EVALUATE:
+        following = list(Stage)[stage.rank + 1]
+        return f"/协商 阶段 下一步　进入第 {following.rank + 1} 步「{following.label}」"
+    return f"{command.usage}　{command.summary}"
+
+
 def _command_line(command: Command) -> str:
     who = f"（{labels(command.roles)}）" if command.roles is not None else ""
     return f"{command.usage}　{command.summary}{who}"
@@ -187,8 +212,12 @@ async def move_to_stage(ctx: Context, args: StageTarget) -> None:
 @router.command("协商 状态", "consult status", usage="/协商 状态", summary="查看协商进展")
 async def show_status(ctx: Context, args: NoArgs) -> None:
     """Say what the consultation is about, its stage, what it has gathered, and what the
-    sender can do now."""
-    consultation = ctx.require_consultation()
+    sender can do now; with none open, how one is opened."""
+    consultation = ctx.consultation
+    if consultation is None:
+        how = "发送" if Role.MODERATOR in ctx.roles else "主持人可发送"
+        ctx.reply(f"本群当前没有进行中的协商。{how} /协商 开始 [主题] 开启（不写主题则先选题）。")
+        return
     assert consultation.id is not None
     counts = consultation_counts(ctx.session, consultation_id=consultation.id)
     opener = member_names(ctx.session, member_ids={consultation.opened_by})
@@ -222,10 +251,10 @@ async def show_status(ctx: Context, args: NoArgs) -> None:
     for poll in open_polls(ctx.session, consultation_id=consultation.id):
         due = f"，{format_time(poll.deadline, zone)} 截止" if poll.deadline else ""
         lines.append(f"进行中的投票 #{poll.number}：{one_line(poll.question)}{due}")
-    usable = [c for c in stage_commands(ctx, stage) if c.allowed_for(ctx.roles)]
+    usable = commands_now(ctx, consultation)
     if usable:
         lines.append("你现在可以：")
-        lines += [f"{command.usage}　{command.summary}" for command in usable]
+        lines += [_usable_line(command, consultation) for command in usable]
     ctx.reply("\n".join(lines), mention=False)
 
 
