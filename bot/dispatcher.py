@@ -31,7 +31,7 @@ from bot.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
 from storage.consultations import prefetch_current
-from storage.enums import Role, labels
+from storage.enums import ALL_STAGES, Role, labels
 from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
 from storage.polls import prefetch_open_polls
 from storage.sql import drop_behind, flush_behind, forget_memos, memo, writes
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 FAILED = "处理这条命令时出错了，已记录。请稍后再试，或联系管理员。"
 HINT = "发送 /帮助 查看可用的命令。"
+# A remark that is not kept says so and shows at most this many commands: a phone screen.
+NOT_KEPT_COMMANDS = 3
 FLOODED = "发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
 
 
@@ -347,7 +349,7 @@ class Dispatcher:
             consultation = context.consultation
             plain = self.commands.text_handler(consultation.stage if consultation else None)
             if plain is None:
-                context.reply(HINT)
+                context.reply(self._not_kept(batch.session, context))
                 return Outcome("hint"), context
             status = await self._run(batch, context, plain, text, text)
             return Outcome(status, plain.name), context
@@ -432,6 +434,45 @@ class Dispatcher:
                 "发送 /帮助 查看现在能做什么。"
             )
         return None
+
+    def _not_kept(self, session: Session, context: Context) -> str:
+        """Why plain text to the bot was not kept as a remark, and what the sender can do
+        in this stage instead (the commands it enables for their roles)."""
+        speaking = {
+            stage
+            for handler in self.commands.text_handlers
+            if handler.stages is not None
+            for stage in handler.stages
+        }
+        if not speaking:
+            return HINT
+        consultation = context.consultation
+        if consultation is None:
+            return "这句话未记录：" + NO_CONSULTATION
+        stage = consultation.stage
+        first = min(speaking, key=lambda speaking_stage: speaking_stage.rank)
+        if stage.rank < first.rank:
+            why = f"发言从「{first.label}」阶段开始记录"
+        else:
+            why = f"发言只在{labels(speaking, quote=True)}阶段记录"
+        roles = context.roles | granted_roles(
+            session, member_id=context.member_id, group_id=context.group_id
+        )
+        usable = [
+            command
+            for command in self.commands.commands
+            if command.stages is not None
+            and stage in command.stages
+            and command.stages != ALL_STAGES
+            and command.allowed_for(roles)
+        ]
+        text = f"这句话未记录：现在是「{stage.label}」阶段，{why}。"
+        if not usable:
+            return text + "发送 /帮助 查看现在能做什么。"
+        lines = [f"{c.usage}　{c.summary}" for c in usable[:NOT_KEPT_COMMANDS]]
+        if len(usable) > NOT_KEPT_COMMANDS:
+            lines.append("发送 /帮助 查看全部。")
+        return "\n".join([text + "现在可以：", *lines])
 
     def _context(self, batch: _Batch, message: IncomingMessage) -> Context:
         session, now = batch.session, batch.received_at

@@ -92,4 +92,7 @@ async def test_help_explains_one_command(group: Group) -> None:
 async def test_a_plain_message_to_the_bot_gets_a_hint(group: Group) -> None:
     answer = await group.answer("张三", "你好")
 
-    assert answer == "张三：发送 /帮助 查看可用的命令。"
+    assert answer == (
+        "张三：这句话未记录：本群当前没有进行中的协商。"
+        "主持人可发送 /协商 开始 [主题] 开启（不写主题则先选题）。"
+    )

@@ -27,7 +27,7 @@ async def test_plain_text_during_the_consultation_is_kept_as_a_remark(group: Gro
 async def test_plain_text_before_any_consultation_only_gets_the_hint(group: Group) -> None:
     answer = await group.answer("张三", "一楼住户的采光怎么保障？")
 
-    assert answer == "张三：发送 /帮助 查看可用的命令。"
+    assert answer.startswith("张三：这句话未记录：本群当前没有进行中的协商。")
     assert group.count("opinion") == 0
 
 
