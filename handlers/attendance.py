@@ -74,20 +74,30 @@ async def record_attendance(ctx: Context, args: GuestSpec) -> None:
 
 
 def describe_attendance(ctx: Context, consultation_id: int) -> list[str]:
-    """The attendance as lines for the group."""
+    """The attendance as lines for the group: members by sector, staff by role."""
     attendance = consultation_attendance(ctx.session, consultation_id=consultation_id)
-    people = []
-    for person in attendance.participants:
-        notes = [role.label for role in person.roles if role is not Role.MEMBER]
-        if person.sector:
-            notes.insert(0, person.sector)
-        people.append(person.name + (f"（{'，'.join(notes)}）" if notes else ""))
-    lines = [f"参与委员 {len(people)} 人：{'、'.join(people) or '暂无'}"]
-    guests = [
-        f"{g.name}（{' '.join(filter(None, (g.department, g.title)))}）" for g in attendance.guests
+    members = [_named(person.name, [person.sector]) for person in attendance.participants]
+    staff = [
+        _named(
+            person.name,
+            [*(role.label for role in person.roles if role is not Role.MEMBER), person.sector],
+        )
+        for person in attendance.staff
     ]
-    lines.append(f"出席的领导和部门代表 {len(guests)} 人：{'、'.join(guests) or '暂无'}")
-    return lines
+    guests = [
+        _named(g.name, [" ".join(filter(None, (g.department, g.title)))]) for g in attendance.guests
+    ]
+    return [
+        f"参与委员 {len(members)} 人：{'、'.join(members) or '暂无'}",
+        f"主持和工作人员 {len(staff)} 人：{'、'.join(staff) or '暂无'}",
+        f"出席的领导和部门代表 {len(guests)} 人：{'、'.join(guests) or '暂无'}",
+    ]
+
+
+def _named(name: str, notes: list[str]) -> str:
+    """`王明（区财政局 局长）`, or the bare name when there is nothing to add."""
+    shown = [note for note in notes if note]
+    return name + (f"（{'，'.join(shown)}）" if shown else "")
 
 
 def profiles_from_config(settings: Settings) -> list[ProfileSpec]:

@@ -4,6 +4,7 @@ leaders and department representatives who attended."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,9 +81,39 @@ def record_guest(
     return existed is None
 
 
+# Commands whose success shows a committee member taking part: what they said, proposed,
+# researched, seconded, marked, voted and rated. Named as the handlers name them (the
+# event log keeps that name); tests/handlers/test_attendance.py keeps both lists in step.
+TAKING_PART = frozenset(
+    {"意见", "建议", "发言", "附议", "赞同", "反对", "弃权", "投", "选题", "调研", "评价"}
+)
+_M, _S, _L = Role.MODERATOR, Role.SECRETARY, Role.LIAISON
+# The commands only staff may run, and who may. The event log keeps the command a message
+# ran but not the roles its sender had then (a platform's admin flag, the role picked in
+# the local chat), so a staff command that succeeded tells who was staff.
+STAFF_COMMANDS: dict[str, frozenset[Role]] = {
+    "协商 开始": frozenset({_M}),
+    "协商 阶段": frozenset({_M}),
+    "协商 结束": frozenset({_M}),
+    "选题 投票": frozenset({_M}),
+    "定题": frozenset({_M}),
+    "方案": frozenset({_M}),
+    "投票": frozenset({_M}),
+    "结束投票": frozenset({_M}),
+    "出席": frozenset({_M, _S}),
+    "统计": frozenset({_M, _S}),
+    "重办": frozenset({_M, _S}),
+    "报送": frozenset({_S}),
+    "纪要": frozenset({_S}),
+    "反馈": frozenset({_S, _L}),
+}
+STAFF_ROLES = frozenset({_M, _S, _L})
+
+
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """A member who wrote to the bot during the consultation."""
+    """Someone who did something with the bot during the consultation; `messages` counts
+    the messages that did (refused and unanswered ones are left out)."""
 
     member_id: int
     name: str
@@ -104,15 +135,20 @@ class Guest:
 
 @dataclass(frozen=True, slots=True)
 class Attendance:
-    """Who took part in one consultation."""
+    """Who took part in one consultation: the committee members (参与委员), the staff who
+    ran it (主持人, 秘书, 部门联络员), and the leaders present."""
 
     participants: tuple[Participant, ...]
     guests: tuple[Guest, ...]
+    staff: tuple[Participant, ...] = ()
 
 
 def consultation_attendance(session: Session, *, consultation_id: int) -> Attendance:
-    """Members who wrote to the bot while the consultation was open (with role and sector
-    from config, granted roles and who opened it), and the leaders present."""
+    """Who took part while the consultation was open. Members who spoke, proposed,
+    researched, seconded, marked, voted or rated are its participants; whoever holds a
+    staff role (from config, granted, opening it, or shown by a staff command that
+    succeeded) and did anything is staff instead; asking, and being refused, is not
+    taking part. Leaders are those recorded with /出席 and those config names who wrote."""
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise LookupError(f"no consultation {consultation_id}")
@@ -126,7 +162,12 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
     if consultation.closed_at is not None:
         window.append(col(InboundEvent.received_at) <= consultation.closed_at)
     rows = session.exec(
-        select(Member, MemberProfile, sa.func.count(col(InboundEvent.id)))
+        select(
+            col(Member.id),
+            InboundEvent.command,
+            InboundEvent.outcome,
+            sa.func.count(col(InboundEvent.id)),
+        )
         .join(
             Member,
             sa.and_(
@@ -134,6 +175,17 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
                 col(Member.user_id) == col(InboundEvent.sender_id),
             ),
         )
+        .where(*window)
+        .group_by(col(Member.id), col(InboundEvent.command), col(InboundEvent.outcome))
+    ).all()
+    done: defaultdict[int, dict[str, int]] = defaultdict(dict)
+    for member_id, command, outcome, count in rows:
+        assert member_id is not None
+        commands = done[member_id]  # everyone who wrote, even if nothing they sent did
+        if outcome == "ok" and command is not None:
+            commands[command] = commands.get(command, 0) + int(count)
+    people = session.exec(
+        select(Member, MemberProfile)
         .outerjoin(
             MemberProfile,
             sa.and_(
@@ -141,33 +193,38 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
                 col(MemberProfile.user_id) == col(Member.user_id),
             ),
         )
-        .where(*window)
-        .group_by(col(Member.id), col(MemberProfile.id))
+        .where(col(Member.id).in_(list(done)))
         .order_by(col(Member.id))
     ).all()
     granted = _granted_roles(session, group_id=consultation.group_id)
     participants: list[Participant] = []
+    staff: list[Participant] = []
     guests: list[Guest] = []
-    for member, profile, messages in rows:
-        assert member.id is not None
+    for member, profile in people:
+        member_id = member.id
+        assert member_id is not None
         if profile is not None and profile.department:
             guests.append(Guest(member.name, profile.department, profile.title, recorded=False))
             continue
-        roles = {Role.MEMBER, *granted[member.id]}
-        if member.id == consultation.opened_by:
+        commands = done[member_id]
+        roles = {Role.MEMBER, *granted[member_id]}
+        if member_id == consultation.opened_by:
             # Whoever opened it was its moderator, even if only the platform said so.
             roles.add(Role.MODERATOR)
         if profile is not None:
             roles |= {Role(role) for role in profile.roles}
-        participants.append(
-            Participant(
-                member_id=member.id,
-                name=member.name,
-                roles=tuple(sorted(roles, key=lambda role: role.rank)),
-                sector=profile.sector if profile is not None else "",
-                messages=int(messages),
-            )
+        roles |= _roles_shown_by(commands, known=roles)
+        person = Participant(
+            member_id=member_id,
+            name=member.name,
+            roles=tuple(sorted(roles, key=lambda role: role.rank)),
+            sector=profile.sector if profile is not None else "",
+            messages=sum(commands.values()),
         )
+        if roles & STAFF_ROLES and commands:
+            staff.append(person)
+        elif not roles & STAFF_ROLES and TAKING_PART.intersection(commands):
+            participants.append(person)
     recorded = [
         Guest(g.name, g.department, g.title, recorded=True)
         for g in session.exec(
@@ -179,7 +236,20 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
     # A /出席 record wins over what config knows of the same person.
     named = {guest.name for guest in recorded}
     guests = recorded + [guest for guest in guests if guest.name not in named]
-    return Attendance(participants=tuple(participants), guests=tuple(guests))
+    return Attendance(participants=tuple(participants), guests=tuple(guests), staff=tuple(staff))
+
+
+def _roles_shown_by(commands: Iterable[str], *, known: set[Role]) -> set[Role]:
+    """The staff roles that the staff commands someone ran show they held. A command one
+    role may run names it; one that several may run, when no role known or shown already
+    covers it, is taken for the narrowest of them (秘书 of 主持人 and 秘书, 部门联络员 of
+    秘书 and 部门联络员): the wider role would have shown itself in a command of its own."""
+    allowed = [STAFF_COMMANDS[name] for name in sorted(commands) if name in STAFF_COMMANDS]
+    shown = {next(iter(roles)) for roles in allowed if len(roles) == 1}
+    for roles in allowed:
+        if not roles & (known | shown):
+            shown.add(max(roles, key=lambda role: role.rank))
+    return shown
 
 
 def _granted_roles(session: Session, *, group_id: int) -> dict[int, set[Role]]:

@@ -140,8 +140,8 @@ async def test_a_consultation_walks_through_all_seven_steps(
     # The statistics afterwards match what happened.
     stats = await secretary(group, "/统计 2026")
     assert "协商 1 场（进行中 1）：结果评价 1" in stats
-    # 主持人, 张三, 李四, 王五, 赵六, 秘书, 联络员 wrote to the bot.
-    assert "参与委员 7 人，7 人次；领导和部门负责人出席 1 人次" in stats
+    # 张三, 李四, 王五, 赵六 took part; 主持人, 秘书 and 联络员 are staff, not counted.
+    assert "参与委员 4 人，4 人次；领导和部门负责人出席 1 人次" in stats
     assert "意见 1 条，建议 2 条" in stats
     assert "报送 2 件（意见建议 2 条），已答复 2 件，待答复 0 件" in stats
     assert "答复分类：A 已解决 1，B 正在解决 0，C 列入计划 0，未采纳 1" in stats
