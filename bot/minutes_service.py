@@ -118,7 +118,14 @@ def _consultation_info(session: Session, consultation_id: int) -> minutes.Consul
     plan = get_plan(session, consultation_id=consultation_id)
     notes = list_research_notes(session, consultation_id=consultation_id)
     attendance = consultation_attendance(session, consultation_id=consultation_id)
-    moderators = [p.name for p in attendance.participants if Role.MODERATOR in p.roles]
+    # 主持人 from the staff; the other staff (秘书, 部门联络员) sit in as 列席 with their role,
+    # beside the leaders and department representatives recorded with /出席.
+    moderators = [p.name for p in attendance.staff if Role.MODERATOR in p.roles]
+    sitting_in = [
+        f"{p.name}（{'、'.join(role.label for role in p.roles if role is not Role.MEMBER)}）"
+        for p in attendance.staff
+        if Role.MODERATOR not in p.roles
+    ]
     plan_text = None
     if plan is not None:
         parts = [plan.schedule, plan.notes, "、".join(plan.departments)]
@@ -130,8 +137,11 @@ def _consultation_info(session: Session, consultation_id: int) -> minutes.Consul
         started_at=consultation.opened_at,
         ended_at=consultation.closed_at,
         moderators=tuple(moderators),
-        attendees=tuple(p.name for p in attendance.participants if p.name not in moderators),
-        observers=tuple(f"{g.department}{g.title}{g.name}" for g in attendance.guests),
+        attendees=tuple(p.name for p in attendance.participants),
+        observers=(
+            *(f"{g.department}{g.title}{g.name}" for g in attendance.guests),
+            *sitting_in,
+        ),
         place=(plan.place or None) if plan is not None else None,
         plan=plan_text,
         research_notes=tuple(note.text for note in notes),

@@ -75,7 +75,7 @@ class TopicPoll(SQLModel, table=True):
 
 
 class ConsultationPlan(SQLModel, table=True):
-    """The plan of a consultation (制订方案); recording it again replaces it."""
+    """The plan of a consultation (制订方案); a later /方案 changes only the fields it names."""
 
     __tablename__ = "consultation_plan"
 

@@ -164,3 +164,17 @@ async def test_the_stored_docx_opens_and_carries_the_five_sections(group: Group)
         "五、建议事项",
     ]
     assert "设立老旧小区加装电梯专项补贴" in text
+
+
+async def test_the_header_names_the_moderator_and_lists_members_and_staff_apart(
+    group: Group,
+) -> None:
+    await consultation_with_statements(group)
+    await ask_for_minutes(group)
+
+    consultation = stored_body(group, 1)["consultation"]
+    assert consultation["moderators"] == [MODERATOR]
+    assert MODERATOR not in consultation["attendees"]
+    assert SECRETARY not in consultation["attendees"]
+    assert {"张三", "李四", "郑一"} <= set(consultation["attendees"])
+    assert f"{SECRETARY}（秘书）" in consultation["observers"]
