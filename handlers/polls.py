@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.args import OptionalRef
-from bot.context import Ack, Context
+from bot.context import NO_CONSULTATION, Ack, Context
 from bot.errors import UsageError, UserError
 from bot.router import Router
 from bot.text import bar, fold, format_refs, format_time, one_line, parse_duration, parse_refs
-from storage.consultations import get_consultation
+from storage.consultations import get_consultation, last_closed_consultation
 from storage.enums import ALL_STAGES, PollStatus, Role
 from storage.models import Poll
 from storage.polls import (
@@ -324,11 +324,18 @@ async def end_poll(ctx: Context, args: OptionalRef) -> None:
 
 
 @router.command(
-    "结果", "result", usage="/结果 [#投票编号]", summary="查看投票结果", stages=ALL_STAGES
+    "结果",
+    "result",
+    usage="/结果 [#投票编号]",
+    summary="查看投票结果",
+    stages=None,  # also once the consultation has ended: its polls' results stay readable
 )
 async def show_result(ctx: Context, args: OptionalRef) -> None:
-    """Show a poll's tally (the latest poll when no number is given)."""
-    consultation = ctx.require_consultation()
+    """Show a poll's tally (the latest poll when no number is given), of the open
+    consultation or, with none open, of the one that closed last."""
+    consultation = ctx.consultation or last_closed_consultation(ctx.session, group_id=ctx.group_id)
+    if consultation is None:
+        raise UserError(NO_CONSULTATION)
     assert consultation.id is not None
     if args.number is None:
         poll = latest_poll(ctx.session, consultation_id=consultation.id)

@@ -22,6 +22,15 @@ def current_consultation(session: Session, *, group_id: int) -> Consultation | N
     return consultation
 
 
+def last_closed_consultation(session: Session, *, group_id: int) -> Consultation | None:
+    """The group's most recently closed consultation, if any."""
+    return session.exec(
+        select(Consultation)
+        .where(Consultation.group_id == group_id, col(Consultation.closed_at).is_not(None))
+        .order_by(col(Consultation.closed_at).desc(), col(Consultation.id).desc())
+    ).first()
+
+
 def prefetch_current(session: Session, *, group_ids: set[int]) -> None:
     """Look up the open consultation of every group in one query and memoise them all: a
     batch of 30 messages from 15 groups then costs one query, not 15."""

@@ -164,6 +164,23 @@ async def test_a_closed_poll_takes_no_more_ballots(group: Group) -> None:
     assert group.count("ballot") == 1
 
 
+async def test_results_stay_readable_after_the_consultation_ends(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    for who, choice in (("张三", 1), ("李四", 1), ("王五", 2)):
+        await group.say(who, f"/投 {choice}")
+    await group.say(MODERATOR, "/协商 结束")
+    await group.group_sees()
+
+    latest = await group.answer("赵六", "/结果")
+    named = await group.answer("赵六", "/结果 #1")
+
+    assert latest == named
+    assert latest.startswith("投票 #1 结果：")
+    assert tally_from(latest) == {"支持": 2, "反对": 1, "弃权": 0}
+    assert "没有投票 #2" in await group.answer("赵六", "/结果 #2")
+
+
 async def test_with_two_polls_open_the_vote_names_its_poll(group: Group) -> None:
     await open_consultation(group)
     await group.say(MODERATOR, POLL)
