@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -74,11 +75,13 @@ def sender() -> RecordingSender:
     return RecordingSender()
 
 
-@pytest.fixture
-async def app(database_url: str, clock: ManualClock, sender: RecordingSender) -> AsyncIterator[App]:
-    """A started bot on the test database, with no web server and jobs fired by hand."""
+@asynccontextmanager
+async def running_app(
+    settings: Settings, clock: ManualClock, sender: RecordingSender
+) -> AsyncIterator[App]:
+    """A started bot on these settings, with no web server and jobs fired by hand."""
     bot = App(
-        make_settings(database_url),
+        settings,
         clock=clock,
         adapters=[sender],
         secret=b"test-ballot-key",
@@ -86,8 +89,17 @@ async def app(database_url: str, clock: ManualClock, sender: RecordingSender) ->
         serve_web=False,
     )
     await bot.start()
-    yield bot
-    await bot.stop()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+@pytest.fixture
+async def app(database_url: str, clock: ManualClock, sender: RecordingSender) -> AsyncIterator[App]:
+    """A started bot on the test database, with no web server and jobs fired by hand."""
+    async with running_app(make_settings(database_url), clock, sender) as bot:
+        yield bot
 
 
 @pytest.fixture

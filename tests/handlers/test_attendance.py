@@ -14,7 +14,7 @@ from bot.router import CommandTable
 from handlers import ROUTERS
 from storage.attendance import STAFF_COMMANDS, TAKING_PART, consultation_attendance
 from storage.enums import Role
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running_app
 from tests.support import MODERATOR, Group, RecordingSender
 
 
@@ -76,12 +76,8 @@ async def configured_app(
 ) -> AsyncIterator[App]:
     """A bot whose config names a secretary."""
     settings = make_settings(database_url, roles=RoleSettings(secretaries=["test:id-刘秘书"]))
-    bot = App(
-        settings, clock=clock, adapters=[sender], secret=b"k", fire_jobs=False, serve_web=False
-    )
-    await bot.start()
-    yield bot
-    await bot.stop()
+    async with running_app(settings, clock, sender) as bot:
+        yield bot
 
 
 async def test_a_configured_secretary_who_votes_is_staff_not_a_member(

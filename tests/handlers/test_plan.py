@@ -13,7 +13,7 @@ from bot.config import AttendanceSettings, LeaderEntry, RoleSettings, SectorEntr
 from storage.attendance import Guest, consultation_attendance
 from storage.enums import Role
 from storage.plans import get_plan, list_research_notes
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running_app
 from tests.support import MODERATOR, Group, RecordingSender
 
 
@@ -156,12 +156,8 @@ async def configured_app(
             leaders=[LeaderEntry(member="test:id-陈局长", department="区住建局", title="局长")],
         ),
     )
-    bot = App(
-        settings, clock=clock, adapters=[sender], secret=b"k", fire_jobs=False, serve_web=False
-    )
-    await bot.start()
-    yield bot
-    await bot.stop()
+    async with running_app(settings, clock, sender) as bot:
+        yield bot
 
 
 async def test_attendance_lists_members_with_sector_and_the_leaders_present(
