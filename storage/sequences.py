@@ -16,21 +16,28 @@ GroupSequence = Literal["referral"]
 
 def next_in_sequence(session: Session, *, consultation_id: int, name: Sequence) -> int:
     """The next #number in the consultation's sequence `name`; atomic across processes."""
-    statement = insert(session, SequenceCounter).values(
-        consultation_id=consultation_id, name=name, value=1
+    return _bump(
+        session, SequenceCounter, owner="consultation_id", owner_id=consultation_id, name=name
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["consultation_id", "name"],
-        set_={"value": SequenceCounter.value + 1},
-    ).returning(SequenceCounter.value)
-    return int(session.execute(statement).scalar_one())
 
 
 def next_in_group(session: Session, *, group_id: int, name: GroupSequence) -> int:
     """The next #number in the group's sequence `name`; atomic across processes."""
-    statement = insert(session, GroupCounter).values(group_id=group_id, name=name, value=1)
+    return _bump(session, GroupCounter, owner="group_id", owner_id=group_id, name=name)
+
+
+def _bump(
+    session: Session,
+    table: type[SequenceCounter] | type[GroupCounter],
+    *,
+    owner: str,
+    owner_id: int,
+    name: str,
+) -> int:
+    """Insert the counter at 1 or add one to it, in one statement (the row lock of ON
+    CONFLICT keeps two processes from taking the same number)."""
+    statement = insert(session, table).values({owner: owner_id, "name": name, "value": 1})
     statement = statement.on_conflict_do_update(
-        index_elements=["group_id", "name"],
-        set_={"value": GroupCounter.value + 1},
-    ).returning(GroupCounter.value)
+        index_elements=[owner, "name"], set_={"value": table.value + 1}
+    ).returning(table.value)
     return int(session.execute(statement).scalar_one())
