@@ -31,7 +31,7 @@ from bot.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.text import clean_member_text
 from storage import events, outbox
 from storage.consultations import prefetch_current
-from storage.enums import ALL_STAGES, Role, labels
+from storage.enums import Role, labels
 from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
 from storage.polls import prefetch_open_polls
 from storage.sql import drop_behind, flush_behind, forget_memos, memo, writes
@@ -458,14 +458,7 @@ class Dispatcher:
         roles = context.roles | granted_roles(
             session, member_id=context.member_id, group_id=context.group_id
         )
-        usable = [
-            command
-            for command in self.commands.commands
-            if command.stages is not None
-            and stage in command.stages
-            and command.stages != ALL_STAGES
-            and command.allowed_for(roles)
-        ]
+        usable = [c for c in self.commands.enabled_in(stage) if c.allowed_for(roles)]
         text = f"这句话未记录：现在是「{stage.label}」阶段，{why}。"
         if not usable:
             return text + "发送 /帮助 查看现在能做什么。"

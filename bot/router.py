@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, get_type_hints
 from sqlmodel import Session
 
 from bot.text import fold
-from storage.enums import Role, Stage
+from storage.enums import ALL_STAGES, Role, Stage
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -196,6 +196,16 @@ class CommandTable:
         if node.command is not None:
             raise ValueError(f"command {spelling!r} registered twice")
         node.command = command
+
+    def enabled_in(self, stage: Stage) -> list[Command]:
+        """The commands this stage enables (those usable in every stage are left out)."""
+        return [
+            command
+            for command in self.commands
+            if command.stages is not None
+            and stage in command.stages
+            and command.stages != ALL_STAGES
+        ]
 
     def text_handler(self, stage: Stage | None) -> Command | None:
         """The handler of plain addressed text in `stage` (None: no consultation open)."""

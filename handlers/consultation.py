@@ -85,21 +85,12 @@ def topic_text(consultation: Consultation) -> str:
     return f"「{consultation.topic}」" if consultation.topic else "（议题待定）"
 
 
-def stage_commands(ctx: Context, stage: Stage) -> list[Command]:
-    """Commands that this stage enables (those usable in every stage are left out)."""
-    return [
-        command
-        for command in ctx.commands.commands
-        if command.stages is not None and stage in command.stages and command.stages != ALL_STAGES
-    ]
-
-
 def commands_now(ctx: Context, consultation: Consultation) -> list[Command]:
     """What the sender's roles let them do in the consultation's stage: the commands this
     stage enables, then their role's commands that work in any stage (but opening another
     consultation while this one is open); those open to everyone everywhere are left to
     /帮助."""
-    enabled = stage_commands(ctx, consultation.stage)
+    enabled = ctx.commands.enabled_in(consultation.stage)
     anytime = [
         command
         for command in ctx.commands.commands
@@ -202,7 +193,7 @@ async def move_to_stage(ctx: Context, args: StageTarget) -> None:
         f"协商{topic_text(consultation)}进入第 {target.rank + 1} 步「{target.label}」"
         f"（{ctx.member_name}，{format_time(ctx.now, ctx.settings.zone)}）。"
     ]
-    enabled = stage_commands(ctx, target)
+    enabled = ctx.commands.enabled_in(target)
     if enabled:
         lines.append("本阶段可用：")
         lines += [_command_line(command) for command in enabled]
