@@ -38,9 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Figure, peak_memory_mb, report
-from bot.app import App, settle_heap
-from bot.config import Settings
-from bot.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.settings import Settings
+from bot.runtime.app import App, settle_heap
 from storage.enums import Role
 
 PLATFORM = "bench"

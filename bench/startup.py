@@ -43,7 +43,7 @@ def time_to_ready(folder: Path) -> float:
     }
     began = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.runtime.cli", "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -19,16 +19,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Figure, report
-from bot.adapters.wecom import WeComLongConnection
-from bot.app import App
-from bot.clock import SystemClock
-from bot.config import (
+from bot.adapters.wecom.adapter import WeComLongConnection
+from bot.core.clock import SystemClock
+from bot.core.settings import (
     DatabaseSettings,
     PlatformSettings,
     RoleSettings,
     Settings,
     WeComSettings,
 )
+from bot.runtime.app import App
 from tests.fakes.wecom_long_connection import FakeWeComServer, card_of
 
 UPDATE = "aibot_respond_update_msg"

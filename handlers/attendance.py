@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from bot.config import Settings
-from bot.context import Context
-from bot.errors import UsageError
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.errors import UsageError
+from bot.core.router import Router
+from bot.core.settings import Settings
 from storage.attendance import (
     ProfileSpec,
     consultation_attendance,

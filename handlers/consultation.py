@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from bot.args import NoArgs
-from bot.context import Context
-from bot.errors import UsageError, UserError
-from bot.router import Command, Router
-from bot.text import fold, format_refs, format_time, one_line
+from bot.core.args import NoArgs
+from bot.core.context import Context
+from bot.core.errors import UsageError, UserError
+from bot.core.router import Command, Router
+from bot.core.text import fold, format_refs, format_time, one_line
 from handlers.evaluation import rating_lines
 from handlers.plan import describe_plan
 from handlers.polls import close_and_announce

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from bot.args import NoArgs
-from bot.context import Ack, Context
-from bot.errors import UsageError, UserError
-from bot.router import Router
+from bot.core.args import NoArgs
+from bot.core.context import Ack, Context
+from bot.core.errors import UsageError, UserError
+from bot.core.router import Router
 from storage.enums import Stage
 from storage.ratings import has_rated, rating_averages, record_rating
 from storage.referrals import get_referral, list_referrals, standing_reply

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.args import OptionalText
-from bot.context import Context
-from bot.router import Command, Router
-from bot.text import fold
+from bot.core.args import OptionalText
+from bot.core.context import Context
+from bot.core.router import Command, Router
+from bot.core.text import fold
 from storage.enums import ALL_STAGES, labels
 
 router = Router("help")

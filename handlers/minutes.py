@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.args import NoArgs
-from bot.context import Context
-from bot.errors import UserError
-from bot.router import Router
+from bot.core.args import NoArgs
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.router import Router
 from storage.enums import Role, Stage
 from storage.minutes import request_minutes
 

@@ -3,11 +3,11 @@ and who stands behind it."""
 
 from __future__ import annotations
 
-from bot.args import Refs, Text
-from bot.context import Ack, Context
-from bot.errors import UserError
-from bot.router import Router
-from bot.text import format_refs
+from bot.core.args import Refs, Text
+from bot.core.context import Ack, Context
+from bot.core.errors import UserError
+from bot.core.router import Router
+from bot.core.text import format_refs
 from storage.enums import OpinionKind, Stage, StanceValue
 from storage.models import Opinion
 from storage.opinions import (

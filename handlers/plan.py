@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from bot.args import Text
-from bot.context import Ack, Context
-from bot.errors import UsageError
-from bot.router import Router
+from bot.core.args import Text
+from bot.core.context import Ack, Context
+from bot.core.errors import UsageError
+from bot.core.router import Router
 from storage.enums import Role, Stage
 from storage.plans import add_research_note, get_plan, save_plan
 from storage.step_tables import ConsultationPlan

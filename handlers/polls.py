@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.args import OptionalRef
-from bot.context import NO_CONSULTATION, Ack, Context
-from bot.errors import UsageError, UserError
-from bot.router import Router
-from bot.text import bar, fold, format_refs, format_time, one_line, parse_duration, parse_refs
+from bot.core.args import OptionalRef
+from bot.core.context import NO_CONSULTATION, Ack, Context
+from bot.core.errors import UsageError, UserError
+from bot.core.router import Router
+from bot.core.text import bar, fold, format_refs, format_time, one_line, parse_duration, parse_refs
 from storage.consultations import get_consultation, last_closed_consultation
 from storage.enums import ALL_STAGES, PollStatus, Role
 from storage.models import Poll
@@ -424,6 +424,7 @@ def poll_view(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@router.job("poll.close")
 async def close_poll_at_deadline(ctx: Context, poll_id: int) -> None:
     """Scheduled at the deadline: close the poll and post its result (once, however often run)."""
     poll = get_poll_by_id(ctx.session, poll_id=poll_id)

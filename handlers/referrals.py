@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo
 
-from bot.args import NoArgs
-from bot.config import ReferralSettings
-from bot.context import Context
-from bot.errors import UsageError, UserError
-from bot.router import Router
-from bot.text import fold, format_refs, format_time, one_line, parse_refs
+from bot.core.args import NoArgs
+from bot.core.context import Context
+from bot.core.errors import UsageError, UserError
+from bot.core.router import Router
+from bot.core.settings import ReferralSettings
+from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
 from reports.letter import last_day, render_letter_markdown
 from storage.consultations import get_consultation
 from storage.enums import ReplyClass, Role, Stage
@@ -459,6 +459,7 @@ def arm_next_reminder(ctx: Context, referral: Referral) -> None:
         return
 
 
+@router.job("referral.remind")
 async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> None:
     """Scheduled: post the reminder due now (one message, however many fell due while the
     bot was down), unless the department answered or the consultation ended."""

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from bot.context import Context
-from bot.errors import UsageError
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.errors import UsageError
+from bot.core.router import Router
 from reports.statistics import render_statistics_markdown
 from storage.enums import Role
 from storage.groups import get_group

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
+from bot.runtime.app import App
 from tests.support import Group, RecordingSender
 
 PG_ENV = "XIESHANG_TEST_DATABASE_URL"

@@ -11,11 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.dispatcher import Outcome
-from bot.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.clock import ManualClock
+from bot.core.dispatcher import Outcome
+from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.settings import Settings
+from bot.runtime.app import App
 from storage.enums import Role
 from storage.models import Ballot, Poll
 from tests.minutes.support import NIGHT_MARKET

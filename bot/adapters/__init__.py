@@ -1,12 +1,16 @@
-"""Platform adapters: each turns its platform's events into IncomingMessages and sends
-OutgoingMessages back. An adapter file is the only place that imports its platform's SDK."""
+"""Platform adapters, one package per platform: each turns its platform's events into
+`IncomingMessage`s and lays out `OutgoingMessage`s in its platform's wire format. A
+platform's package is the only place that imports its SDK.
+
+May import: `bot.core`, `bot.delivery`.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.dispatcher import Dispatcher
-from bot.messages import OutgoingMessage, SendResult
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import OutgoingMessage, SendResult
 
 
 class Adapter(Protocol):

@@ -1,4 +1,7 @@
-"""The web pages served by `xieshang run`: the local chat and the secretary console."""
+"""The secretary console's pages, served by `xieshang run` beside the local chat.
+
+May import: `bot.core`, `bot.runtime`, `storage`, `reports`.
+"""
 
 from __future__ import annotations
 

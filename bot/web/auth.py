@@ -22,9 +22,9 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from bot.config import ConsoleSettings
-from bot.ratelimit import SlidingWindowLimiter, Window
-from bot.secrets import env_secret
+from bot.core.ratelimit import SlidingWindowLimiter, Window
+from bot.core.secrets import env_secret
+from bot.core.settings import ConsoleSettings
 from storage.console_users import ConsoleRole, hash_token
 
 log = logging.getLogger(__name__)

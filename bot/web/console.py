@@ -25,8 +25,8 @@ from aiohttp import web
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.clock import Clock
-from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.web import STATIC, TEMPLATES
 from bot.web.auth import (
     CSRF_FIELD,

@@ -35,7 +35,7 @@ class BotProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "bot.runtime.cli", "run"],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,

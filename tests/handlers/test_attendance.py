@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import Session
 
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import RoleSettings
-from bot.router import CommandTable
+from bot.core.clock import ManualClock
+from bot.core.router import CommandTable
+from bot.core.settings import RoleSettings
+from bot.runtime.app import App
 from handlers import ROUTERS
 from storage.attendance import STAFF_COMMANDS, TAKING_PART, consultation_attendance
 from storage.enums import Role

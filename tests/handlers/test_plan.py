@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import Session
 
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import AttendanceSettings, LeaderEntry, RoleSettings, SectorEntry
+from bot.core.clock import ManualClock
+from bot.core.settings import AttendanceSettings, LeaderEntry, RoleSettings, SectorEntry
+from bot.runtime.app import App
 from storage.attendance import Guest, consultation_attendance
 from storage.enums import Role
 from storage.plans import get_plan, list_research_notes

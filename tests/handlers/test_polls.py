@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from tests.support import MODERATOR, Group, RecordingSender
 
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.app import App
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
+from bot.runtime.app import App
 from storage.enums import Role
 from storage.step_tables import Referral
 from tests.conftest import make_settings

@@ -13,8 +13,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
+from bot.runtime.cli import main
 from storage.enums import Role
 from tests.support import MODERATOR, Group
 

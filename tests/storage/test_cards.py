@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from bot.app import App
+from bot.runtime.app import App
 from storage.cards import card_for_poll, delivered_cards, find_carded_poll, mark_card_delivered
 from tests.support import MODERATOR, Group
 

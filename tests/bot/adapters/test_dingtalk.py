@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.dingtalk import PRIVATE_CARD_PARAMS, poll_card_params
+from bot.adapters.dingtalk.adapter import PRIVATE_CARD_PARAMS, poll_card_params
 from storage.engine import normalize_url
 from tests.fakes.bot import BotProcess
 from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Post, staff_id

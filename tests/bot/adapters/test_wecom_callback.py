@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.wecom import WeComCallback
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import PlatformSettings, RoleSettings, WebSettings, WeComSettings
+from bot.adapters.wecom.adapter import WeComCallback
+from bot.core.clock import ManualClock
+from bot.core.settings import PlatformSettings, RoleSettings, WebSettings, WeComSettings
+from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_callback import (
     AES_KEY,

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from bot.adapters.wecom_crypto import WeComCrypto, WeComCryptoError, signature
+from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError, signature
 
 # From WeCom's WXBizMsgCrypt sample (Sample.py / Sample.cs): a 企业 whose receive id is its corpid.
 TOKEN = "QDG6eK"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.wecom import WeComLongConnection
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import PlatformSettings, RoleSettings, Settings, WeComSettings
+from bot.adapters.wecom.adapter import WeComLongConnection
+from bot.core.clock import ManualClock
+from bot.core.settings import PlatformSettings, RoleSettings, Settings, WeComSettings
+from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_long_connection import FakeWeComServer, Frame, card_of, replies_with
 from tests.handlers.test_polls import tally_from

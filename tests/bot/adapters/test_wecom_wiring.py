@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.wecom import WeComCallback, WeComLongConnection, wecom_from_environment
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import PlatformSettings, WeComSettings
+from bot.adapters.wecom.adapter import WeComCallback, WeComLongConnection, wecom_from_environment
+from bot.core.clock import ManualClock
+from bot.core.settings import PlatformSettings, WeComSettings
+from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_callback import AES_KEY
 

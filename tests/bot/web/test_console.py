@@ -19,10 +19,10 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.app import App
-from bot.cli import main as cli_main
-from bot.clock import ManualClock
-from bot.config import ConsoleSettings, ConsoleUserEntry, WebSettings
+from bot.core.clock import ManualClock
+from bot.core.settings import ConsoleSettings, ConsoleUserEntry, WebSettings
+from bot.runtime.app import App
+from bot.runtime.cli import main as cli_main
 from bot.web.jobs import Progress
 from storage.enums import Role
 from storage.minutes import add_minutes_version

@@ -100,7 +100,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         },
     )
     added = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "user", "add", "王秘书"],
+        [sys.executable, "-m", "bot.runtime.cli", "user", "add", "王秘书"],
         cwd=workdir,
         env=bot.env,
         capture_output=True,

@@ -1,0 +1,941 @@
+"""WeCom (企业微信) 智能机器人: the bot in WeCom groups and single chats, with vote cards.
+
+Two ways in, one per deployment (see docs/wecom.md):
+- `WeComLongConnection`: the bot dials WeCom's websocket and speaks its JSON frames
+  (aibot_subscribe, ping, aibot_msg_callback, aibot_event_callback, aibot_respond_msg,
+  aibot_respond_update_msg, aibot_send_msg). No public address is needed, and it is the only
+  mode in which the bot may post on its own (a poll closed by its deadline).
+- `WeComCallback`: WeCom posts encrypted JSON to an endpoint on the bot's web server; the
+  bot answers passively (a card update) or later through the one-shot `response_url`.
+
+The frames are spoken here over aiohttp rather than through the community
+`wecom-aibot-sdk` (a one-person port of WeCom's Node SDK, not WeCom's own): it brings
+`websockets` and `httpx` beside our one aiohttp session, runs handlers as fire-and-forget
+tasks whose failures it only logs, and hides the frame we need to answer a card click
+within WeCom's 5 s. The protocol is a handful of JSON frames, documented by WeCom.
+
+A message is handed to the dispatcher and answered only after it committed. The long
+connection has no receipt to withhold, so a message whose transaction failed is retried
+in-process and, failing that, the member is told it was not saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from sqlmodel import Session
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+from tenacity import wait_exponential_jitter as exponential_wait
+
+from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
+from bot.core.clock import Clock
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.secrets import env_secret
+from bot.core.settings import WeComSettings
+from bot.core.text import markdown_inert, one_line
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wecom"
+BOT_ID_ENV = "WECOM_BOT_ID"
+BOT_SECRET_ENV = "WECOM_BOT_SECRET"
+TOKEN_ENV = "WECOM_TOKEN"
+AES_KEY_ENV = "WECOM_ENCODING_AES_KEY"
+
+SUBSCRIBE = "aibot_subscribe"
+PING = "ping"
+MESSAGE_CALLBACK = "aibot_msg_callback"
+EVENT_CALLBACK = "aibot_event_callback"
+RESPOND = "aibot_respond_msg"
+RESPOND_UPDATE = "aibot_respond_update_msg"
+SEND = "aibot_send_msg"
+
+CARD_EVENT = "template_card_event"
+KICKED_OUT = "disconnected_event"
+MAX_CARD_OPTIONS = 20
+RECEIPT_TIMEOUT = 5.0
+NOT_SAVED = "暂时无法保存，请稍后重新发送。"
+CARD_NOT_SAVED = "暂时无法保存，请重新提交。"
+_TASK_ID = re.compile(r"^xs-poll-(\d+)-(\d+)(?:-|$)")
+_BUTTON_KEY = re.compile(r"^vote-(\d+)-(\d+)$")
+_FRAME_LIMIT = 4 * 1024 * 1024
+_CALLBACK_LIMIT = 1024 * 1024
+
+
+# ---- what WeCom sends, as the bot's own types --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardSubmit:
+    """A member's submit on a poll's vote card."""
+
+    poll_id: int
+    number: int
+    options: tuple[str, ...]
+    task_id: str
+
+
+def conversation_of(body: Mapping[str, Any]) -> tuple[str, bool]:
+    """The conversation a callback belongs to (the group's chatid, or the member's userid
+    for a single chat, which is also where WeCom takes a post to them) and whether it is a
+    group."""
+    sender = _sender(body)
+    if body.get("chattype") == "group" and body.get("chatid"):
+        return str(body["chatid"]), True
+    return str(body.get("chatid") or sender), False
+
+
+def _sender(body: Mapping[str, Any]) -> str:
+    origin = body.get("from")
+    return str(origin.get("userid", "")) if isinstance(origin, Mapping) else ""
+
+
+def text_of(body: Mapping[str, Any]) -> str:
+    """What a member wrote: text, the text parts of a mixed message, or a voice transcript."""
+    kind = body.get("msgtype")
+    if kind in ("text", "voice"):
+        part = body.get(kind)
+        return str(part.get("content", "")) if isinstance(part, Mapping) else ""
+    if kind == "mixed":
+        mixed = body.get("mixed")
+        items = mixed.get("msg_item", []) if isinstance(mixed, Mapping) else []
+        texts = [
+            str(item["text"].get("content", ""))
+            for item in items
+            if isinstance(item, Mapping) and isinstance(item.get("text"), Mapping)
+        ]
+        return "\n".join(texts)
+    return ""  # pictures and files carry no command; the dispatcher records and ignores them
+
+
+def without_mention(text: str, bot_name: str) -> str:
+    """The text with the @mention of the bot removed (WeCom leaves it in the content)."""
+    return re.sub(rf"[@＠]{re.escape(bot_name)}\s*", "", text, count=1).strip()
+
+
+def platform_time(body: Mapping[str, Any], clock: Clock) -> datetime:
+    """When WeCom says the message was sent, or now if it does not say."""
+    created = body.get("create_time")
+    if isinstance(created, int | float) and not isinstance(created, bool) and created > 0:
+        return datetime.fromtimestamp(created, UTC)
+    return clock.now()
+
+
+def incoming_message(
+    body: Mapping[str, Any],
+    *,
+    bot_name: str,
+    clock: Clock,
+    reply_context: Mapping[str, Any],
+) -> IncomingMessage | None:
+    """A message callback as the dispatcher takes it; None when it names no sender."""
+    sender = _sender(body)
+    message_id = str(body.get("msgid", ""))
+    if not sender or not message_id:
+        return None
+    conversation, is_group = conversation_of(body)
+    return IncomingMessage(
+        platform=PLATFORM,
+        conversation_id=conversation,
+        sender_id=sender,
+        # WeCom gives a bot the member's userid only, never their display name.
+        sender_name=sender,
+        text=without_mention(text_of(body), bot_name),
+        message_id=message_id,
+        timestamp=platform_time(body, clock),
+        # The 智能机器人 only receives group messages that @ it.
+        addressed=True,
+        is_group=is_group,
+        reply_context=dict(reply_context),
+    )
+
+
+def event_type(body: Mapping[str, Any]) -> str:
+    """The kind of an event callback (WeCom spells the key `eventtype` or `event_type`)."""
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return ""
+    return str(event.get("eventtype") or event.get("event_type") or "")
+
+
+def card_submit(body: Mapping[str, Any]) -> CardSubmit | None:
+    """A submit on one of our poll cards, or None for any other event.
+
+    Both documented spellings are read: the callback documentation nests the fields under
+    `event.template_card_event` with `selected_items.selected_item[].option_ids.option_id[]`;
+    the long-connection SDK puts `event_key` and `task_id` directly in `event` and may give
+    the lists bare.
+    """
+    if event_type(body) != CARD_EVENT:
+        return None
+    event = body["event"]
+    nested = event.get(CARD_EVENT)
+    data: Mapping[str, Any] = nested if isinstance(nested, Mapping) else event
+    task_id = str(data.get("task_id") or data.get("taskid") or "")
+    key = str(data.get("event_key") or data.get("eventkey") or "")
+    found = _TASK_ID.match(task_id) or _BUTTON_KEY.match(key)
+    if found is None:
+        return None
+    return CardSubmit(
+        poll_id=int(found.group(1)),
+        number=int(found.group(2)),
+        options=tuple(_selected_options(data.get("selected_items"))),
+        task_id=task_id,
+    )
+
+
+def _selected_options(selected: Any) -> Iterable[str]:
+    if isinstance(selected, Mapping):
+        selected = selected.get("selected_item", [])
+    if isinstance(selected, Mapping):
+        selected = [selected]
+    for item in selected if isinstance(selected, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        ids = item.get("option_ids", [])
+        if isinstance(ids, Mapping):
+            ids = ids.get("option_id", [])
+        if isinstance(ids, str | int):
+            ids = [ids]
+        for option in ids if isinstance(ids, list) else []:
+            if str(option).isdigit():
+                yield str(int(option))
+
+
+def vote_text(submit: CardSubmit) -> str:
+    """The command a card submit stands for, as if the member had typed it."""
+    return f"/投 #{submit.number} {' '.join(submit.options)}".strip()
+
+
+# ---- what the bot sends ----------------------------------------------------------------
+
+
+def new_task_id(poll: Mapping[str, Any]) -> str:
+    """A fresh card id (WeCom wants each card's task_id unique per bot) naming its poll."""
+    return f"xs-poll-{poll['poll_id']}-{poll['number']}-{secrets.token_hex(6)}"
+
+
+def can_be_card(poll: Mapping[str, Any]) -> bool:
+    """Whether a poll fits a vote_interaction card (WeCom allows up to 20 options)."""
+    options = poll.get("options")
+    return isinstance(options, list) and 2 <= len(options) <= MAX_CARD_OPTIONS
+
+
+def vote_card(
+    poll: Mapping[str, Any],
+    *,
+    task_id: str,
+    zone: ZoneInfo,
+    chosen: Iterable[str] = (),
+    note: str = "",
+) -> dict[str, Any]:
+    """A poll as a vote_interaction card: the options with their counts, the member's
+    choice ticked, the tally and deadline below the question."""
+    options = list(poll["options"])
+    votes = list(poll.get("votes") or [0] * len(options))
+    closed = bool(poll.get("closed"))
+    picked = set(chosen)
+    facts = [note] if note else []
+    facts.append("已结束" if closed else ("多选" if poll.get("multiple") else "单选"))
+    if poll.get("anonymous"):
+        facts.append("匿名")
+    facts.append(f"{poll.get('voters', 0)} 人已投")
+    deadline = poll.get("deadline")
+    if deadline and not closed:
+        local = datetime.fromisoformat(str(deadline)).astimezone(zone)
+        facts.append(f"{local:%m-%d %H:%M} 截止")
+    return {
+        "card_type": "vote_interaction",
+        "source": {"desc": "协商助手"},
+        "main_title": {
+            "title": one_line(f"投票 #{poll['number']}：{poll['question']}", 36),
+            "desc": one_line("，".join(facts), 60),
+        },
+        "checkbox": {
+            "question_key": f"poll-{poll['poll_id']}",
+            "mode": 1 if poll.get("multiple") else 0,
+            "disable": closed,
+            "option_list": [
+                {
+                    "id": str(index),
+                    "text": f"{one_line(option, 20)}（{count}）",
+                    "is_checked": str(index) in picked,
+                }
+                for index, (option, count) in enumerate(zip(options, votes, strict=False), 1)
+            ],
+        },
+        "submit_button": {
+            "text": "投票已结束" if closed else ("改投" if picked else "投票"),
+            "key": f"vote-{poll['poll_id']}-{poll['number']}",
+        },
+        "task_id": task_id,
+    }
+
+
+# ---- shared machinery ------------------------------------------------------------------
+
+
+class ReplyHandles:
+    """Per conversation, the one-shot ways to answer that are still fresh (the req_id of a
+    long-connection message, the response_url of a callback), newest first.
+
+    A folded reply to many members can use any one of them; each is used once.
+    """
+
+    PER_CONVERSATION = 200
+
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+        self._fresh: dict[str, OrderedDict[str, datetime]] = {}
+
+    def offer(self, conversation: str, handle: str, at: datetime) -> None:
+        """Remember a way to answer in `conversation`, received `at`."""
+        pool = self._fresh.setdefault(conversation, OrderedDict())
+        pool[handle] = at
+        while len(pool) > self.PER_CONVERSATION:
+            pool.popitem(last=False)
+
+    def take(self, conversation: str, preferred: str | None, now: datetime) -> str | None:
+        """A fresh unused handle: `preferred` if it still is one, else the newest."""
+        pool = self._fresh.get(conversation)
+        if not pool:
+            return None
+        for handle, at in list(pool.items()):
+            if now - at >= self.window:
+                del pool[handle]
+        if preferred is not None and preferred in pool:
+            del pool[preferred]
+            return preferred
+        if pool:
+            return pool.popitem(last=True)[0]
+        return None
+
+    def give_back(self, conversation: str, handle: str, at: datetime) -> None:
+        """A handle that was taken but not used (the send never left)."""
+        self.offer(conversation, handle, at)
+
+
+@dataclass
+class _Reads:
+    running: asyncio.Task[dict[str, Any]]
+    waiting: asyncio.Task[dict[str, Any]] | None = None
+
+
+class PollCards:
+    """Reads polls as their cards show them, one read shared by the clicks that arrive
+    together: each click sees a read that started after its ballot committed."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._reads: dict[int, _Reads] = {}
+
+    async def read(self, poll_id: int) -> dict[str, Any]:
+        """The poll's card payload (empty when the poll is unknown)."""
+        reads = self._reads.get(poll_id)
+        if reads is None:
+            task = self._start(poll_id, after=None)
+            self._reads[poll_id] = _Reads(running=task)
+        elif reads.waiting is None:
+            task = reads.waiting = self._start(poll_id, after=reads.running)
+        else:
+            task = reads.waiting
+        return await asyncio.shield(task)
+
+    def _start(
+        self, poll_id: int, *, after: asyncio.Task[dict[str, Any]] | None
+    ) -> asyncio.Task[dict[str, Any]]:
+        async def load() -> dict[str, Any]:
+            if after is not None:
+                await asyncio.wait({after})
+            view = self.dispatcher.commands.views.get("poll")
+            if view is None:
+                return {}
+            data = {"key": f"poll:{poll_id}", "poll_id": poll_id}
+
+            def complete(session: Session) -> dict[str, Any]:
+                return view(session, data)
+
+            return await self.dispatcher.database.run(complete)
+
+        task = asyncio.create_task(load())
+        task.add_done_callback(partial(self._finished, poll_id))
+        return task
+
+    def _finished(self, poll_id: int, task: asyncio.Task[dict[str, Any]]) -> None:
+        reads = self._reads.get(poll_id)
+        if reads is None or reads.running is not task:
+            return
+        if reads.waiting is None:
+            del self._reads[poll_id]
+        else:
+            reads.running, reads.waiting = reads.waiting, None
+
+
+class _WeComAdapter:
+    """What both modes share: turning callbacks into messages and card clicks into ballots."""
+
+    platform = PLATFORM
+
+    def __init__(self, *, settings: WeComSettings, clock: Clock, zone: ZoneInfo) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.zone = zone
+        self.handles = ReplyHandles(timedelta(seconds=settings.reply_window_seconds))
+        self._dispatcher: Dispatcher | None = None
+        self._cards: PollCards | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _open(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+        self._cards = PollCards(dispatcher)
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+
+    async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad frame must not stop the others
+                log.exception("wecom: handling a callback failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The dispatcher, once started."""
+        if self._dispatcher is None:
+            raise RuntimeError("the WeCom adapter has not been started")
+        return self._dispatcher
+
+    def _message(
+        self, body: Mapping[str, Any], reply_context: Mapping[str, Any]
+    ) -> IncomingMessage | None:
+        return incoming_message(
+            body, bot_name=self.settings.bot_name, clock=self.clock, reply_context=reply_context
+        )
+
+    async def _vote_from_card(
+        self, submit: CardSubmit, body: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Record a card submit as the member's `/投` and return their updated card."""
+        assert self._cards is not None
+        sender = _sender(body)
+        message_id = str(body.get("msgid", ""))
+        if not sender or not message_id:
+            return None
+        conversation, is_group = conversation_of(body)
+        message = IncomingMessage(
+            platform=PLATFORM,
+            conversation_id=conversation,
+            sender_id=sender,
+            sender_name=sender,
+            text=vote_text(submit),
+            message_id=message_id,
+            timestamp=platform_time(body, self.clock),
+            is_group=is_group,
+            interactive=True,
+        )
+        chosen: tuple[str, ...] = ()
+        try:
+            outcome = await self.dispatcher.dispatch(message)
+        except Exception:
+            log.exception("wecom: card vote %s not committed", message_id)
+            note = CARD_NOT_SAVED
+        else:
+            note = outcome.replies[0] if outcome.replies else ""
+            chosen = submit.options if outcome.status in ("ok", "duplicate") else ()
+        poll = await self._cards.read(submit.poll_id)
+        if not poll.get("options"):
+            poll = {"poll_id": submit.poll_id, "number": submit.number, "question": "（已删除）"}
+            poll |= {"options": [], "closed": True}
+        return vote_card(poll, task_id=submit.task_id, zone=self.zone, chosen=chosen, note=note)
+
+    def _body_for(self, message: OutgoingMessage) -> dict[str, Any]:
+        """The message as WeCom's `msgtype` + content: a vote card or markdown text."""
+        if message.kind == "poll" and self.settings.vote_cards and can_be_card(message.payload):
+            card = vote_card(message.payload, task_id=new_task_id(message.payload), zone=self.zone)
+            return {"msgtype": "template_card", "template_card": card}
+        # WeCom's bot answers in markdown; the bot's text (quoting members) must stay text,
+        # while the minutes (kind "markdown") are markdown already escaped by their renderer.
+        content = message.body if message.kind == "markdown" else markdown_inert(message.body)
+        return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+# ---- long connection -------------------------------------------------------------------
+
+
+class SubscribeRefused(Exception):
+    """WeCom refused the bot id and secret."""
+
+
+class NotConnected(Exception):
+    """No authenticated connection to send on."""
+
+
+class WeComLongConnection(_WeComAdapter):
+    """The bot on WeCom's websocket: subscribes, pings, takes callbacks, answers, posts."""
+
+    def __init__(
+        self,
+        *,
+        bot_id: str,
+        secret: str,
+        settings: WeComSettings,
+        clock: Clock,
+        zone: ZoneInfo,
+        reconnect_base_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(settings=settings, clock=clock, zone=zone)
+        self.bot_id = bot_id
+        self._secret = secret
+        self.reconnect_base_seconds = reconnect_base_seconds
+        self.connected = asyncio.Event()
+        self.kicked_out = False
+        self._stopping = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._receipts: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._runner: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"WeComLongConnection(bot_id={self.bot_id!r})"
+
+    async def start(self, dispatcher: Dispatcher) -> None:
+        """Connect in the background; messages flow once WeCom accepted the subscription."""
+        await self._open(dispatcher)
+        self._runner = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Close the connection and stop reconnecting."""
+        self._stopping.set()
+        if self._tasks:  # let the messages and clicks under way be answered first
+            await asyncio.wait(set(self._tasks), timeout=RECEIPT_TIMEOUT)
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        await self._close()
+
+    async def _run(self) -> None:
+        # A supervisor rather than tenacity: a connection that lived resets the backoff,
+        # and a kick-out or stop() must end the loop at once, not after the next attempt.
+        attempt = 0
+        while not self._stopping.is_set() and not self.kicked_out:
+            try:
+                lived = await self._connect_once()
+            except (aiohttp.ClientError, OSError, TimeoutError, SubscribeRefused) as error:
+                log.warning("wecom: connection failed: %s", error)
+                lived = False
+            if self._stopping.is_set() or self.kicked_out:
+                break
+            attempt = 1 if lived else attempt + 1
+            delay = min(
+                self.settings.reconnect_max_seconds,
+                self.reconnect_base_seconds * 2 ** (attempt - 1),
+            )
+            delay *= 0.8 + 0.4 * secrets.randbelow(1000) / 1000
+            log.info("wecom: reconnecting in %.1fs (attempt %d)", delay, attempt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+    async def _connect_once(self) -> bool:
+        """One connection from dial to close; True if it was authenticated."""
+        assert self._session is not None
+        async with self._session.ws_connect(
+            self.settings.websocket_url, heartbeat=None, max_msg_size=_FRAME_LIMIT
+        ) as ws:
+            self._ws = ws
+            try:
+                await self._subscribe(ws)
+                self.connected.set()
+                log.info("wecom: connected as bot %s", self.bot_id)
+                pinger = asyncio.create_task(self._ping(ws))
+                try:
+                    await self._read(ws)
+                finally:
+                    pinger.cancel()
+                return True
+            finally:
+                self.connected.clear()
+                self._ws = None
+                for waiting in self._receipts.values():
+                    if not waiting.done():
+                        waiting.set_exception(NotConnected("connection closed"))
+                self._receipts.clear()
+
+    async def _subscribe(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        req_id = f"{SUBSCRIBE}_{secrets.token_hex(8)}"
+        await ws.send_json(
+            {
+                "cmd": SUBSCRIBE,
+                "headers": {"req_id": req_id},
+                "body": {"bot_id": self.bot_id, "secret": self._secret},
+            }
+        )
+        async with asyncio.timeout(RECEIPT_TIMEOUT * 2):
+            async for raw in ws:
+                if raw.type != WSMsgType.TEXT:
+                    break
+                frame = _json(raw.data)
+                if frame.get("headers", {}).get("req_id") != req_id:
+                    continue
+                if frame.get("errcode") != 0:
+                    raise SubscribeRefused(f"errcode {frame.get('errcode')}: {frame.get('errmsg')}")
+                return
+        raise SubscribeRefused("connection closed before the subscription was answered")
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        missed = 0
+        while not ws.closed:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                await self._request(PING, f"{PING}_{secrets.token_hex(8)}", None)
+                missed = 0
+            except (NotConnected, TimeoutError, ConnectionError):
+                missed += 1
+                if missed >= 2:  # WeCom stopped answering: drop the line and reconnect
+                    log.warning("wecom: two pings unanswered, reconnecting")
+                    await ws.close()
+                    return
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for raw in ws:
+            if raw.type != WSMsgType.TEXT:
+                if raw.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                    break
+                continue
+            frame = _json(raw.data)
+            cmd = frame.get("cmd")
+            headers = frame.get("headers")
+            req_id = str(headers.get("req_id", "")) if isinstance(headers, Mapping) else ""
+            body = frame.get("body")
+            if not cmd:
+                waiting = self._receipts.pop(req_id, None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(frame)
+            elif not isinstance(body, Mapping):
+                log.warning("wecom: %s frame without a body", cmd)
+            elif cmd == MESSAGE_CALLBACK:
+                self._spawn(self._take_message(req_id, body))
+            elif cmd == EVENT_CALLBACK and event_type(body) == KICKED_OUT:
+                # Another process subscribed with this bot id; fighting back would only
+                # kick it out in turn, so this one stands down.
+                log.error("wecom: another connection took over this bot; this one stops")
+                self.kicked_out = True
+                await ws.close()
+                return
+            elif cmd == EVENT_CALLBACK:
+                submit = card_submit(body)
+                if submit is not None:
+                    self._spawn(self._take_card(req_id, submit, body))
+
+    async def _take_message(self, req_id: str, body: Mapping[str, Any]) -> None:
+        message = self._message(body, {"req_id": req_id})
+        if message is None:
+            return
+        self.handles.offer(message.conversation_id, req_id, self.clock.now())
+        try:
+            # WeCom does not deliver a frame twice, so a failed commit is retried here.
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(5),
+                wait=exponential_wait(initial=1, max=15),
+                retry=retry_if_exception_type(Exception),
+                reraise=True,
+            ):
+                with attempt:
+                    await self.dispatcher.dispatch(message)
+        except Exception:
+            log.exception("wecom: message %s not committed; telling the member", message.message_id)
+            with contextlib.suppress(Exception):
+                await self.send(
+                    OutgoingMessage(
+                        platform=PLATFORM,
+                        conversation_id=message.conversation_id,
+                        kind="text",
+                        body=NOT_SAVED,
+                        reply_context={"req_id": req_id},
+                    )
+                )
+
+    async def _take_card(self, req_id: str, submit: CardSubmit, body: Mapping[str, Any]) -> None:
+        card = await self._vote_from_card(submit, body)
+        if card is None:
+            return
+        update = {"response_type": "update_template_card", "userids": [_sender(body)]}
+        try:
+            receipt = await self._request(RESPOND_UPDATE, req_id, update | {"template_card": card})
+        except (NotConnected, ConnectionError, TimeoutError) as error:
+            # The ballot is committed; only this refresh of the member's card is lost.
+            log.warning("wecom: card update for %s not delivered: %s", _sender(body), error)
+            return
+        if receipt.get("errcode") != 0:
+            log.warning("wecom: card update refused: %s", receipt.get("errmsg"))
+
+    async def _request(
+        self, cmd: str, req_id: str, body: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Send a frame and wait for WeCom's receipt of it."""
+        ws = self._ws
+        if ws is None or ws.closed or not self.connected.is_set():
+            raise NotConnected("not connected to WeCom")
+        receipt: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._receipts[req_id] = receipt
+        frame: dict[str, Any] = {"cmd": cmd, "headers": {"req_id": req_id}}
+        if body is not None:
+            frame["body"] = body
+        try:
+            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            async with asyncio.timeout(RECEIPT_TIMEOUT):
+                return await receipt
+        finally:
+            self._receipts.pop(req_id, None)
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Answer through a fresh message's req_id, or post on the bot's own (aibot_send_msg)."""
+        if message.kind == "poll_tally":
+            # WeCom updates a card only in answer to a click on it; each clicker's card is
+            # refreshed then, with the tally of that moment.
+            return SendResult.sent()
+        if not self.connected.is_set():
+            return SendResult.retry("未连接企业微信", after=2)
+        now = self.clock.now()
+        content = self._body_for(message)
+        handle = self.handles.take(
+            message.conversation_id, message.reply_context.get("req_id"), now
+        )
+        if handle is not None:
+            cmd, req_id = RESPOND, handle
+            if content["msgtype"] == "markdown":
+                stream = {"id": secrets.token_hex(8), "finish": True}
+                body = {
+                    "msgtype": "stream",
+                    "stream": stream | {"content": content["markdown"]["content"]},
+                }
+            else:
+                body = content
+        else:
+            cmd, req_id = SEND, f"{SEND}_{secrets.token_hex(8)}"
+            body = {"chatid": message.conversation_id} | content
+        try:
+            receipt = await self._request(cmd, req_id, body)
+        except (NotConnected, ConnectionError) as error:
+            if handle is not None:
+                self.handles.give_back(message.conversation_id, handle, now)
+            return SendResult.retry(str(error), after=2)
+        except TimeoutError:
+            return SendResult.retry("企业微信未回执")
+        if receipt.get("errcode") == 0:
+            return SendResult.sent()
+        return SendResult.retry(f"errcode {receipt.get('errcode')}: {receipt.get('errmsg', '')}")
+
+
+def _json(data: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# ---- callback mode ---------------------------------------------------------------------
+
+
+class CallbackRefused(Exception):
+    """A callback that fails a check; nothing of it is kept."""
+
+
+class WeComCallback(_WeComAdapter):
+    """The bot behind an HTTPS endpoint WeCom posts encrypted callbacks to."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        encoding_aes_key: str,
+        settings: WeComSettings,
+        clock: Clock,
+        zone: ZoneInfo,
+        receive_id: str = "",
+    ) -> None:
+        super().__init__(settings=settings, clock=clock, zone=zone)
+        self.crypto = WeComCrypto(token, encoding_aes_key, receive_id)
+
+    def __repr__(self) -> str:  # never show the token or key
+        return f"WeComCallback(path={self.settings.callback_path!r})"
+
+    def install(self, app: web.Application) -> None:
+        """Add the callback endpoint to the bot's web server."""
+        app.router.add_get(self.settings.callback_path, self._verify_url)
+        app.router.add_post(self.settings.callback_path, self._callback)
+
+    async def start(self, dispatcher: Dispatcher) -> None:
+        """Take callbacks from now on."""
+        await self._open(dispatcher)
+
+    async def stop(self) -> None:
+        """Stop sending; the endpoint goes with the web server."""
+        await self._close()
+
+    def _checked(self, query: Mapping[str, str], encrypted: str) -> str:
+        """The plaintext of a callback that passes every check, or CallbackRefused."""
+        timestamp = query.get("timestamp", "")
+        if not timestamp.isdigit():
+            raise CallbackRefused("缺少时间戳")
+        skew = abs(self.clock.now().timestamp() - int(timestamp))
+        if skew > self.settings.max_clock_skew_seconds:
+            raise CallbackRefused("时间戳过期")
+        try:
+            self.crypto.verify(
+                query.get("msg_signature", ""), timestamp, query.get("nonce", ""), encrypted
+            )
+            return self.crypto.decrypt(encrypted)
+        except WeComCryptoError as error:
+            raise CallbackRefused(str(error)) from error
+
+    async def _verify_url(self, request: web.Request) -> web.Response:
+        try:
+            plain = self._checked(request.query, request.query.get("echostr", ""))
+        except CallbackRefused as error:
+            log.warning("wecom: URL verification refused: %s", error)
+            return web.Response(status=403, text="校验失败")
+        return web.Response(text=plain.strip())
+
+    async def _callback(self, request: web.Request) -> web.StreamResponse:
+        if self._dispatcher is None:
+            return web.Response(status=503, text="协商助手还在启动")
+        if (request.content_length or 0) > _CALLBACK_LIMIT:
+            return web.Response(status=413)
+        try:
+            envelope = await request.json()
+            encrypted = str(envelope["encrypt"])
+            body = json.loads(self._checked(request.query, encrypted))
+            if not isinstance(body, dict):
+                raise CallbackRefused("明文不是 JSON 对象")
+        except CallbackRefused as error:
+            log.warning("wecom: callback refused: %s", error)
+            return web.Response(status=403, text="校验失败")
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="格式不对")
+        if body.get("msgtype") == "event":
+            submit = card_submit(body)
+            if submit is None:
+                return web.Response(text="")
+            card = await self._vote_from_card(submit, body)
+            if card is None:
+                return web.Response(text="")
+            update = {"response_type": "update_template_card", "userids": [_sender(body)]}
+            return self._passive(request, update | {"template_card": card})
+        if body.get("msgtype") == "stream":
+            return web.Response(text="")  # a refresh of a stream the bot never opens
+        response_url = str(body.get("response_url", ""))
+        context = {"response_url": response_url} if self._allowed(response_url) else {}
+        message = self._message(body, context)
+        if message is None:
+            return web.Response(text="")
+        if context:
+            self.handles.offer(message.conversation_id, response_url, self.clock.now())
+        try:
+            await self.dispatcher.dispatch(message)
+        except Exception:
+            log.exception("wecom: callback %s not committed", message.message_id)
+            return web.Response(status=503, text="稍后重试")  # WeCom delivers it again
+        return web.Response(text="")
+
+    def _passive(self, request: web.Request, reply: Mapping[str, Any]) -> web.Response:
+        timestamp = str(int(self.clock.now().timestamp()))
+        nonce = request.query.get("nonce", "") or secrets.token_hex(8)
+        envelope = self.crypto.encrypted_reply(
+            json.dumps(reply, ensure_ascii=False), timestamp=timestamp, nonce=nonce
+        )
+        return web.json_response(envelope)
+
+    def _allowed(self, url: str) -> bool:
+        """A response_url is followed only to WeCom's own host (config can add test hosts)."""
+        if not url:
+            return False
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin in self.settings.response_url_origins:
+            return True
+        log.warning("wecom: response_url to %s refused", origin)
+        return False
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Answer through a fresh response_url of the conversation (each is one-shot)."""
+        if message.kind == "poll_tally":
+            return SendResult.sent()  # cards change only in answer to a click
+        assert self._session is not None
+        handle = self.handles.take(
+            message.conversation_id, message.reply_context.get("response_url"), self.clock.now()
+        )
+        if handle is None:
+            # Callback mode cannot post on its own: wait for the next message to the bot.
+            return SendResult.retry("没有可用的 response_url，等成员下次 @机器人", after=60)
+        try:
+            async with self._session.post(handle, json=self._body_for(message)) as response:
+                result = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            return SendResult.retry(f"response_url: {type(error).__name__}")
+        if isinstance(result, Mapping) and result.get("errcode") == 0:
+            return SendResult.sent()
+        code = result.get("errcode") if isinstance(result, Mapping) else "?"
+        return SendResult.retry(f"response_url errcode {code}")
+
+
+# ---- wiring ------------------------------------------------------------------------------
+
+
+def wecom_from_environment(
+    settings: WeComSettings, *, clock: Clock, zone: ZoneInfo
+) -> WeComLongConnection | WeComCallback | None:
+    """The adapter whose credentials are in the environment (None when neither is)."""
+    bot_id, secret = env_secret(BOT_ID_ENV), env_secret(BOT_SECRET_ENV)
+    token, aes_key = env_secret(TOKEN_ENV), env_secret(AES_KEY_ENV)
+    long_ok = bool(bot_id and secret)
+    callback_ok = bool(token and aes_key)
+    mode = settings.mode
+    if mode == "auto":
+        mode = "long_connection" if long_ok else "callback" if callback_ok else "auto"
+    if mode == "long_connection":
+        if not (bot_id and secret):
+            raise RuntimeError(f"WeCom long connection needs {BOT_ID_ENV} and {BOT_SECRET_ENV}")
+        return WeComLongConnection(
+            bot_id=bot_id, secret=secret, settings=settings, clock=clock, zone=zone
+        )
+    if mode == "callback":
+        if not (token and aes_key):
+            raise RuntimeError(f"WeCom callback mode needs {TOKEN_ENV} and {AES_KEY_ENV}")
+        return WeComCallback(
+            token=token, encoding_aes_key=aes_key, settings=settings, clock=clock, zone=zone
+        )
+    return None

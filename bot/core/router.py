@@ -1,0 +1,293 @@
+"""Commands: one Router per feature module, included by the app (as in aiogram).
+
+A command has a Chinese name and English aliases, may have a sub-command (`/协商 开始`),
+declares who may use it and in which stages, and takes typed arguments: the handler's
+`args` annotation names a class whose `parse(raw)` builds it or raises UsageError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, Self, get_type_hints
+
+from sqlmodel import Session
+
+from bot.core.text import fold
+from storage.enums import ALL_STAGES, Role, Stage
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+COMMAND_PREFIXES = ("/", "／")
+
+
+class Args(Protocol):
+    """Typed arguments of a command."""
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """Build the arguments from what followed the command, or raise UsageError."""
+        ...
+
+
+Handler = Callable[["Context", Any], Awaitable[None]]
+# A job runs like a handler, without a message: `async def job(ctx, *args) -> None`.
+Job = Callable[..., Coroutine[Any, Any, None]]
+# Fills in an outbox row's payload with what is true when it is sent (a poll's tally).
+View = Callable[[Session, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command the bot answers."""
+
+    name: str
+    aliases: tuple[str, ...]
+    handler: Handler
+    args_type: type[Args]
+    usage: str
+    summary: str
+    # None means everyone in the group.
+    roles: frozenset[Role] | None
+    # None means it needs no open consultation; otherwise the stages it works in.
+    stages: frozenset[Stage] | None
+
+    def allowed_for(self, roles: frozenset[Role]) -> bool:
+        """Whether someone with `roles` may use the command."""
+        return self.roles is None or bool(self.roles & roles)
+
+
+@dataclass
+class Router:
+    """The commands of one feature module."""
+
+    name: str
+    commands: list[Command] = field(default_factory=list)
+    # Plain text addressed to the bot, by stage (see `on_text`).
+    text_handlers: list[Command] = field(default_factory=list)
+    startup: list[Job] = field(default_factory=list)
+    # Scheduled jobs by the stable name the scheduler stores (never an import path, which a
+    # rename would break for jobs already stored).
+    jobs: dict[str, Job] = field(default_factory=dict)
+    views: dict[str, View] = field(default_factory=dict)
+    # Row kinds that update something already shown instead of posting a message.
+    update_kinds: set[str] = field(default_factory=set)
+
+    def outbox_view(self, *kinds: str, update: bool = False) -> Callable[[View], View]:
+        """Use the decorated function to complete rows of `kinds` just before they are sent;
+        with `update`, those rows refresh something shown rather than post a message."""
+
+        def register(view: View) -> View:
+            for kind in kinds:
+                self.views[kind] = view
+                if update:
+                    self.update_kinds.add(kind)
+            return view
+
+        return register
+
+    def job(self, name: str) -> Callable[[Job], Job]:
+        """Let the decorated function be scheduled (`ctx.schedule`) under `name`: the name
+        is what the scheduler stores, so it must never change once jobs are stored."""
+
+        def register(job: Job) -> Job:
+            if name in self.jobs:
+                raise ValueError(f"job {name!r} registered twice")
+            self.jobs[name] = job
+            return job
+
+        return register
+
+    def on_startup(self, job: Job) -> Job:
+        """Run `job(ctx)` once when the bot starts (e.g. to re-arm deadlines)."""
+        self.startup.append(job)
+        return job
+
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        usage: str,
+        summary: str,
+        roles: Iterable[Role] | None = None,
+        stages: Iterable[Stage] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated handler under `name` (words separated by a space)."""
+
+        def register(handler: Handler) -> Handler:
+            self.commands.append(_command(name, aliases, handler, usage, summary, roles, stages))
+            return handler
+
+        return register
+
+    def on_text(
+        self, *, name: str, usage: str, summary: str, stages: Iterable[Stage]
+    ) -> Callable[[Handler], Handler]:
+        """Handle plain text addressed to the bot (no command) in these stages, like a
+        command named `name`; in other stages such text gets a hint to use /帮助."""
+
+        def register(handler: Handler) -> Handler:
+            self.text_handlers.append(_command(name, (), handler, usage, summary, None, stages))
+            return handler
+
+        return register
+
+
+def _command(
+    name: str,
+    aliases: tuple[str, ...],
+    handler: Handler,
+    usage: str,
+    summary: str,
+    roles: Iterable[Role] | None,
+    stages: Iterable[Stage] | None,
+) -> Command:
+    args_type = get_type_hints(handler).get("args")
+    if args_type is None or not hasattr(args_type, "parse"):
+        raise TypeError(f"{handler.__name__}: annotate `args` with a class that has parse()")
+    return Command(
+        name=name,
+        aliases=aliases,
+        handler=handler,
+        args_type=args_type,
+        usage=usage,
+        summary=summary,
+        roles=None if roles is None else frozenset(roles),
+        stages=None if stages is None else frozenset(stages),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A message resolved to a command (or to a command family with no sub-command)."""
+
+    command: Command | None
+    raw_args: str
+    # Set when only the family matched (`/协商` alone, `/协商 飞`): its sub-commands.
+    family: tuple[Command, ...] = ()
+    family_name: str = ""
+
+
+@dataclass
+class _Node:
+    command: Command | None = None
+    children: dict[str, _Node] = field(default_factory=dict)
+
+
+class CommandTable:
+    """All commands, matched by the longest name at each word.
+
+    Chinese has no spaces, so `/投2` and `/意见建议增加…` are matched by prefix, as a
+    member on a phone types them; a sub-command of a command ends where a word ends.
+    """
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.commands: list[Command] = []
+        self.text_handlers: list[Command] = []
+        self.startup: list[Job] = []
+        self.jobs: dict[str, Job] = {}
+        self._job_names: dict[Job, str] = {}
+        self.views: dict[str, View] = {}
+        self.update_kinds: set[str] = set()
+        self._root = _Node()
+        for router in routers:
+            self.startup.extend(router.startup)
+            for name, job in router.jobs.items():
+                if name in self.jobs:
+                    raise ValueError(f"job {name!r} registered twice")
+                self.jobs[name] = job
+                self._job_names[job] = name
+            self.text_handlers.extend(router.text_handlers)
+            self.views.update(router.views)
+            self.update_kinds |= router.update_kinds
+            for command in router.commands:
+                self.commands.append(command)
+                for spelling in (command.name, *command.aliases):
+                    self._insert(spelling, command)
+
+    def _insert(self, spelling: str, command: Command) -> None:
+        node = self._root
+        for word in fold(spelling).split():
+            node = node.children.setdefault(word, _Node())
+        if node.command is not None:
+            raise ValueError(f"command {spelling!r} registered twice")
+        node.command = command
+
+    def job_name(self, job: Job) -> str:
+        """The name `job` is stored under; a job must be registered with `@router.job`."""
+        try:
+            return self._job_names[job]
+        except KeyError:
+            raise LookupError(f"{job.__qualname__} is not registered with @router.job") from None
+
+    def enabled_in(self, stage: Stage) -> list[Command]:
+        """The commands this stage enables (those usable in every stage are left out)."""
+        return [
+            command
+            for command in self.commands
+            if command.stages is not None
+            and stage in command.stages
+            and command.stages != ALL_STAGES
+        ]
+
+    def text_handler(self, stage: Stage | None) -> Command | None:
+        """The handler of plain addressed text in `stage` (None: no consultation open)."""
+        for command in self.text_handlers:
+            if command.stages is None or (stage is not None and stage in command.stages):
+                return command
+        return None
+
+    def match(self, text: str) -> Match | None:
+        """Resolve a message; None when it is not a command at all."""
+        stripped = text.lstrip()
+        if not stripped.startswith(COMMAND_PREFIXES):
+            return None
+        rest = stripped[1:]
+        node = self._root
+        path: list[str] = []
+        while True:
+            word, rest_after = self._longest_child(node, rest)
+            if word is None:
+                break
+            node = node.children[word]
+            path.append(word)
+            rest = rest_after
+        raw_args = rest.strip()
+        if node.command is not None:
+            return Match(command=node.command, raw_args=raw_args)
+        if node is self._root:
+            return Match(command=None, raw_args=raw_args)
+        family = tuple(self._commands_under(node))
+        return Match(command=None, raw_args=raw_args, family=family, family_name=" ".join(path))
+
+    def _longest_child(self, node: _Node, text: str) -> tuple[str | None, str]:
+        head = text.lstrip()
+        folded = fold(head[:24])
+        # Below a command of its own (`/选题`), a sub-command word must end where a word
+        # ends: `/选题 投票方式改革` proposes a topic, `/选题 投票 #1` opens the poll. A
+        # family with no command of its own (`/协商`) has nothing else to mean, so
+        # `/协商开始夜市` still opens a consultation.
+        bounded = node is not self._root and node.command is not None
+        best: str | None = None
+        for word in node.children:
+            if folded.startswith(word) and (best is None or len(word) > len(best)):
+                after = folded[len(word) : len(word) + 1]
+                # An ASCII alias must end at a word boundary (`/vote2` yes, `/voter` no).
+                if after.isalpha() and (bounded or (word.isascii() and after.isascii())):
+                    continue
+                best = word
+        if best is None:
+            return None, text
+        # fold() keeps lengths for the characters that make up command names.
+        return best, head[len(best) :]
+
+    def _commands_under(self, node: _Node) -> Iterable[Command]:
+        seen: set[str] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.command is not None and current.command.name not in seen:
+                seen.add(current.command.name)
+                yield current.command
+            stack.extend(current.children.values())

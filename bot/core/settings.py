@@ -1,0 +1,287 @@
+"""The settings every room reads: one pydantic model, `config.yaml` documents each key.
+
+Loading them (the YAML file under `XIESHANG_*` environment overrides) is the runtime's
+job (`bot.runtime.config`); secrets never live here: they are read from the environment by
+`bot.core.secrets`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///./data/xieshang.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    batch_max: int = Field(default=200, ge=1, le=5000)
+    # Transactions one process runs side by side. One: on two cores a second and third
+    # lane on PostgreSQL cost more in contention for the interpreter lock and in smaller
+    # batches than they won in overlapped round trips (docs/benchmarks.md, stop 14).
+    # More may pay off against a distant database and a bot with cores to spare.
+    lanes: int = Field(default=1, ge=1, le=32)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class RateLimit(_Section):
+    per_minute: int = Field(default=20, ge=1)
+    per_hour: int | None = Field(default=None, ge=1)
+
+
+class LocalSettings(_Section):
+    enabled: bool = True
+    trust_roles: bool = True
+    rate_limit: RateLimit = RateLimit()
+
+
+class DingTalkSettings(_Section):
+    admins_are_moderators: bool = True
+    rate_limit: RateLimit = RateLimit()
+    card_template_id: str = ""
+    throttled_retry_seconds: float = Field(default=60, gt=0, le=600)
+
+
+class WeComSettings(_Section):
+    # "auto" picks the mode whose credentials are in the environment (long connection first).
+    mode: Literal["auto", "long_connection", "callback"] = "auto"
+    bot_name: str = Field(default="协商助手", min_length=1, max_length=32)
+    websocket_url: str = "wss://openws.work.weixin.qq.com"
+    heartbeat_seconds: float = Field(default=30, gt=0, le=300)
+    reconnect_max_seconds: float = Field(default=30, ge=1, le=600)
+    reply_window_seconds: float = Field(default=600, ge=10, le=86400)
+    callback_path: str = Field(default="/wecom/callback", pattern=r"^/[A-Za-z0-9/_-]*$")
+    response_url_origins: list[str] = ["https://qyapi.weixin.qq.com"]
+    max_clock_skew_seconds: float = Field(default=300, ge=1, le=3600)
+    vote_cards: bool = True
+    rate_limit: RateLimit = RateLimit(per_minute=30, per_hour=1000)
+
+
+class PlatformSettings(_Section):
+    local: LocalSettings = LocalSettings()
+    dingtalk: DingTalkSettings = DingTalkSettings()
+    wecom: WeComSettings = WeComSettings()
+
+    def rate_limit(self, platform: str) -> RateLimit:
+        """The send limit of a platform (the default for one without settings)."""
+        section = getattr(self, platform, None)
+        limit = getattr(section, "rate_limit", None)
+        return limit if isinstance(limit, RateLimit) else RateLimit()
+
+
+class RoleSettings(_Section):
+    """Members named as `platform:user_id`, e.g. `local:alice` or `dingtalk:manager0123`."""
+
+    moderators: list[str] = []
+    secretaries: list[str] = []
+    liaisons: list[str] = []
+
+    @field_validator("moderators", "secretaries", "liaisons")
+    @classmethod
+    def _platform_prefixed(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            platform, _, user = entry.partition(":")
+            if not platform or not user:
+                raise ValueError(f"应写成 平台:用户ID（如 local:alice），而不是 {entry!r}")
+        return value
+
+
+def _platform_user(entry: str) -> str:
+    platform, _, user = entry.partition(":")
+    if not platform or not user:
+        raise ValueError(f"应写成 平台:用户ID（如 local:alice），而不是 {entry!r}")
+    return entry
+
+
+class SectorEntry(_Section):
+    """A member's sector (界别), e.g. `{member: "dingtalk:0123", sector: "经济界"}`."""
+
+    member: str
+    sector: str = Field(min_length=1, max_length=32)
+
+    _member = field_validator("member")(_platform_user)
+
+
+class LeaderEntry(_Section):
+    """A leader or department representative who may write in the group."""
+
+    member: str
+    department: str = Field(min_length=1, max_length=64)
+    title: str = Field(default="", max_length=64)
+
+    _member = field_validator("member")(_platform_user)
+
+
+class AttendanceSettings(_Section):
+    sectors: list[SectorEntry] = []
+    leaders: list[LeaderEntry] = []
+
+
+class ReferralSettings(_Section):
+    default_deadline_days: int = Field(default=30, ge=1, le=366)
+    reopen_deadline_days: int = Field(default=15, ge=1, le=366)
+    reminder_days_before: list[int] = [7, 1]
+    overdue_reminder_every_days: int = Field(default=7, ge=1, le=90)
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+
+    @field_validator("reminder_days_before")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(day < 1 or day > 366 for day in value):
+            raise ValueError("提醒天数应在 1 到 366 之间")
+        return sorted(set(value), reverse=True)
+
+
+class OutboxSettings(_Section):
+    ack_delay_seconds: float = Field(default=1.5, ge=0)
+    max_message_chars: int = Field(default=3000, ge=200)
+    retry_max_seconds: float = Field(default=300, ge=1)
+    update_interval_seconds: float = Field(default=1.0, ge=0)
+    concurrent_sends: int = Field(default=4, ge=1, le=64)
+
+
+class LimitSettings(_Section):
+    max_text_chars: int = Field(default=2000, ge=10)
+    max_poll_options: int = Field(default=20, ge=2, le=50)
+    member_per_minute: int = Field(default=20, ge=1)
+
+
+class SchedulerSettings(_Section):
+    election_seconds: float = Field(default=2.0, gt=0, le=60)
+    look_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class SecuritySettings(_Section):
+    # Used only when XIESHANG_BALLOT_SECRET is unset: the embedded default generates one.
+    ballot_secret_file: Path = Path("data/ballot-secret")
+
+
+class ConsoleUserEntry(_Section):
+    """A console user named in config; the token lives in the environment variable named."""
+
+    name: str = Field(min_length=1, max_length=32)
+    role: Literal["secretary", "leader"] = "secretary"
+    token_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)
+
+
+class ConsoleSettings(_Section):
+    enabled: bool = True
+    users: list[ConsoleUserEntry] = []
+    # auto: Secure cookies when the request came over HTTPS (directly, or from a proxy on
+    # this machine saying X-Forwarded-Proto: https); always; never.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    session_hours: float = Field(default=8, gt=0, le=720)
+    sign_in_failures_per_minute: int = Field(default=5, ge=1, le=100)
+
+
+class LLMSettings(_Section):
+    """An OpenAI-compatible chat endpoint that may polish the minutes' titles and overview.
+
+    The key is never a setting: it comes from the XIESHANG_LLM_API_KEY variable.
+    """
+
+    # Empty: no model; the offline minutes stand. E.g. https://api.deepseek.com/v1
+    base_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    model: str = Field(default="", max_length=100)
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+    attempts: int = Field(default=2, ge=1, le=5)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a model is configured."""
+        return bool(self.base_url and self.model)
+
+
+class VectorSettings(_Section):
+    """The background task that computes each statement's sentence vector once."""
+
+    enabled: bool = True
+    batch_size: int = Field(default=32, ge=1, le=1000)
+    # Longest pause between two looks for new statements when no message wakes it.
+    interval_seconds: float = Field(default=30, gt=0, le=3600)
+    threads: int = Field(default=1, ge=1, le=64)
+    # An OpenAI-compatible embeddings endpoint instead of the bundled model (POST
+    # {base_url}/embeddings); its key only from XIESHANG_EMBEDDINGS_API_KEY.
+    base_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    # Stored with each vector as "openai-compatible/<model>", in 64 characters at most.
+    model: str = Field(default="", max_length=46)
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+    attempts: int = Field(default=2, ge=1, le=5)
+
+    @property
+    def remote(self) -> bool:
+        """Whether an embeddings endpoint replaces the bundled model."""
+        return bool(self.base_url and self.model)
+
+
+class MinutesSettings(_Section):
+    llm: LLMSettings = LLMSettings()
+    vectors: VectorSettings = VectorSettings()
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; `config.yaml` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="XIESHANG_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    timezone: str = "Asia/Shanghai"
+    roles: RoleSettings = RoleSettings()
+    platforms: PlatformSettings = PlatformSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    limits: LimitSettings = LimitSettings()
+    security: SecuritySettings = SecuritySettings()
+    attendance: AttendanceSettings = AttendanceSettings()
+    referrals: ReferralSettings = ReferralSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    log: LogSettings = LogSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    minutes: MinutesSettings = MinutesSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"未知时区 {value!r}") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone times are shown in."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)

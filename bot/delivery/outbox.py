@@ -1,0 +1,478 @@
+"""The outbox sender: drains committed replies per conversation within the platform's limit.
+
+Rows of one conversation go strictly in order, one message at a time. Under load the
+backlog is folded: neighbouring replies travel together, the same answer to many members
+is said once, and acknowledgements of many members become one line ("已记录 37 条意见
+#12–#48"), never one group message per vote.
+A refusal leaves the rows in place with a later `not_before`; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
+
+from sqlmodel import Session
+
+from bot.core.clock import Clock
+from bot.core.messages import OutgoingMessage, SendResult
+from bot.core.metrics import Metrics
+from bot.core.router import View
+from bot.core.settings import Settings
+from bot.core.text import format_refs
+from bot.delivery.channels import Channel, Channels, LocalChannels
+from storage import outbox
+from storage.database import Database
+from storage.outbox import PendingRow
+
+log = logging.getLogger(__name__)
+
+MERGEABLE = frozenset({"text", "ack"})
+MAX_MENTIONS = 20
+FETCH = 1000
+# Every commit wakes the sender; one pass per this many seconds is enough, and leaves the
+# database thread to the dispatcher in a burst.
+PASS_GAP = 0.05
+# How often every conversation with pending rows is looked at, hinted or not.
+SCAN_EVERY = 2.0
+# A hint that says nothing about the kinds of rows waiting.
+ANY_KIND = "*"
+
+
+class Sender(Protocol):
+    """What the outbox needs of a platform adapter."""
+
+    platform: str
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Deliver one message; say whether the platform took it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """The next message of a conversation, or when to look again if it must wait."""
+
+    message: OutgoingMessage | None
+    wait_until: datetime | None = None
+
+
+def compose(
+    rows: list[PendingRow], *, now: datetime, ack_delay: timedelta, max_chars: int
+) -> Composed:
+    """Fold the first due rows of a conversation into one message."""
+    due = []
+    for row in rows:
+        if row.not_before > now:
+            break  # a later row must not overtake one that waits for a retry
+        due.append(row)
+    if not due:
+        return Composed(None, rows[0].not_before if rows else None)
+    if all(row.kind == "ack" for row in due) and now - due[0].created_at < ack_delay:
+        # Only acknowledgements: give the burst a moment to gather into one message.
+        return Composed(None, due[0].created_at + ack_delay)
+
+    first = due[0]
+    if first.kind not in MERGEABLE:
+        return Composed(_message(first, [first], first.body, first.kind))
+
+    taken: list[PendingRow] = []
+    blocks: list[str] = []
+    acks: list[PendingRow] = []
+    length = 0
+    for row in due:
+        if row.kind not in MERGEABLE:
+            break
+        if row.kind != "ack" and not acks and blocks and blocks[-1] == row.body:
+            taken.append(row)  # the same answer to many (200 × /帮助) is said once
+            continue
+        # Acknowledgements fold into one line per kind, whatever their number.
+        size = 0 if row.kind == "ack" else len(row.body) + 2
+        if taken and length + size > max_chars:
+            break
+        taken.append(row)
+        length += size
+        if row.kind == "ack":
+            acks.append(row)
+            continue
+        if acks:
+            blocks.append(_summarize(acks))
+            acks = []
+        blocks.append(row.body)
+    if acks:
+        blocks.append(_summarize(acks))
+    return Composed(_message(first, taken, "\n\n".join(blocks), "text"))
+
+
+def _summarize(acks: list[PendingRow]) -> str:
+    """Acknowledgements grouped by kind: one line each."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in acks:
+        ack = row.payload["ack"]
+        groups.setdefault(ack["key"], []).append(ack)
+    lines = []
+    for same in groups.values():
+        if len(same) == 1:
+            lines.append(same[0]["one"])
+            continue
+        refs = [a["ref"] for a in same if a.get("ref") is not None]
+        tail = f" {format_refs(refs)}" if refs else ""
+        lines.append(f"{same[0]['prefix']}已记录 {len(same)} {same[0]['unit']}{tail}")
+    return "\n".join(lines)
+
+
+def _message(first: PendingRow, rows: list[PendingRow], body: str, kind: str) -> OutgoingMessage:
+    mentions: dict[str, None] = {}
+    reply: Mapping[str, Any] = {}
+    for row in rows:
+        for user in row.payload.get("mentions", ()):
+            mentions[user] = None
+        reply = row.payload.get("reply") or reply  # the freshest way to answer wins
+    return OutgoingMessage(
+        platform=first.platform,
+        conversation_id=first.conversation_id,
+        kind=kind,
+        body=body,
+        mentions=tuple(mentions)[:MAX_MENTIONS] if len(mentions) <= MAX_MENTIONS else (),
+        reply_context=reply,
+        payload=first.payload,
+        row_ids=tuple(row.id for row in rows if row.id is not None),
+    )
+
+
+def _update_key(row: PendingRow) -> str:
+    return f"{row.kind}:{row.payload.get('key', row.id)}"
+
+
+def retry_delay(attempts: int, cap: float) -> float:
+    """Seconds before the next try: doubling from 1 s up to `cap`, with some jitter."""
+    # A persisted not_before, not a retry loop around a call, so tenacity does not fit here.
+    return min(cap, 2.0 ** min(attempts, 20)) * random.uniform(0.8, 1.2)
+
+
+Key = tuple[str, str]
+
+
+class OutboxSender:
+    """Sends pending rows for every conversation, each in order and within its limit.
+
+    It reads a conversation's rows only when something may go: the dispatcher names the
+    conversations (and row kinds) each commit touched, a conversation held back by its
+    limit, the acknowledgement delay or a retry sleeps until then, and a full scan every
+    few seconds finds anything else (rows left by a previous run or another process).
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        adapters: Mapping[str, Sender],
+        settings: Settings,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        channels: Channels | None = None,
+    ) -> None:
+        self.database = database
+        self.adapters = adapters
+        self.metrics = metrics or Metrics()
+        self.channels: Channels = channels or LocalChannels(database, settings)
+        self.settings = settings
+        self.clock = clock
+        # Filled by the app wiring from the routers (see Router.outbox_view).
+        self.views: dict[str, View] = {}
+        self.update_kinds: set[str] = set()
+        self._refreshed: dict[tuple[str, str, str], datetime] = {}
+        # Conversations whose pending updates may not go before this time.
+        self._updates_quiet: dict[Key, datetime] = {}
+        self._busy: dict[Key, asyncio.Task[None]] = {}
+        self._hints: dict[Key, set[str]] = {}
+        # No message of the conversation goes before this; `soft` holds only acknowledgements
+        # back, so a new reply of another kind cancels it; `looking`: a look is scheduled
+        # for when it ends.
+        self._held: dict[Key, tuple[datetime, bool, bool]] = {}
+        self._next_scan = 0.0
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+
+    def wake(self, touched: Mapping[Key, set[str]] | None = None) -> None:
+        """Rows were committed for `touched` conversations (with these kinds): look now."""
+        for key, kinds in (touched or {}).items():
+            self._hints.setdefault(key, set()).update(kinds)
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Loop until stopped: send what is due, then sleep until woken or the next scan."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            self._wakeup.clear()
+            last_pass = loop.time()
+            try:
+                pause = await self.send_due()
+            except Exception:
+                log.exception("outbox pass failed; trying again shortly")
+                pause = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=pause)
+            await asyncio.sleep(max(0.0, last_pass + PASS_GAP - loop.time()))
+
+    async def stop(self) -> None:
+        """Stop after the sends under way; start no other."""
+        self._stopping = True
+        self._wakeup.set()
+        while self._busy:
+            await asyncio.gather(*self._busy.values(), return_exceptions=True)
+
+    async def send_due(self, *, scan: bool = False) -> float:
+        """Start sending for the conversations that may have something to send; returns
+        the seconds until the next full scan."""
+        loop_time = asyncio.get_running_loop().time()
+        candidates, self._hints = self._hints, {}
+        if scan or loop_time >= self._next_scan:
+            self._next_scan = loop_time + SCAN_EVERY
+            depth: dict[str, int] = dict.fromkeys(self.adapters, 0)
+            for pending in await self.database.run(outbox.pending_conversations):
+                key = (pending.platform, pending.conversation_id)
+                candidates.setdefault(key, set()).add(ANY_KIND)
+                depth[pending.platform] = depth.get(pending.platform, 0) + pending.rows
+            for platform, rows in depth.items():
+                self.metrics.outbox_pending.labels(platform).set(rows)
+        for key, kinds in candidates.items():
+            if key[0] not in self.adapters or self._stopping:
+                # Stopping: a send started now (a scan that began before may get here)
+                # would outlive the database and leave its transaction open.
+                continue
+            if key in self._busy:
+                self._hints.setdefault(key, set()).update(kinds)  # taken up when it is done
+                continue
+            task = asyncio.create_task(self._drain(key, kinds))
+            self._busy[key] = task
+            task.add_done_callback(partial(self._done, key))
+        return max(self._next_scan - loop_time, 0.01)
+
+    async def flush(self) -> None:
+        """Send everything that is due now and wait for it (tests, replays, shutdown)."""
+        # Twice: a drain the background loop had begun may have read the clock before these
+        # rows fell due; and one it was running when called left later rows as hints.
+        for _ in range(2):
+            await self.send_due(scan=True)
+            while self._busy or self._hints:
+                if self._busy:
+                    await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
+                else:
+                    await self.send_due()
+
+    def _done(self, key: Key, task: asyncio.Task[None]) -> None:
+        self._busy.pop(key, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("sending to %s failed; the rows stay queued", key[1], exc_info=error)
+        if key in self._hints:
+            self._wakeup.set()
+
+    def _hold(self, key: Key, until: datetime, *, soft: bool = False, look: bool = True) -> None:
+        """Send no message to `key` before `until`, and look again then (`look`), or only
+        once rows arrive meanwhile."""
+        self._held[key] = (until, soft, look)
+        if look:
+            self._look_later(key, (until - self.clock.now()).total_seconds(), set())
+
+    def _look_later(self, key: Key, seconds: float, kinds: set[str]) -> None:
+        asyncio.get_running_loop().call_later(max(seconds, 0.01), self.wake, {key: kinds})
+
+    async def _drain(self, key: Key, kinds: set[str]) -> None:
+        platform, conversation_id = key
+        adapter = self.adapters[platform]
+        quiet = self._updates_quiet.get(key)
+        if (kinds & self.update_kinds or ANY_KIND in kinds) and not (
+            quiet is not None and self.clock.now() < quiet
+        ):
+            # Not group messages: outside the budget, and only the latest of each counts.
+            read = partial(
+                outbox.pending_rows,
+                platform=platform,
+                conversation_id=conversation_id,
+                limit=FETCH,
+                only=self.update_kinds,
+            )
+            async with self.channels.hold(key, read) as taken:
+                if taken is None:
+                    return  # another process is sending to this conversation
+                channel, rows = taken
+                now = self.clock.now()
+                updates, next_due = self._due_updates(key, rows, now)
+                if updates and not await self._send_updates(adapter, updates, channel):
+                    return
+                if updates:
+                    interval = timedelta(seconds=self.settings.outbox.update_interval_seconds)
+                    next_due = min(next_due or now + interval, now + interval)
+                self._quiet_updates(key, next_due, now)
+        held = self._held.get(key)
+        if held is not None and held[1] and kinds - {"ack", ANY_KIND, *self.update_kinds}:
+            del self._held[key]  # a reply arrived: the acknowledgements it held go with it
+        while not self._stopping and await self._send_next(adapter, key):
+            pass
+
+    async def _send_next(self, adapter: Sender, key: Key) -> bool:
+        """Send the conversation's next message if one may go now; True if one went and
+        more may be waiting."""
+        now = self.clock.now()
+        held = self._held.get(key)
+        if held is not None and held[0] > now:
+            if not held[2]:
+                self._hold(key, held[0], soft=held[1])  # rows came: look when it ends
+            return False
+        settings = self.settings.outbox
+        ack_delay = timedelta(seconds=settings.ack_delay_seconds)
+        read = partial(
+            outbox.pending_rows,
+            platform=key[0],
+            conversation_id=key[1],
+            limit=FETCH,
+            without=self.update_kinds,
+        )
+        async with self.channels.hold(key, read) as taken:
+            if taken is None:
+                return False  # another process is sending to this conversation
+            channel, rows = taken
+            wait = channel.wait(now)
+            if wait > 0:
+                self._hold(key, now + timedelta(seconds=wait))
+                return False
+            composed = compose(
+                rows,
+                now=now,
+                ack_delay=ack_delay,
+                max_chars=settings.max_message_chars,
+            )
+            if composed.message is None:
+                if composed.wait_until is not None:
+                    only_acks = all(r.kind == "ack" for r in rows)
+                    self._hold(key, composed.wait_until, soft=only_acks)
+                return False
+            channel.record(now)
+            message = await self._viewed(composed.message, channel)
+            if not await self._deliver(adapter, message, rows, channel):
+                return False
+        if len(rows) < FETCH and len(rows) == len(message.row_ids):
+            # Everything read went. Acknowledgements committed meanwhile would wait the delay
+            # anyway: hold them from now, rather than read them at once only to learn that
+            # (half of a burst's reads did). A reply of another kind ends the hold.
+            self._hold(key, now + ack_delay, soft=True, look=False)
+            return False
+        return True
+
+    def _due_updates(
+        self, key: tuple[str, str], rows: list[PendingRow], now: datetime
+    ) -> tuple[list[PendingRow], datetime | None]:
+        """Update rows that may go now (each shown thing is refreshed at most once per
+        interval: a card does not need 200 refreshes in a 200-vote second), and when the
+        first of the others may go (None if there are none)."""
+        interval = timedelta(seconds=self.settings.outbox.update_interval_seconds)
+        due = []
+        next_due: datetime | None = None
+        for row in rows:
+            if row.kind not in self.update_kinds or row.not_before > now:
+                continue
+            last = self._refreshed.get((*key, _update_key(row)))
+            if last is not None and now - last < interval:
+                if next_due is None or last + interval < next_due:
+                    next_due = last + interval
+                continue
+            due.append(row)
+        return due, next_due
+
+    def _quiet_updates(self, key: Key, until: datetime | None, now: datetime) -> None:
+        """Read the conversation's updates again only at `until`: every pass of a burst
+        would otherwise re-read rows that may not go yet (a quarter of the database
+        thread's time in `bench/ingest.py`). A thing shown for the first time meanwhile
+        waits at most one interval."""
+        if until is None or until <= now:
+            self._updates_quiet.pop(key, None)
+            return
+        self._updates_quiet[key] = until
+        self._look_later(key, (until - now).total_seconds(), set(self.update_kinds))
+
+    async def _send_updates(
+        self, adapter: Sender, updates: list[PendingRow], channel: Channel
+    ) -> bool:
+        """Send the latest update of each thing shown; False if the platform refused."""
+        latest: dict[str, list[PendingRow]] = {}
+        for row in updates:
+            latest.setdefault(_update_key(row), []).append(row)
+        for update_key, same in latest.items():
+            last = same[-1]
+            message = OutgoingMessage(
+                platform=last.platform,
+                conversation_id=last.conversation_id,
+                kind=last.kind,
+                body=last.body,
+                reply_context=last.payload.get("reply") or {},
+                payload=last.payload,
+                row_ids=tuple(r.id for r in same if r.id is not None),
+            )
+            message = await self._viewed(message, channel)
+            if not await self._deliver(adapter, message, same, channel):
+                return False
+            self._refreshed[(last.platform, last.conversation_id, update_key)] = self.clock.now()
+        return True
+
+    async def _viewed(self, message: OutgoingMessage, channel: Channel) -> OutgoingMessage:
+        """The message with its payload completed by its kind's view, if it has one (read
+        in the hold's transaction)."""
+        view = self.views.get(message.kind)
+        if view is None:
+            return message
+        data = dict(message.payload)
+
+        def complete(session: Session) -> dict[str, Any]:
+            return view(session, data)
+
+        return replace(message, payload=await channel.run(complete))
+
+    async def _deliver(
+        self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow], channel: Channel
+    ) -> bool:
+        """Hand one message to the platform and record the result; True if it was taken."""
+        try:
+            result = await adapter.send(message)
+        except Exception as error:  # an adapter bug must not lose the rows
+            log.exception(
+                "send to %s failed",
+                message.conversation_id,
+                extra={"platform": message.platform, "conversation_id": message.conversation_id},
+            )
+            self.metrics.sends.labels(message.platform, "error").inc()
+            result = SendResult.retry(f"{type(error).__name__}: {error}")
+        else:
+            self.metrics.sends.labels(message.platform, "sent" if result.ok else "refused").inc()
+        if result.ok:
+            await channel.settle(
+                partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())
+            )
+            return True
+        attempts = max(r.attempts for r in rows if r.id in message.row_ids)
+        delay = result.retry_after or retry_delay(attempts, self.settings.outbox.retry_max_seconds)
+        log.warning(
+            "send to %s:%s refused (%s); retrying in %.1fs",
+            message.platform,
+            message.conversation_id,
+            result.error,
+            delay,
+            extra={"platform": message.platform, "conversation_id": message.conversation_id},
+        )
+        retry_at = self.clock.now() + timedelta(seconds=delay)
+        await channel.settle(
+            partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
+        )
+        key = (message.platform, message.conversation_id)
+        if message.kind in self.update_kinds:
+            self._look_later(key, delay, {message.kind})
+        else:
+            self._hold(key, retry_at)
+        return False
