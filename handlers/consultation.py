@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from typing import Self
 
 from bot.core.args import NoArgs
-from bot.core.context import Context
+from bot.core.context import CommandInfo, Context
 from bot.core.errors import UsageError, UserError
-from bot.core.router import Command, Router
+from bot.core.router import Router
 from bot.core.text import fold, format_refs, format_time, one_line
-from handlers.evaluation import rating_lines
-from handlers.plan import describe_plan
-from handlers.polls import close_and_announce
-from handlers.referrals import referral_state
+from handlers.shared.followup import describe_plan, rating_lines, referral_state
+from handlers.shared.polls import close_and_announce
 from storage.consultations import (
     change_stage,
     close_consultation,
@@ -85,7 +83,7 @@ def topic_text(consultation: Consultation) -> str:
     return f"「{consultation.topic}」" if consultation.topic else "（议题待定）"
 
 
-def commands_now(ctx: Context, consultation: Consultation) -> list[Command]:
+def commands_now(ctx: Context, consultation: Consultation) -> list[CommandInfo]:
     """What the sender's roles let them do in the consultation's stage: the commands this
     stage enables, then their role's commands that work in any stage (but opening another
     consultation while this one is open); those open to everyone everywhere are left to
@@ -98,10 +96,10 @@ def commands_now(ctx: Context, consultation: Consultation) -> list[Command]:
         and command.stages in (None, ALL_STAGES)
         and command.handler is not start_consultation
     ]
-    return [command for command in enabled + anytime if command.allowed_for(ctx.roles)]
+    return [command for command in [*enabled, *anytime] if command.allowed_for(ctx.roles)]
 
 
-def _usable_line(command: Command, consultation: Consultation) -> str:
+def _usable_line(command: CommandInfo, consultation: Consultation) -> str:
     """`usage　summary`; moving on is shown as what it does next, when it can be done."""
     stage = consultation.stage
     if command.handler is move_to_stage and consultation.topic and stage is not Stage.EVALUATE:
@@ -110,7 +108,7 @@ def _usable_line(command: Command, consultation: Consultation) -> str:
     return f"{command.usage}　{command.summary}"
 
 
-def _command_line(command: Command) -> str:
+def _command_line(command: CommandInfo) -> str:
     who = f"（{labels(command.roles)}）" if command.roles is not None else ""
     return f"{command.usage}　{command.summary}{who}"
 

@@ -10,9 +10,10 @@ from bot.core.args import NoArgs
 from bot.core.context import Ack, Context
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
+from handlers.shared.followup import rating_lines
 from storage.enums import Stage
-from storage.ratings import has_rated, rating_averages, record_rating
-from storage.referrals import get_referral, list_referrals, standing_reply
+from storage.ratings import has_rated, record_rating
+from storage.referrals import get_referral, standing_reply
 
 router = Router("evaluation")
 
@@ -99,27 +100,6 @@ async def rate_referral(ctx: Context, args: RatingSpec) -> None:
             prefix=prefix,
         )
     )
-
-
-def rating_lines(ctx: Context, consultation_id: int) -> list[str]:
-    """Average scores of each replied referral of the consultation."""
-    referrals = [
-        r
-        for r in list_referrals(ctx.session, consultation_id=consultation_id)
-        if r.id is not None and standing_reply(ctx.session, referral_id=r.id) is not None
-    ]
-    averages = rating_averages(ctx.session, referral_ids=[r.id for r in referrals if r.id])
-    lines = []
-    for referral in referrals:
-        average = averages.get(referral.id or 0)
-        if average is None:
-            lines.append(f"报送 #{referral.number} {referral.lead_department}：尚无评价")
-        else:
-            lines.append(
-                f"报送 #{referral.number} {referral.lead_department}：{average.raters} 人评价，"
-                f"办理 {average.handling:.1f} 分，结果 {average.result:.1f} 分"
-            )
-    return lines
 
 
 @router.command(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.args import OptionalText
-from bot.core.context import Context
-from bot.core.router import Command, Router
+from bot.core.context import CommandInfo, Context
+from bot.core.router import Router
 from bot.core.text import fold
 from storage.enums import ALL_STAGES, labels
 
@@ -31,7 +31,7 @@ async def show_help(ctx: Context, args: OptionalText) -> None:
     ctx.reply("\n".join(lines), mention=False)
 
 
-def _usable_now(ctx: Context, command: Command) -> bool:
+def _usable_now(ctx: Context, command: CommandInfo) -> bool:
     if not command.allowed_for(ctx.roles):
         return False
     if command.stages is None:
@@ -44,7 +44,7 @@ def _explain(ctx: Context, name: str) -> str:
     """One command (and the sub-commands under it), or a group of commands such as /协商."""
     wanted = fold(name.lstrip("/／")).split()
     exact = None
-    under: list[Command] = []
+    under: list[CommandInfo] = []
     for command in ctx.commands.commands:
         spellings = [fold(spelling).split() for spelling in (command.name, *command.aliases)]
         # `/帮助 协商状态` means /协商 状态: members type Chinese without spaces.
@@ -70,6 +70,6 @@ def _explain(ctx: Context, name: str) -> str:
     return f"没有叫「{name}」的命令。发送 /帮助 查看全部命令。"
 
 
-def _brief(command: Command) -> str:
+def _brief(command: CommandInfo) -> str:
     who = f"（限{labels(command.roles)}）" if command.roles is not None else ""
     return f"{command.usage}　{command.summary}{who}"

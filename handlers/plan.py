@@ -10,9 +10,9 @@ from bot.core.args import Text
 from bot.core.context import Ack, Context
 from bot.core.errors import UsageError
 from bot.core.router import Router
+from handlers.shared.followup import PLAN_FIELDS, describe_plan
 from storage.enums import Role, Stage
 from storage.plans import add_research_note, get_plan, save_plan
-from storage.step_tables import ConsultationPlan
 
 router = Router("plan")
 
@@ -39,14 +39,6 @@ LIST_LIMIT = 20
 
 # Written as a field's value, empties that field.
 CLEAR = "无"
-# The fields in the order they are shown, with the names they are shown under.
-_SHOWN = {
-    "schedule": "时间",
-    "place": "地点/形式",
-    "departments": "邀请部门",
-    "leaders": "邀请领导",
-    "notes": "说明",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +93,7 @@ class PlanSpec:
 
     def given(self) -> list[str]:
         """The fields written, in the order they are shown."""
-        return [name for name in _SHOWN if getattr(self, name) is not None]
+        return [name for name in PLAN_FIELDS if getattr(self, name) is not None]
 
 
 def _label(field: str) -> str:
@@ -115,18 +107,6 @@ def _names(pieces: list[str], label: str) -> tuple[str, ...]:
     if any(len(name) > NAME_LIMIT for name in names):
         raise UsageError(f"{label}的每个名称最多 {NAME_LIMIT} 字。")
     return tuple(dict.fromkeys(names))
-
-
-def describe_plan(plan: ConsultationPlan) -> list[str]:
-    """The plan as lines for the group (fields left empty are left out)."""
-    values = {
-        "schedule": plan.schedule,
-        "place": plan.place,
-        "departments": "、".join(plan.departments),
-        "leaders": "、".join(plan.leaders),
-        "notes": plan.notes,
-    }
-    return [f"{label}：{values[name]}" for name, label in _SHOWN.items() if values[name]]
 
 
 @router.command(
@@ -163,8 +143,8 @@ async def record_plan(ctx: Context, args: PlanSpec) -> None:
     what = "，".join(
         part
         for part in (
-            "、".join(_SHOWN[name] for name in changed),
-            "清空" + "、".join(_SHOWN[name] for name in cleared) if cleared else "",
+            "、".join(PLAN_FIELDS[name] for name in changed),
+            "清空" + "、".join(PLAN_FIELDS[name] for name in cleared) if cleared else "",
         )
         if part
     )

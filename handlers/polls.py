@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from typing import Any, Self
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -15,18 +12,24 @@ from bot.core.args import OptionalRef
 from bot.core.context import NO_CONSULTATION, Ack, Context
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
-from bot.core.text import bar, fold, format_refs, format_time, one_line, parse_duration, parse_refs
+from bot.core.text import fold, format_refs, one_line, parse_refs
+from handlers.shared.polls import (
+    Deadline,
+    card_payload,
+    close_and_announce,
+    open_and_announce_poll,
+    render_result,
+)
 from storage.consultations import get_consultation, last_closed_consultation
 from storage.enums import ALL_STAGES, PollStatus, Role
 from storage.models import Poll
 from storage.polls import (
-    close_poll,
-    create_poll,
     get_poll,
     get_poll_by_id,
     latest_poll,
     open_polls,
     open_polls_with_deadline,
+    prefetch_open_polls,
     record_ballot,
     tally,
 )
@@ -41,7 +44,6 @@ _ANONYMOUS = ("匿名", "anonymous")
 _DEADLINE = ("截止", "deadline")
 # `截止30分钟`, `截止18:00`: the word and its value typed as one (in folded text).
 _GLUED_DEADLINE = re.compile(r"(?:截止|deadline)(\S+)")
-_CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,37 +94,6 @@ class PollSpec:
             raise UsageError("选项不能重复。")
         closes = Deadline.parse(deadline_text) if deadline_text else None
         return cls(question, options, multiple, anonymous, closes)
-
-
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """What follows `截止`: a duration from now (`30分钟`, `2小时`) or a clock time
-    (`18:00`, `18点30分`: today, or tomorrow if it has passed). /投票 and /选题 投票 share it."""
-
-    lasts: timedelta | None
-    until: time | None
-
-    @classmethod
-    def parse(cls, raw: str) -> Self:
-        """A clock time if it reads as one, otherwise a duration."""
-        clock = _CLOCK.fullmatch(fold(raw))
-        if clock:
-            hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
-            if hour > 23 or minute > 59:
-                raise UsageError(f"无法识别时刻「{raw}」。")
-            return cls(None, time(hour, minute))
-        return cls(parse_duration(raw), None)
-
-    def moment(self, now: datetime, zone: ZoneInfo) -> datetime:
-        """When the poll closes, in the time zone of `now` (UTC)."""
-        if self.lasts is not None:
-            return now + self.lasts
-        assert self.until is not None
-        local_now = now.astimezone(zone)
-        moment = datetime.combine(local_now.date(), self.until, tzinfo=zone)
-        if moment <= local_now:
-            moment += timedelta(days=1)
-        return moment.astimezone(now.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,55 +148,6 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
     )
 
 
-def open_and_announce_poll(
-    ctx: Context,
-    *,
-    consultation_id: int,
-    question: str,
-    options: list[str],
-    multiple: bool,
-    anonymous: bool,
-    deadline: datetime | None,
-) -> Poll:
-    """Open a poll, arm its deadline and announce it (for /投票 and for topic polls)."""
-    poll = create_poll(
-        ctx.session,
-        consultation_id=consultation_id,
-        question=question,
-        options=options,
-        multiple=multiple,
-        anonymous=anonymous,
-        deadline=deadline,
-        member_id=ctx.member_id,
-        now=ctx.now,
-    )
-    assert poll.id is not None
-    if deadline is not None:
-        ctx.schedule(
-            f"poll-close-{poll.id}", close_poll_at_deadline, run_at=deadline, args=(poll.id,)
-        )
-    crowded = len(open_polls(ctx.session, consultation_id=consultation_id)) > 1
-    # Kind "poll": a platform with cards shows buttons; the others show the text.
-    ctx.post(_announcement(ctx, poll, crowded=crowded), kind="poll", payload=_card(poll))
-    return poll
-
-
-def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
-    traits = ["多选" if poll.multiple else "单选"]
-    if poll.anonymous:
-        traits.append("匿名")
-    if poll.deadline is not None:
-        traits.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
-    lines = [f"投票 #{poll.number}：{poll.question}（{'，'.join(traits)}）"]
-    lines += [f"{i}. {option}" for i, option in enumerate(poll.options, start=1)]
-    target = f"#{poll.number} " if crowded else ""
-    example = "1 2" if poll.multiple else "1"
-    lines.append(
-        f"发送 /投 {target}<序号> 投票，如 /投 {target}{example}；可改投，以最后一次为准。"
-    )
-    return "\n".join(lines)
-
-
 @router.command(
     "投", "vote", usage="/投 [#投票编号] <序号…>", summary="参加投票（可改投）", stages=ALL_STAGES
 )
@@ -243,7 +165,7 @@ async def cast_vote(ctx: Context, args: Choice) -> None:
         choices=choices,
         cast_at=ctx.message.timestamp,
     )
-    ctx.update("poll_tally", _card(poll))
+    ctx.update("poll_tally", card_payload(poll))
     prefix = f"投票 #{poll.number}："
     # An anonymous poll's acknowledgement names nobody.
     one = "已收到 1 张选票" if poll.anonymous else f"已记录{ctx.member_name}的选票"
@@ -348,60 +270,6 @@ async def show_result(ctx: Context, args: OptionalRef) -> None:
     ctx.reply(render_result(ctx, poll), mention=False)
 
 
-PollClosedHook = Callable[[Context, Poll], None]
-# What other features do when a poll closes (a topic poll settles the topic); run after
-# the result is posted, whether the moderator or the deadline closed the poll.
-_poll_closed_hooks: list[PollClosedHook] = []
-
-
-def on_poll_closed(hook: PollClosedHook) -> PollClosedHook:
-    """Run `hook(ctx, poll)` whenever a poll closes and its result has been posted."""
-    _poll_closed_hooks.append(hook)
-    return hook
-
-
-def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bool:
-    """Close an open poll and post its result; False when it was closed already."""
-    assert poll.id is not None
-    if not close_poll(ctx.session, poll_id=poll.id, member_id=closed_by, now=ctx.now):
-        return False
-    poll.status, poll.closed_at, poll.closed_by = PollStatus.CLOSED, ctx.now, closed_by
-    ctx.post(render_result(ctx, poll))
-    ctx.update("poll_tally", _card(poll))
-    for hook in _poll_closed_hooks:
-        hook(ctx, poll)
-    return True
-
-
-def render_result(ctx: Context, poll: Poll) -> str:
-    """The tally as the group reads it: `支持 ██████░░░░ 66 · 33%` per option."""
-    counted = tally(ctx.session, poll=poll)
-    closed = poll.status is PollStatus.CLOSED
-    lines = [f"投票 #{poll.number}{' 结果' if closed else '（进行中）'}：{poll.question}"]
-    width = max(len(option) for option in poll.options)
-    for option, votes in zip(poll.options, counted.votes, strict=True):
-        share = votes / counted.voters if counted.voters else 0.0
-        lines.append(f"{option.ljust(width, '　')} {bar(share)} {votes} · {share:.0%}")
-    notes = [f"共 {counted.voters} 人投票"]
-    if poll.multiple:
-        notes.append("多选，占比按投票人数计")
-    if poll.anonymous:
-        notes.append("匿名")
-    if poll.deadline is not None:
-        due = format_time(poll.deadline, ctx.settings.zone)
-        if not closed:
-            notes.append(f"{due} 截止")
-        elif poll.closed_by is None:  # nobody closed it: the deadline did
-            notes.append(f"已于 {due} 截止")
-    lines.append("，".join(notes))
-    return "\n".join(lines)
-
-
-def _card(poll: Poll) -> dict[str, Any]:
-    """What a poll card is about; `poll_view` adds the live tally when it is sent."""
-    return {"key": f"poll:{poll.id}", "poll_id": poll.id}
-
-
 @router.outbox_view("poll")
 @router.outbox_view("poll_tally", update=True)
 def poll_view(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
@@ -422,6 +290,12 @@ def poll_view(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
         "votes": list(counted.votes),
         "voters": counted.voters,
     }
+
+
+@router.prefetch
+def prefetch_polls(session: Session, consultation_ids: set[int]) -> None:
+    """The open polls of a batch's consultations, which every /投 of the batch asks for."""
+    prefetch_open_polls(session, consultation_ids=consultation_ids)
 
 
 @router.job("poll.close")

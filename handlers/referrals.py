@@ -16,11 +16,11 @@ from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
 from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
+from handlers.shared.followup import short_date
 from reports.letter import last_day, render_letter_markdown
 from storage.consultations import get_consultation
 from storage.enums import ReplyClass, Role, Stage
 from storage.opinions import get_opinions
-from storage.ratings import rating_averages
 from storage.referrals import (
     create_referral,
     find_referral,
@@ -45,11 +45,6 @@ _SEPARATORS = re.compile(r"[、，,;；\s]+")
 _REFS_HEAD = re.compile(r"\s*((?:[#＃]\s*\d+\s*[,，、]?\s*)+)")
 _KEYWORDS = re.compile(r"(协办|期限)")
 _DEADLINE_AT_END = re.compile(r"\s*期限\s*(\S+)\s*$")
-
-
-def short_date(day: date) -> str:
-    """`12月24日`, as deadlines are shown in the group."""
-    return f"{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,27 +381,6 @@ async def list_overdue(ctx: Context, args: NoArgs) -> None:
             f"期限 {short_date(final)}，逾期 {late} 天{closed}"
         )
     ctx.reply("\n".join(lines), mention=False)
-
-
-def referral_state(ctx: Context, referral: Referral) -> str:
-    """One line on where a referral stands: answered, waiting, or overdue."""
-    assert referral.id is not None
-    zone = ctx.settings.zone
-    final = last_day(referral.deadline, zone)
-    head = f"报送 #{referral.number} {referral.lead_department}："
-    reply = standing_reply(ctx.session, referral_id=referral.id)
-    if reply is not None:
-        state = f"已答复（{reply.reply_class.label}，{'按期' if reply.on_time else '逾期'}）"
-        average = rating_averages(ctx.session, referral_ids=[referral.id]).get(referral.id)
-        if average is not None:
-            state += (
-                f"，{average.raters} 人评价：办理 {average.handling:.1f}，结果 {average.result:.1f}"
-            )
-        return head + state
-    if referral.deadline <= ctx.now:
-        late = (ctx.now.astimezone(zone).date() - final).days
-        return head + f"逾期 {late} 天未答复（期限 {short_date(final)}）"
-    return head + f"待答复，期限 {short_date(final)}"
 
 
 # Reminders: 7 and 1 days before the last day, then every week once it has passed. Each

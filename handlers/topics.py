@@ -10,7 +10,12 @@ from bot.core.context import Ack, Context
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.text import fold, format_refs, one_line, parse_refs
-from handlers.polls import Deadline, close_and_announce, on_poll_closed, open_and_announce_poll
+from handlers.shared.polls import (
+    Deadline,
+    close_and_announce,
+    on_poll_closed,
+    open_and_announce_poll,
+)
 from storage.consultations import get_consultation, set_topic
 from storage.enums import Role, Stage
 from storage.models import Poll

@@ -4,28 +4,89 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from bot.core.errors import UserError
-from bot.core.router import Job
+from bot.core.messages import IncomingMessage
+from bot.core.settings import Settings
 from storage.consultations import current_consultation
-from storage.enums import Role
+from storage.enums import Role, Stage
 from storage.groups import get_group
 from storage.models import Consultation
 
-if TYPE_CHECKING:
-    from bot.core.messages import IncomingMessage
-    from bot.core.router import CommandTable
-    from bot.core.settings import Settings
+# A command's handler: `async def handler(ctx, args) -> None`.
+Handler = Callable[["Context", Any], Awaitable[None]]
+# A job runs like a handler, without a message: `async def job(ctx, *args) -> None`.
+Job = Callable[..., Coroutine[Any, Any, None]]
 
 NO_CONSULTATION = (
     "本群当前没有进行中的协商。主持人可发送 /协商 开始 [主题] 开启（不写主题则先选题）。"
 )
+
+
+class CommandInfo(Protocol):
+    """What a handler may read of a command (for /帮助 and /协商 状态)."""
+
+    @property
+    def name(self) -> str:
+        """The Chinese name, words separated by a space (`协商 开始`)."""
+        ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other spellings (English)."""
+        ...
+
+    @property
+    def usage(self) -> str:
+        """The usage line."""
+        ...
+
+    @property
+    def summary(self) -> str:
+        """What it does, in a few words."""
+        ...
+
+    @property
+    def roles(self) -> frozenset[Role] | None:
+        """Who may use it (None: everyone)."""
+        ...
+
+    @property
+    def stages(self) -> frozenset[Stage] | None:
+        """The stages it works in (None: it needs no open consultation)."""
+        ...
+
+    @property
+    def handler(self) -> Handler:
+        """The function that runs it."""
+        ...
+
+    def allowed_for(self, roles: frozenset[Role]) -> bool:
+        """Whether someone with `roles` may use it."""
+        ...
+
+
+class CommandCatalog(Protocol):
+    """What a handler may ask of the command table (the router's `CommandTable`)."""
+
+    @property
+    def commands(self) -> Sequence[CommandInfo]:
+        """Every command, in the order the routers registered them."""
+        ...
+
+    def enabled_in(self, stage: Stage) -> Sequence[CommandInfo]:
+        """The commands this stage enables."""
+        ...
+
+    def job_name(self, job: Job) -> str:
+        """The name a job function is registered under."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +171,7 @@ class Context:
         roles: frozenset[Role],
         message: IncomingMessage | None,
         ballot_secret: bytes,
-        commands: CommandTable,
+        commands: CommandCatalog,
     ) -> None:
         self.session = session
         self.commands = commands
@@ -217,11 +278,13 @@ class Context:
         """
         self._queue(kind, "", payload)
 
-    def schedule(self, job_id: str, job: Job, *, run_at: datetime, args: tuple[Any, ...]) -> None:
-        """Run `job(ctx, *args)` at `run_at`, once this transaction has committed."""
-        self.jobs.append(
-            ScheduledJob(job_id=job_id, name=self.commands.job_name(job), run_at=run_at, args=args)
-        )
+    def schedule(
+        self, job_id: str, job: Job | str, *, run_at: datetime, args: tuple[Any, ...]
+    ) -> None:
+        """Run `job(ctx, *args)` (a job function or the name it is registered under) at
+        `run_at`, once this transaction has committed."""
+        name = job if isinstance(job, str) else self.commands.job_name(job)
+        self.jobs.append(ScheduledJob(job_id=job_id, name=name, run_at=run_at, args=args))
 
     def voter_key(self, poll_id: int, *, anonymous: bool) -> str:
         """The ballot's dedupe key: the member id, or for anonymous polls a keyed hash."""

@@ -13,27 +13,27 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.core.clock import Clock
-from bot.core.context import NO_CONSULTATION, Context, GroupRef, Reply, ScheduledJob
+from bot.core.context import NO_CONSULTATION, Context, GroupRef, Job, Reply, ScheduledJob
 from bot.core.drive import drive
 from bot.core.errors import UsageError, UserError
 from bot.core.messages import IncomingMessage
 from bot.core.metrics import Metrics
 from bot.core.ratelimit import Flood, FloodGuard
-from bot.core.router import COMMAND_PREFIXES, Command, CommandTable, Job
+from bot.core.roles import Role, RoleBook, labels
+from bot.core.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.core.settings import Settings
 from bot.core.text import clean_member_text
 from storage import events, outbox
 from storage.consultations import prefetch_current
 from storage.database import Database
-from storage.enums import Role, labels
 from storage.groups import ensure_group, ensure_member, ensure_member_keeping_name, granted_roles
-from storage.polls import prefetch_open_polls
 from storage.sql import drop_behind, flush_behind, forget_memos, memo, writes
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,32 @@ NOT_KEPT_COMMANDS = 3
 FLOODED = "发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
 
 
+class Status(StrEnum):
+    """How one message ended (stored with its inbound record, counted in the metrics)."""
+
+    OK = "ok"
+    # A second delivery of a message already handled: nothing happened again.
+    DUPLICATE = "duplicate"
+    # Not addressed to the bot and not a command.
+    IGNORED = "ignored"
+    FLOODED = "flooded"
+    # Plain text that was not kept; the sender was told what to do instead.
+    HINT = "hint"
+    USAGE = "usage"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How one message ended; `replies` are the bodies queued for it (for replay and tests)."""
 
-    status: str
+    status: Status
     command: str | None = None
     replies: tuple[str, ...] = ()
 
 
-DUPLICATE = Outcome("duplicate")
+DUPLICATE = Outcome(Status.DUPLICATE)
 
 
 RETRIES = 3
@@ -155,7 +171,7 @@ class Dispatcher:
         self.ballot_secret = ballot_secret
         self.schedule_job: JobRunner | None = None
         self.committed_listeners: list[Callable[[Touched], None]] = []
-        self._config_roles = _config_roles(settings)
+        self._roles = RoleBook(settings.roles)
         self._floods = FloodGuard(settings.limits.member_per_minute)
         self._lanes = [_Lane() for _ in range(max(1, lanes))]
         self.recent = LastSecond(clock)
@@ -317,8 +333,9 @@ class Dispatcher:
             raise _RunCarefully from error
 
     def _prefetch(self, session: Session, messages: list[IncomingMessage]) -> None:
-        """Look up the open consultation and polls of every known group of the batch in two
-        queries: nearly every message asks for them, and a query per group made half the
+        """Look up the open consultation of every known group of the batch in one query, and
+        let the features look up what their handlers will ask of those consultations (the
+        open polls): nearly every message asks for them, and a query per group made half the
         cost of a small batch."""
         group_ids = {
             group[0] for m in messages if (group := self._groups.get(_conversation(m))) is not None
@@ -327,50 +344,49 @@ class Dispatcher:
             return
         prefetch_current(session, group_ids=group_ids)
         consultations = memo(session, "consultation")
-        prefetch_open_polls(
-            session,
-            consultation_ids={c.id for g in group_ids if (c := consultations[g]) is not None},
-        )
+        open_ids = {c.id for g in group_ids if (c := consultations[g]) is not None}
+        for prefetch in self.commands.prefetchers:
+            prefetch(session, open_ids)
 
     async def _handle(
         self, batch: _Batch, message: IncomingMessage, text: str, flood: Flood
     ) -> tuple[Outcome, Context | None]:
         match = self.commands.match(text)
         if match is None and not (message.addressed and text):
-            return Outcome("ignored"), None
+            return Outcome(Status.IGNORED), None
         if flood is Flood.QUIET:
-            return Outcome("flooded"), None
+            return Outcome(Status.FLOODED), None
 
         context = self._context(batch, message)
         if flood is Flood.WARN:
             context.reply(FLOODED)
-            return Outcome("flooded"), context
+            return Outcome(Status.FLOODED), context
         if match is None:
             consultation = context.consultation
             plain = self.commands.text_handler(consultation.stage if consultation else None)
             if plain is None:
                 context.reply(self._not_kept(batch.session, context))
-                return Outcome("hint"), context
+                return Outcome(Status.HINT), context
             status = await self._run(batch, context, plain, text, text)
             return Outcome(status, plain.name), context
         command = match.command
         if command is None:
             context.reply(_family_usage(match.family_name, match.family, context.roles))
-            return Outcome("usage"), context
+            return Outcome(Status.USAGE), context
 
         status = await self._run(batch, context, command, match.raw_args, text)
         return Outcome(status, command.name), context
 
     async def _run(
         self, batch: _Batch, context: Context, command: Command, raw_args: str, text: str
-    ) -> str:
+    ) -> Status:
         if len(text) > self.settings.limits.max_text_chars:
             context.reply(f"内容过长（最多 {self.settings.limits.max_text_chars} 字），未记录。")
-            return "refused"
+            return Status.REFUSED
         refusal = self._refusal(batch.session, context, command)
         if refusal:
             context.reply(refusal)
-            return "refused"
+            return Status.REFUSED
         session = batch.session
         wrote = writes(session)
         try:
@@ -390,18 +406,18 @@ class Dispatcher:
             elif not isinstance(error, UserError) or _changed(session, wrote):
                 raise _RunCarefully from error
             return self._answer_failure(context, command, error)
-        return "ok"
+        return Status.OK
 
-    def _answer_failure(self, context: Context, command: Command, error: Exception) -> str:
+    def _answer_failure(self, context: Context, command: Command, error: Exception) -> Status:
         """Tell the sender why the command did nothing; returns the outcome status."""
         self._discard(context)
         if isinstance(error, UsageError):
             usage = f"用法：{command.usage}"
             context.reply(usage if error.message == usage else f"{error.message}\n{usage}")
-            return "usage"
+            return Status.USAGE
         if isinstance(error, UserError):
             context.reply(error.message)
-            return "refused"
+            return Status.REFUSED
         log.error(
             "command %s failed",
             command.name,
@@ -412,7 +428,7 @@ class Dispatcher:
             },
         )
         context.reply(FAILED)
-        return "error"
+        return Status.ERROR
 
     def _refusal(self, session: Session, context: Context, command: Command) -> str | None:
         """Why the sender may not run the command here and now, or None."""
@@ -502,10 +518,6 @@ class Dispatcher:
             )
             member = known_members[member_key] = (member_id, name)
         name = member[1]
-        roles = {Role.MEMBER, *message.platform_roles}
-        for role, people in self._config_roles.items():
-            if f"{message.platform}:{message.sender_id}" in people:
-                roles.add(role)
         return Context(
             session=session,
             settings=self.settings,
@@ -513,7 +525,7 @@ class Dispatcher:
             group=GroupRef(group[0], message.platform, message.conversation_id),
             member_id=member[0],
             member_name=name,
-            roles=frozenset(roles),
+            roles=self._roles.roles_of(message),
             message=message,
             ballot_secret=self.ballot_secret,
             commands=self.commands,
@@ -623,14 +635,6 @@ def _touched(rows: list[dict[str, Any]]) -> Touched:
     for row in rows:
         touched.setdefault((row["platform"], row["conversation_id"]), set()).add(row["kind"])
     return touched
-
-
-def _config_roles(settings: Settings) -> dict[Role, frozenset[str]]:
-    return {
-        Role.MODERATOR: frozenset(settings.roles.moderators),
-        Role.SECRETARY: frozenset(settings.roles.secretaries),
-        Role.LIAISON: frozenset(settings.roles.liaisons),
-    }
 
 
 def _family_usage(name: str, family: tuple[Command, ...], roles: frozenset[Role]) -> str:

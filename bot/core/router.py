@@ -7,17 +7,15 @@ declares who may use it and in which stages, and takes typed arguments: the hand
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Self, get_type_hints
+from typing import Any, Protocol, Self, get_type_hints
 
 from sqlmodel import Session
 
+from bot.core.context import Handler, Job
 from bot.core.text import fold
 from storage.enums import ALL_STAGES, Role, Stage
-
-if TYPE_CHECKING:
-    from bot.core.context import Context
 
 COMMAND_PREFIXES = ("/", "／")
 
@@ -31,9 +29,8 @@ class Args(Protocol):
         ...
 
 
-Handler = Callable[["Context", Any], Awaitable[None]]
-# A job runs like a handler, without a message: `async def job(ctx, *args) -> None`.
-Job = Callable[..., Coroutine[Any, Any, None]]
+# Looks up, for a batch, what a feature's handlers will ask of these open consultations.
+Prefetch = Callable[[Session, set[int]], None]
 # Fills in an outbox row's payload with what is true when it is sent (a poll's tally).
 View = Callable[[Session, dict[str, Any]], dict[str, Any]]
 
@@ -67,6 +64,7 @@ class Router:
     # Plain text addressed to the bot, by stage (see `on_text`).
     text_handlers: list[Command] = field(default_factory=list)
     startup: list[Job] = field(default_factory=list)
+    prefetchers: list[Prefetch] = field(default_factory=list)
     # Scheduled jobs by the stable name the scheduler stores (never an import path, which a
     # rename would break for jobs already stored).
     jobs: dict[str, Job] = field(default_factory=dict)
@@ -98,6 +96,13 @@ class Router:
             return job
 
         return register
+
+    def prefetch(self, prefetch: Prefetch) -> Prefetch:
+        """Call `prefetch(session, consultation_ids)` once per batch of messages, with the
+        open consultations of the batch's groups (one query for the batch, not one per
+        message)."""
+        self.prefetchers.append(prefetch)
+        return prefetch
 
     def on_startup(self, job: Job) -> Job:
         """Run `job(ctx)` once when the bot starts (e.g. to re-arm deadlines)."""
@@ -186,6 +191,7 @@ class CommandTable:
         self.commands: list[Command] = []
         self.text_handlers: list[Command] = []
         self.startup: list[Job] = []
+        self.prefetchers: list[Prefetch] = []
         self.jobs: dict[str, Job] = {}
         self._job_names: dict[Job, str] = {}
         self.views: dict[str, View] = {}
@@ -193,6 +199,7 @@ class CommandTable:
         self._root = _Node()
         for router in routers:
             self.startup.extend(router.startup)
+            self.prefetchers.extend(router.prefetchers)
             for name, job in router.jobs.items():
                 if name in self.jobs:
                     raise ValueError(f"job {name!r} registered twice")

@@ -13,6 +13,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from bot.core.clock import ManualClock
+from bot.core.dispatcher import Status
 from bot.core.messages import IncomingMessage
 from bot.runtime.app import App
 from storage.enums import Role
@@ -82,7 +83,7 @@ async def replay(
             tqdm.write(_indent(reply), file=out)
         outcome = await app.dispatcher.dispatch(item)
         stats.messages += 1
-        if outcome.status == "duplicate":
+        if outcome.status is Status.DUPLICATE:
             stats.duplicates += 1
             continue
         tqdm.write(f"{item.sender_name}：{item.text}", file=out)

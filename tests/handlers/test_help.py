@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.dispatcher import Status
 from storage.enums import Role
 from tests.support import MODERATOR, Group
 
@@ -97,14 +98,14 @@ async def test_status_with_no_consultation_is_an_answer_with_how_to_start(group:
 
     assert "/协商 状态　查看协商进展" in listed
     assert (member.status, member.replies) == (
-        "ok",
+        Status.OK,
         (
             "张三：本群当前没有进行中的协商。"
             "主持人可发送 /协商 开始 [主题] 开启（不写主题则先选题）。",
         ),
     )
     assert (moderator.status, moderator.replies) == (
-        "ok",
+        Status.OK,
         ("主持人：本群当前没有进行中的协商。发送 /协商 开始 [主题] 开启（不写主题则先选题）。",),
     )
     assert group.rows("SELECT outcome FROM inbound_event WHERE command = '协商 状态'") == [

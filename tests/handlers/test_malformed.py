@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.dispatcher import Status
 from storage.enums import Role
 from tests.support import MODERATOR, Group
 
@@ -58,7 +59,7 @@ async def test_malformed_command_gets_usage_and_changes_nothing(
     outcome = await group.say(who, text)
 
     assert expected in "\n".join(outcome.replies)
-    assert outcome.status in ("usage", "refused")
+    assert outcome.status in (Status.USAGE, Status.REFUSED)
     after = {table: group.rows(f"SELECT * FROM {table} ORDER BY id") for table in STATE_TABLES}
     assert after == before
 
@@ -102,5 +103,5 @@ async def test_no_input_in_any_stage_makes_a_command_fail(group: Group) -> None:
                 for role in (Role.MODERATOR, Role.SECRETARY, Role.LIAISON)
             ]
         )
-        failed = [o.command for o in outcomes if o.status == "error"]
+        failed = [o.command for o in outcomes if o.status is Status.ERROR]
         assert failed == [], stage

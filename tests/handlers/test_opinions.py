@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.clock import ManualClock
+from bot.core.dispatcher import Status
 from tests.support import MODERATOR, Group
 
 
@@ -140,7 +141,11 @@ async def test_a_redelivered_opinion_is_kept_once(group: Group) -> None:
     outcomes = await group.deliver([message, message])
     again = await group.app.dispatcher.dispatch(message)
 
-    assert sorted(o.status for o in [*outcomes, again]) == ["duplicate", "duplicate", "ok"]
+    assert sorted(o.status for o in [*outcomes, again]) == [
+        Status.DUPLICATE,
+        Status.DUPLICATE,
+        Status.OK,
+    ]
     assert group.count("opinion") == 1
 
 
@@ -162,7 +167,7 @@ async def test_one_member_cannot_flood_the_group(group: Group, clock: ManualCloc
     clock.advance(timedelta(minutes=1))
     later = await group.answer("张三", "/意见 一分钟后再说一条")
 
-    assert [o.status for o in outcomes] == ["ok"] * 20 + ["flooded"] * 5
+    assert [o.status for o in outcomes] == [Status.OK] * 20 + [Status.FLOODED] * 5
     assert seen == [
         "已记录 20 条意见 #1–#20\n\n张三：发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
     ]

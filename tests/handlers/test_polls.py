@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.core.clock import ManualClock
+from bot.core.dispatcher import Status
 from tests.support import MODERATOR, Group, RecordingSender
 
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
@@ -58,7 +59,7 @@ async def test_two_hundred_members_vote_once_each_whatever_the_delivery(
 
     outcomes = await group.deliver(delivery)
 
-    assert Counter(o.status for o in outcomes) == {"ok": 250, "duplicate": 25}
+    assert Counter(o.status for o in outcomes) == {Status.OK: 250, Status.DUPLICATE: 25}
     assert group.count("ballot") == 200
     expected = Counter(final.values())
     result = await group.answer(MODERATOR, "/结束投票")
@@ -324,7 +325,7 @@ async def test_a_card_click_answers_the_clicker_not_the_group(
     seen = await group.group_sees()
 
     assert outcome.replies == ("投票 #1：已记录张三的选票",)
-    assert late.status == "refused"
+    assert late.status is Status.REFUSED
     assert "已结束" in late.replies[0]
     assert len(seen) == 1
     assert seen[0].startswith("投票 #1 结果")  # nothing about either click

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.clock import ManualClock
+from bot.core.dispatcher import Status
 from tests.support import MODERATOR, Group
 
 
@@ -95,8 +96,8 @@ async def test_a_duplicate_delivery_never_doubles_a_mark(group: Group) -> None:
     outcomes = await group.deliver([mark, mark])
     again = await group.app.dispatcher.dispatch(mark)
 
-    assert [o.status for o in outcomes] == ["ok", "duplicate"]
-    assert again.status == "duplicate"
+    assert [o.status for o in outcomes] == [Status.OK, Status.DUPLICATE]
+    assert again.status is Status.DUPLICATE
     assert group.rows("SELECT value FROM stance") == [(1,)]
 
 

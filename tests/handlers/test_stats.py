@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.dispatcher import Status
 from storage.enums import Role
 from tests.support import Group
 
@@ -12,7 +13,7 @@ from tests.support import Group
 async def test_a_year_out_of_range_is_told_the_range(group: Group, year: str) -> None:
     outcome = await group.say("秘书", f"/统计 {year}", role=Role.SECRETARY)
 
-    assert outcome.status == "usage"
+    assert outcome.status is Status.USAGE
     assert outcome.replies[0].startswith("秘书：年份应在 2000–2100 之间，如 /统计 2026。")
 
 

@@ -51,13 +51,13 @@ from dingtalk_stream.card_callback import Card_Callback_Router_Topic
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher, Outcome
+from bot.core.dispatcher import Dispatcher, Outcome, Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
 from bot.core.secrets import env_secret, remember_secret
 from bot.core.settings import Settings
 from bot.core.text import bar, format_time
 from bot.delivery.cards import CardedPoll, PollCards
-from storage.enums import Role
+from bot.core.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -614,11 +614,11 @@ def _clicked_option(content: object) -> int | None:
 
 def _click_answer(outcome: Outcome, carded: CardedPoll, option: int) -> dict[str, Any]:
     choice = carded.options[option - 1]
-    if outcome.status == "ok":
+    if outcome.status is Status.OK:
         return _private_view(
             choice=choice, notice=f"已记录你的选择：{choice}。可改选，以最后一次为准。"
         )
-    if outcome.status == "duplicate":
+    if outcome.status is Status.DUPLICATE:
         return {}  # the first delivery of this click already answered
     return _private_view(notice="\n".join(outcome.replies) or "未能记录你的选择，请稍后再试。")
 

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import WSMsgType, web
 
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import Dispatcher, Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
 from bot.core.text import format_time
-from storage.enums import Role
+from bot.core.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class LocalAdapter:
         except Exception:
             log.exception("local message not committed")
             return web.json_response({"error": "暂时无法保存，请稍后重试。"}, status=503)
-        if outcome.status != "duplicate":
+        if outcome.status is not Status.DUPLICATE:
             await self._broadcast(
                 ChatEvent(
                     conversation=message.conversation_id,

@@ -44,7 +44,7 @@ from tenacity import wait_exponential_jitter as exponential_wait
 
 from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import Dispatcher, Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
 from bot.core.secrets import env_secret
 from bot.core.settings import WeComSettings
@@ -472,7 +472,7 @@ class _WeComAdapter:
             note = CARD_NOT_SAVED
         else:
             note = outcome.replies[0] if outcome.replies else ""
-            chosen = submit.options if outcome.status in ("ok", "duplicate") else ()
+            chosen = submit.options if outcome.status in (Status.OK, Status.DUPLICATE) else ()
         poll = await self._cards.read(submit.poll_id)
         if not poll.get("options"):
             poll = {"poll_id": submit.poll_id, "number": submit.number, "question": "（已删除）"}

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from bot.core.args import Text
 from bot.core.clock import ManualClock
 from bot.core.context import Context
-from bot.core.dispatcher import FAILED, Dispatcher
+from bot.core.dispatcher import FAILED, Dispatcher, Status
 from bot.core.errors import UserError
 from bot.core.router import CommandTable, Router
 from handlers import ROUTERS
@@ -206,7 +206,7 @@ async def test_plain_text_goes_to_the_stage_text_handler_or_gets_the_hint(group:
     await group.say(MODERATOR, "/协商 开始 加装电梯")
     during = await group.say("张三", "电梯什么时候装？")
 
-    assert before.status == "hint"
+    assert before.status is Status.HINT
     assert before.replies[0].startswith("张三：这句话未记录：本群当前没有进行中的协商。")
     assert (during.status, during.command, during.replies) == (
         "ok",

@@ -3,6 +3,7 @@ why, and what the stage lets them do instead."""
 
 from __future__ import annotations
 
+from bot.core.dispatcher import Status
 from storage.enums import Role
 from tests.support import MODERATOR, Group
 
@@ -19,7 +20,7 @@ async def test_a_remark_while_choosing_the_topic_says_it_was_not_kept_and_what_t
 
     outcome = await group.say("李委员", "选题阶段随便说一句")
 
-    assert outcome.status == "hint"
+    assert outcome.status is Status.HINT
     assert outcome.replies == (
         "李委员：这句话未记录：现在是「选题定题」阶段，发言从「开展协商」阶段开始记录。"
         "现在可以：\n/选题 <议题>　提出协商议题",

@@ -1,0 +1,154 @@
+"""The life of a poll, shared by /投票 (handlers/polls.py) and topic polls
+(handlers/topics.py): opening and announcing it, its deadline, closing it and its result."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+from bot.core.context import Context
+from bot.core.errors import UsageError
+from bot.core.text import bar, fold, format_time, parse_duration
+from storage.enums import PollStatus
+from storage.models import Poll
+from storage.polls import close_poll, create_poll, open_polls, tally
+
+# The job that closes a poll at its deadline, registered by handlers/polls.py.
+CLOSE_JOB = "poll.close"
+_CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """What follows `截止`: a duration from now (`30分钟`, `2小时`) or a clock time
+    (`18:00`, `18点30分`: today, or tomorrow if it has passed). /投票 and /选题 投票 share it."""
+
+    lasts: timedelta | None
+    until: time | None
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """A clock time if it reads as one, otherwise a duration."""
+        clock = _CLOCK.fullmatch(fold(raw))
+        if clock:
+            hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+            if hour > 23 or minute > 59:
+                raise UsageError(f"无法识别时刻「{raw}」。")
+            return cls(None, time(hour, minute))
+        return cls(parse_duration(raw), None)
+
+    def moment(self, now: datetime, zone: ZoneInfo) -> datetime:
+        """When the poll closes, in the time zone of `now` (UTC)."""
+        if self.lasts is not None:
+            return now + self.lasts
+        assert self.until is not None
+        local_now = now.astimezone(zone)
+        moment = datetime.combine(local_now.date(), self.until, tzinfo=zone)
+        if moment <= local_now:
+            moment += timedelta(days=1)
+        return moment.astimezone(now.tzinfo)
+
+
+def open_and_announce_poll(
+    ctx: Context,
+    *,
+    consultation_id: int,
+    question: str,
+    options: list[str],
+    multiple: bool,
+    anonymous: bool,
+    deadline: datetime | None,
+) -> Poll:
+    """Open a poll, arm its deadline and announce it (for /投票 and for topic polls)."""
+    poll = create_poll(
+        ctx.session,
+        consultation_id=consultation_id,
+        question=question,
+        options=options,
+        multiple=multiple,
+        anonymous=anonymous,
+        deadline=deadline,
+        member_id=ctx.member_id,
+        now=ctx.now,
+    )
+    assert poll.id is not None
+    if deadline is not None:
+        ctx.schedule(f"poll-close-{poll.id}", CLOSE_JOB, run_at=deadline, args=(poll.id,))
+    crowded = len(open_polls(ctx.session, consultation_id=consultation_id)) > 1
+    # Kind "poll": a platform with cards shows buttons; the others show the text.
+    ctx.post(_announcement(ctx, poll, crowded=crowded), kind="poll", payload=card_payload(poll))
+    return poll
+
+
+def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
+    traits = ["多选" if poll.multiple else "单选"]
+    if poll.anonymous:
+        traits.append("匿名")
+    if poll.deadline is not None:
+        traits.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
+    lines = [f"投票 #{poll.number}：{poll.question}（{'，'.join(traits)}）"]
+    lines += [f"{i}. {option}" for i, option in enumerate(poll.options, start=1)]
+    target = f"#{poll.number} " if crowded else ""
+    example = "1 2" if poll.multiple else "1"
+    lines.append(
+        f"发送 /投 {target}<序号> 投票，如 /投 {target}{example}；可改投，以最后一次为准。"
+    )
+    return "\n".join(lines)
+
+
+PollClosedHook = Callable[[Context, Poll], None]
+# What other features do when a poll closes (a topic poll settles the topic); run after
+# the result is posted, whether the moderator or the deadline closed the poll.
+_poll_closed_hooks: list[PollClosedHook] = []
+
+
+def on_poll_closed(hook: PollClosedHook) -> PollClosedHook:
+    """Run `hook(ctx, poll)` whenever a poll closes and its result has been posted."""
+    _poll_closed_hooks.append(hook)
+    return hook
+
+
+def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bool:
+    """Close an open poll and post its result; False when it was closed already."""
+    assert poll.id is not None
+    if not close_poll(ctx.session, poll_id=poll.id, member_id=closed_by, now=ctx.now):
+        return False
+    poll.status, poll.closed_at, poll.closed_by = PollStatus.CLOSED, ctx.now, closed_by
+    ctx.post(render_result(ctx, poll))
+    ctx.update("poll_tally", card_payload(poll))
+    for hook in _poll_closed_hooks:
+        hook(ctx, poll)
+    return True
+
+
+def render_result(ctx: Context, poll: Poll) -> str:
+    """The tally as the group reads it: `支持 ██████░░░░ 66 · 33%` per option."""
+    counted = tally(ctx.session, poll=poll)
+    closed = poll.status is PollStatus.CLOSED
+    lines = [f"投票 #{poll.number}{' 结果' if closed else '（进行中）'}：{poll.question}"]
+    width = max(len(option) for option in poll.options)
+    for option, votes in zip(poll.options, counted.votes, strict=True):
+        share = votes / counted.voters if counted.voters else 0.0
+        lines.append(f"{option.ljust(width, '　')} {bar(share)} {votes} · {share:.0%}")
+    notes = [f"共 {counted.voters} 人投票"]
+    if poll.multiple:
+        notes.append("多选，占比按投票人数计")
+    if poll.anonymous:
+        notes.append("匿名")
+    if poll.deadline is not None:
+        due = format_time(poll.deadline, ctx.settings.zone)
+        if not closed:
+            notes.append(f"{due} 截止")
+        elif poll.closed_by is None:  # nobody closed it: the deadline did
+            notes.append(f"已于 {due} 截止")
+    lines.append("，".join(notes))
+    return "\n".join(lines)
+
+
+def card_payload(poll: Poll) -> dict[str, Any]:
+    """What a poll card is about; `poll_view` adds the live tally when it is sent."""
+    return {"key": f"poll:{poll.id}", "poll_id": poll.id}
