@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The console's browser tests drive Debian's chromium through Playwright's Python API (never
 # `playwright install`, which downloads a browser build); a CJK font makes the screenshots

@@ -62,6 +62,15 @@ def get_poll_by_id(session: Session, *, poll_id: int) -> Poll | None:
     return session.get(Poll, poll_id)
 
 
+def list_polls(session: Session, *, consultation_id: int) -> list[Poll]:
+    """Every poll of a consultation, by number."""
+    return list(
+        session.exec(
+            select(Poll).where(Poll.consultation_id == consultation_id).order_by(col(Poll.number))
+        )
+    )
+
+
 def open_polls(session: Session, *, consultation_id: int) -> list[Poll]:
     """The consultation's polls still taking ballots, oldest first (memoised per transaction:
     every vote asks, few messages change the answer)."""

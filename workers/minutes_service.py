@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 import minutes
 from bot.core.secrets import env_secret
@@ -33,9 +33,8 @@ from storage.minutes import (
     consultation_statements,
     consultation_vectors,
 )
-from storage.models import Poll
 from storage.plans import get_plan, list_research_notes
-from storage.polls import tally
+from storage.polls import list_polls, tally
 from workers.embeddings import vector_model
 from workers.openai_http import TransientError, UnusableAnswer, ask_json
 
@@ -150,11 +149,8 @@ def _consultation_info(session: Session, consultation_id: int) -> minutes.Consul
 
 def _polls(session: Session, consultation_id: int) -> list[minutes.PollSummary]:
     """Every poll with the bot's own count of its ballots (the minutes never recount)."""
-    polls = session.exec(
-        select(Poll).where(Poll.consultation_id == consultation_id).order_by(col(Poll.number))
-    )
     summaries = []
-    for poll in polls:
+    for poll in list_polls(session, consultation_id=consultation_id):
         counted = tally(session, poll=poll)
         summaries.append(
             minutes.PollSummary(

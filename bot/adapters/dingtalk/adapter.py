@@ -53,11 +53,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from bot.core.clock import Clock
 from bot.core.dispatcher import Dispatcher, Outcome, Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.roles import Role
 from bot.core.secrets import env_secret, remember_secret
 from bot.core.settings import Settings
 from bot.core.text import bar, format_time
 from bot.delivery.cards import CardedPoll, PollCards
-from bot.core.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from aiohttp import WSMsgType, web
 from bot.core.clock import Clock
 from bot.core.dispatcher import Dispatcher, Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
-from bot.core.text import format_time
 from bot.core.roles import Role
+from bot.core.text import format_time
 
 log = logging.getLogger(__name__)
 
