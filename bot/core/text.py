@@ -149,4 +149,6 @@ def _inert_start(match: re.Match[str]) -> str:
 def markdown_inert(text: str) -> str:
     """Plain bot text (which may quote members) made inert for a platform that renders
     Markdown: no heading, list, quote, link, image, HTML, emphasis or @-mention of anyone."""
-    return _LINE_START.sub(_inert_start, text.translate(_INERT))
+    # Markdown ends a line at a lone \r too, where `^` in a regular expression sees none.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _LINE_START.sub(_inert_start, lines.translate(_INERT))
