@@ -27,14 +27,14 @@ async def ask_for_minutes(ctx: Context, args: NoArgs) -> None:
     seconds, which must not hold the transaction the group's messages share."""
     consultation = ctx.require_consultation()
     assert consultation.id is not None
-    reply = dict(ctx.message.reply_context) if ctx.message is not None else {}
+    route = ctx.message.route if ctx.message is not None else None
     queued = request_minutes(
         ctx.session,
         consultation_id=consultation.id,
         platform=ctx.group.platform,
         conversation_id=ctx.group.conversation_id,
         member_id=ctx.member_id,
-        reply=reply,
+        reply=route.to_json() if route is not None else {},
         now=ctx.now,
     )
     if queued is None:

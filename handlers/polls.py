@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 from sqlmodel import Session
 
 from bot.core.args import OptionalRef
 from bot.core.context import NO_CONSULTATION, Ack, Context
 from bot.core.errors import UsageError, UserError
+from bot.core.messages import CardAction
 from bot.core.router import Router
+from bot.core.settings import Settings
 from bot.core.text import fold, format_refs, one_line, parse_refs
+from bot.core.views import CardAnswer, PollView
 from handlers.shared.polls import (
+    CARD,
     Deadline,
-    card_payload,
+    card_key,
     close_and_announce,
     open_and_announce_poll,
+    poll_view,
     render_result,
 )
 from storage.consultations import get_consultation, last_closed_consultation
@@ -31,7 +36,6 @@ from storage.polls import (
     open_polls_with_deadline,
     prefetch_open_polls,
     record_ballot,
-    tally,
 )
 
 router = Router("polls")
@@ -148,15 +152,30 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
     )
 
 
-@router.command(
-    "投", "vote", usage="/投 [#投票编号] <序号…>", summary="参加投票（可改投）", stages=ALL_STAGES
-)
+VOTE_USAGE = "/投 [#投票编号] <序号…>"
+
+
+@router.command("投", "vote", usage=VOTE_USAGE, summary="参加投票（可改投）", stages=ALL_STAGES)
 async def cast_vote(ctx: Context, args: Choice) -> None:
     """Record the sender's ballot, replacing their earlier one in the same poll."""
     poll = _poll_to_vote_in(ctx, args.poll_number)
+    _cast(ctx, poll, _choices(poll, args))
+
+
+@router.on_action(CARD, name="投", usage=VOTE_USAGE, stages=ALL_STAGES)
+async def vote_by_card(ctx: Context, action: CardAction) -> None:
+    """Record a click on a poll's card as the clicker's ballot, as /投 would."""
+    poll = _poll_of_card(ctx, action)
+    choices = _choices(poll, Choice.parse(" ".join(action.values)))
+    _cast(ctx, poll, choices)
+    labels = tuple(poll.options[number - 1] for number in choices)
+    ctx.answer_card(CardAnswer(chosen=tuple(choices), labels=labels))
+
+
+def _cast(ctx: Context, poll: Poll, choices: list[int]) -> None:
+    """The member's ballot in `poll`, replacing their earlier one (typed or clicked)."""
     assert poll.id is not None
     assert ctx.message is not None
-    choices = _choices(poll, args)
     record_ballot(
         ctx.session,
         poll_id=poll.id,
@@ -165,11 +184,26 @@ async def cast_vote(ctx: Context, args: Choice) -> None:
         choices=choices,
         cast_at=ctx.message.timestamp,
     )
-    ctx.update("poll_tally", card_payload(poll))
+    ctx.update_card(card_key(poll))
     prefix = f"投票 #{poll.number}："
     # An anonymous poll's acknowledgement names nobody.
     one = "已收到 1 张选票" if poll.anonymous else f"已记录{ctx.member_name}的选票"
     ctx.ack(Ack(key=f"vote:{poll.number}", one=prefix + one, unit="张选票", prefix=prefix))
+
+
+def _poll_of_card(ctx: Context, action: CardAction) -> Poll:
+    """The open poll a card shows, if the card belongs to this conversation."""
+    poll = (
+        get_poll_by_id(ctx.session, poll_id=int(action.target)) if action.target.isdigit() else None
+    )
+    if poll is None or _group_of(ctx, poll) != ctx.group_id:
+        raise UserError("这张卡片已失效，请在群里发送 /投 参加投票。")
+    _ensure_open(ctx, poll)
+    return poll
+
+
+def _group_of(ctx: Context, poll: Poll) -> int:
+    return get_consultation(ctx.session, consultation_id=poll.consultation_id).group_id
 
 
 def _poll_to_vote_in(ctx: Context, number: int | None) -> Poll:
@@ -190,9 +224,13 @@ def _poll_to_vote_in(ctx: Context, number: int | None) -> Poll:
         if latest is None:
             raise UserError("当前没有进行中的投票。")
         poll = latest
+    _ensure_open(ctx, poll)
+    return poll
+
+
+def _ensure_open(ctx: Context, poll: Poll) -> None:
     if poll.status is not PollStatus.OPEN or (poll.deadline and ctx.now >= poll.deadline):
         raise UserError(f"投票 #{poll.number} 已结束，发送 /结果 #{poll.number} 查看结果。")
-    return poll
 
 
 def _choices(poll: Poll, args: Choice) -> list[int]:
@@ -270,26 +308,11 @@ async def show_result(ctx: Context, args: OptionalRef) -> None:
     ctx.reply(render_result(ctx, poll), mention=False)
 
 
-@router.outbox_view("poll")
-@router.outbox_view("poll_tally", update=True)
-def poll_view(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
-    """A poll as a card shows it, as of the moment the card is sent or refreshed."""
-    poll = get_poll_by_id(session, poll_id=int(payload["poll_id"]))
-    if poll is None:
-        return payload
-    counted = tally(session, poll=poll)
-    return {
-        **payload,
-        "number": poll.number,
-        "question": poll.question,
-        "options": list(poll.options),
-        "multiple": poll.multiple,
-        "anonymous": poll.anonymous,
-        "deadline": poll.deadline.isoformat() if poll.deadline else None,
-        "closed": poll.status is PollStatus.CLOSED,
-        "votes": list(counted.votes),
-        "voters": counted.voters,
-    }
+@router.card_view(CARD)
+def view_poll_card(session: Session, target: str, settings: Settings) -> PollView | None:
+    """A poll's card as it stands, when it is sent or refreshed or answers a click."""
+    poll = get_poll_by_id(session, poll_id=int(target)) if target.isdigit() else None
+    return poll_view(session, poll, settings.zone) if poll is not None else None
 
 
 @router.prefetch

@@ -202,7 +202,7 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
         f"请于 {short_date(last_day(deadline, zone))} 前答复。"
     )
     dossier = referral_dossier(ctx.session, referral_id=referral.id)
-    ctx.post(render_letter_markdown(dossier, zone), kind="markdown")
+    ctx.post(render_letter_markdown(dossier, zone), markdown=True)
     ctx.reply(
         f"报送函已生成；公文版（Word）可在协商助手后台本场协商的页面下载"
         f"（命令行：xieshang letter {referral.id}）。"
@@ -295,7 +295,7 @@ async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
         lines[-1] += f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。"
     elif dossier.topic:
         lines[0] = f"「{dossier.topic}」的{lines[0]}"
-    ctx.post("\n".join(lines), payload={"mentions": [p.user_id for p in people]})
+    ctx.post("\n".join(lines), mentions=tuple(p.user_id for p in people))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Poll cards: which card a platform shows for which poll."""
+"""Cards: which card a platform shows for which card key (`poll:12`)."""
 
 from __future__ import annotations
 
@@ -8,43 +8,42 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import Poll, PollCard
+from storage.models import ShownCard as ShownCardRow
 
 
 @dataclass(frozen=True, slots=True)
-class CardedPoll:
-    """The poll a card shows, as a click on the card needs it."""
+class ShownCard:
+    """What a platform's card shows, and in which conversation."""
 
-    poll_id: int
-    poll_number: int
+    card_key: str
     conversation_id: str
-    options: tuple[str, ...]
 
 
-def card_for_poll(
+def card_for_key(
     session: Session,
     *,
     platform: str,
-    poll_id: int,
+    card_key: str,
     conversation_id: str,
     new_card_id: str,
     now: datetime,
 ) -> str:
-    """The id of the poll's card in the conversation, recorded as `new_card_id` if it has none."""
+    """The id of the card showing `card_key` in the conversation, recorded as `new_card_id`
+    if it has none."""
     existing = session.exec(
-        select(PollCard.card_id).where(
-            PollCard.platform == platform,
-            PollCard.poll_id == poll_id,
-            PollCard.conversation_id == conversation_id,
+        select(ShownCardRow.card_id).where(
+            ShownCardRow.platform == platform,
+            ShownCardRow.card_key == card_key,
+            ShownCardRow.conversation_id == conversation_id,
         )
     ).first()
     if existing is not None:
         return existing
     session.add(
-        PollCard(
+        ShownCardRow(
             platform=platform,
             card_id=new_card_id,
-            poll_id=poll_id,
+            card_key=card_key,
             conversation_id=conversation_id,
             created_at=now,
         )
@@ -56,36 +55,32 @@ def card_for_poll(
 def mark_card_delivered(session: Session, *, platform: str, card_id: str, now: datetime) -> None:
     """The platform took the card."""
     session.execute(
-        sa.update(PollCard)
-        .where(col(PollCard.platform) == platform, col(PollCard.card_id) == card_id)
+        sa.update(ShownCardRow)
+        .where(col(ShownCardRow.platform) == platform, col(ShownCardRow.card_id) == card_id)
         .values(delivered_at=now)
     )
 
 
-def delivered_cards(session: Session, *, platform: str, poll_id: int) -> list[str]:
-    """Ids of the poll's cards the platform took."""
+def delivered_cards(session: Session, *, platform: str, card_key: str) -> list[str]:
+    """Ids of the cards showing `card_key` that the platform took."""
     return list(
         session.exec(
-            select(PollCard.card_id)
+            select(ShownCardRow.card_id)
             .where(
-                PollCard.platform == platform,
-                PollCard.poll_id == poll_id,
-                col(PollCard.delivered_at).is_not(None),
+                ShownCardRow.platform == platform,
+                ShownCardRow.card_key == card_key,
+                col(ShownCardRow.delivered_at).is_not(None),
             )
-            .order_by(col(PollCard.id))
+            .order_by(col(ShownCardRow.id))
         )
     )
 
 
-def find_carded_poll(session: Session, *, platform: str, card_id: str) -> CardedPoll | None:
-    """The poll a card shows, or None for a card the bot does not know."""
+def find_card(session: Session, *, platform: str, card_id: str) -> ShownCard | None:
+    """What a card shows, or None for a card the bot does not know."""
     row = session.exec(
-        select(Poll.id, Poll.number, Poll.options, PollCard.conversation_id)
-        .join(Poll, col(Poll.id) == col(PollCard.poll_id))
-        .where(PollCard.platform == platform, PollCard.card_id == card_id)
+        select(ShownCardRow.card_key, ShownCardRow.conversation_id).where(
+            ShownCardRow.platform == platform, ShownCardRow.card_id == card_id
+        )
     ).first()
-    if row is None:
-        return None
-    poll_id, number, options, conversation_id = row
-    assert poll_id is not None
-    return CardedPoll(poll_id, number, conversation_id, tuple(options))
+    return None if row is None else ShownCard(card_key=row[0], conversation_id=row[1])

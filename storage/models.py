@@ -216,7 +216,7 @@ class OutboxRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
     conversation_id: str = Field(max_length=128)
-    # "text", "markdown", "ack" (coalesced with its neighbours) or an adapter's own kind.
+    # "text", "markdown", "ack" (coalesced with its neighbours), "card" or "card_update".
     kind: str = Field(max_length=16)
     body: str = Field(sa_type=sa.Text)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
@@ -255,10 +255,10 @@ scheduler_jobs = sa.Table(
 )
 
 
-class PollCard(SQLModel, table=True):
-    """A poll shown as an interactive card on a platform: which card shows which poll."""
+class ShownCard(SQLModel, table=True):
+    """An interactive card shown on a platform: which card shows which card key (`poll:12`)."""
 
-    __tablename__ = "poll_card"
+    __tablename__ = "shown_card"
     __table_args__ = (sa.UniqueConstraint("platform", "card_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -266,10 +266,11 @@ class PollCard(SQLModel, table=True):
     # The platform's id of the card (DingTalk outTrackId), chosen by the bot before the
     # first try, so a retried send delivers the same card rather than a second one.
     card_id: str = Field(max_length=64)
-    poll_id: int = Field(foreign_key="poll.id", index=True)
+    # What the card shows: a feature's name and the thing's id, as a click on it names it.
+    card_key: str = Field(max_length=64, index=True)
     conversation_id: str = Field(max_length=128)
     created_at: datetime = _utc()
-    # Empty until the platform took the card; only delivered cards get tally updates.
+    # Empty until the platform took the card; only delivered cards get updates.
     delivered_at: datetime | None = _utc(nullable=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.clock import ManualClock
 from bot.core.dispatcher import Outcome
-from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.messages import CardAction, IncomingMessage, OutgoingMessage, SendResult
 from bot.core.settings import Settings
 from bot.runtime.app import App
 from storage.enums import Role
@@ -56,7 +57,7 @@ class RecordingSender:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-    async def start(self, dispatcher: Any) -> None:
+    async def start(self, link: Any) -> None:
         """Nothing to connect to."""
 
     async def stop(self) -> None:
@@ -104,6 +105,11 @@ class Group:
         """What the platform would hand over when `who` sends `text` in this group."""
         kwargs.setdefault("at", self.clock.now())
         return member_message(who, text, conversation=self.conversation, **kwargs)
+
+    def click(self, who: str, card: str, *values: str) -> IncomingMessage:
+        """What the platform would hand over when `who` clicks `values` on the card `card`
+        (`poll:1`)."""
+        return replace(self.message(who, ""), action=CardAction(card, values))
 
     async def say(self, who: str, text: str, **kwargs: Any) -> Outcome:
         """`who` sends `text`; returns how it ended once committed."""

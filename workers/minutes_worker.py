@@ -24,6 +24,8 @@ from functools import partial
 from typing import Any
 
 from bot.core.clock import Clock
+from bot.core.context import Envelope
+from bot.core.messages import Kind, ReplyRoute
 from bot.core.settings import Settings
 from minutes import E5Embedder, Embedder, vector_to_bytes
 from storage import outbox
@@ -165,7 +167,7 @@ class MinutesWorker:
         with self.database.transaction() as session:
             version_id = None
             if rendered is None:
-                body, kind = FAILED, "text"
+                body, kind = FAILED, Kind.TEXT
             else:
                 version = add_minutes_version(
                     session,
@@ -179,16 +181,16 @@ class MinutesWorker:
                 )
                 version_id = version.id
                 body = f"{rendered.markdown.rstrip()}\n\n（纪要第 {version.number} 版）"
-                kind = "markdown"
+                kind = Kind.MARKDOWN
             outbox.enqueue(
                 session,
                 rows=[
                     {
                         "platform": request.platform,
                         "conversation_id": request.conversation_id,
-                        "kind": kind,
+                        "kind": str(kind),
                         "body": body,
-                        "payload": {"reply": request.reply},
+                        "payload": Envelope(route=ReplyRoute.from_json(request.reply)).to_json(),
                         "created_at": now,
                     }
                 ],

@@ -7,10 +7,13 @@ May import: `bot.core`, `bot.delivery`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-from bot.core.dispatcher import Dispatcher
+from bot.core.clock import Clock
 from bot.core.messages import OutgoingMessage, SendResult
+from bot.core.settings import Settings
+from bot.delivery.link import PlatformLink
 
 
 class Adapter(Protocol):
@@ -18,9 +21,9 @@ class Adapter(Protocol):
 
     platform: str
 
-    async def start(self, dispatcher: Dispatcher) -> None:
-        """Begin taking messages; each goes to `dispatcher.dispatch` and is acknowledged
-        to the platform only after that returned (committed)."""
+    async def start(self, link: PlatformLink) -> None:
+        """Begin taking messages; each goes to `link.dispatch` and is acknowledged to the
+        platform only after that returned (committed)."""
         ...
 
     async def stop(self) -> None:
@@ -30,3 +33,9 @@ class Adapter(Protocol):
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver one message to its conversation."""
         ...
+
+
+# How the runtime makes a platform's adapter: from the settings and the environment's
+# credentials, or None when the platform is not configured. Each platform package offers
+# one (`bot.adapters.<platform>.from_settings`).
+AdapterFactory = Callable[[Settings, Clock], Adapter | None]

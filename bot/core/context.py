@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from bot.core.errors import UserError
-from bot.core.messages import IncomingMessage
+from bot.core.messages import IncomingMessage, Kind, ReplyRoute
 from bot.core.settings import Settings
+from bot.core.views import CardAnswer
 from storage.consultations import current_consultation
 from storage.enums import Role, Stage
 from storage.groups import get_group
@@ -111,7 +112,7 @@ class Ack:
     ref: int | None = None
     prefix: str = ""
 
-    def to_payload(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The form kept in the outbox row."""
         return {
             "key": self.key,
@@ -120,6 +121,59 @@ class Ack:
             "ref": self.ref,
             "prefix": self.prefix,
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> Ack | None:
+        """Read what `to_json` wrote (None for anything else)."""
+        if not isinstance(data, dict) or "key" not in data:
+            return None
+        ref = data.get("ref")
+        return cls(
+            key=str(data["key"]),
+            one=str(data.get("one", "")),
+            unit=str(data.get("unit", "")),
+            ref=ref if isinstance(ref, int) else None,
+            prefix=str(data.get("prefix", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What an outbox row carries beside its kind and body: how to answer on the platform,
+    whom to @, the acknowledgement it folds with its neighbours, and the card it shows."""
+
+    route: ReplyRoute | None = None
+    mentions: tuple[str, ...] = ()
+    ack: Ack | None = None
+    # The card a CARD or CARD_UPDATE row is about (`poll:12`).
+    card: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The form kept in the outbox row's payload."""
+        data: dict[str, Any] = {}
+        if self.route is not None:
+            data["route"] = self.route.to_json()
+        if self.mentions:
+            data["mentions"] = list(self.mentions)
+        if self.ack is not None:
+            data["ack"] = self.ack.to_json()
+        if self.card is not None:
+            data["card"] = self.card
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> Envelope:
+        """Read what `to_json` wrote."""
+        if not isinstance(data, dict):
+            return cls()
+        mentions = data.get("mentions")
+        card = data.get("card")
+        return cls(
+            route=ReplyRoute.from_json(data.get("route")),
+            mentions=tuple(str(m) for m in mentions) if isinstance(mentions, list) else (),
+            ack=Ack.from_json(data.get("ack")),
+            card=str(card) if card is not None else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +193,9 @@ class Reply:
 
     platform: str
     conversation_id: str
-    kind: str
+    kind: Kind
     body: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    envelope: Envelope = Envelope()
     # Meant for the sender alone (who clicked a card): kept out of the group's outbox.
     private: bool = False
     # An acknowledgement whose words wait until the transaction's rows are written (an
@@ -153,7 +207,7 @@ class Reply:
         if self.later is not None:
             ack, self.later = self.later(), None
             self.body = ack.one
-            self.payload["ack"] = ack.to_payload()
+            self.envelope = replace(self.envelope, ack=ack)
 
 
 class Context:
@@ -183,6 +237,8 @@ class Context:
         self.message = message
         self.replies: list[Reply] = []
         self.jobs: list[ScheduledJob] = []
+        # What a click on a card changed, for the clicker's own view of it.
+        self.card_answer: CardAnswer | None = None
         self._member_id = member_id
         self._ballot_secret = ballot_secret
         self._consultation: Consultation | None = None
@@ -239,44 +295,47 @@ class Context:
 
     def reply(self, text: str, *, mention: bool = True) -> None:
         """Answer the sender in the group, naming them."""
-        payload: dict[str, Any] = {}
         body = text
-        if self.message is not None:
-            payload["reply"] = dict(self.message.reply_context)
-            if mention:
-                payload["mentions"] = [self.message.sender_id]
-                # A card click's answer shows in the clicker's own view: no need to name them.
-                named = self.message.is_group and not self.message.interactive
-                body = f"{self.member_name}：{text}" if named else text
-        self._queue("text", body, payload, private=self._interactive)
+        mentions: tuple[str, ...] = ()
+        if self.message is not None and mention:
+            mentions = (self.message.sender_id,)
+            # A card click's answer shows in the clicker's own view: no need to name them.
+            named = self.message.is_group and not self.message.interactive
+            body = f"{self.member_name}：{text}" if named else text
+        self._queue(Kind.TEXT, body, Envelope(self._route, mentions), private=self._interactive)
 
-    def post(self, text: str, *, kind: str = "text", payload: dict[str, Any] | None = None) -> None:
-        """Say something to the whole group."""
-        data = dict(payload or {})
-        if self.message is not None:
-            data.setdefault("reply", dict(self.message.reply_context))
-        self._queue(kind, text, data)
+    def post(self, text: str, *, markdown: bool = False, mentions: tuple[str, ...] = ()) -> None:
+        """Say something to the whole group (Markdown already escaped, with `markdown`)."""
+        kind = Kind.MARKDOWN if markdown else Kind.TEXT
+        self._queue(kind, text, Envelope(self._route, mentions))
+
+    def post_card(self, text: str, *, card: str) -> None:
+        """Show a card (`poll:12`) to the group: platforms with cards lay out its view as it
+        stands when sent; the others show `text`."""
+        self._queue(Kind.CARD, text, Envelope(self._route, card=card))
+
+    def update_card(self, card: str) -> None:
+        """Ask the platform to refresh a card already shown (a poll's tally).
+
+        Updates are not group messages: the outbox folds them and sends them outside the
+        group's message budget; platforms without cards ignore them.
+        """
+        self._queue(Kind.CARD_UPDATE, "", Envelope(card=card))
+
+    def answer_card(self, answer: CardAnswer) -> None:
+        """Tell the member who clicked a card what their click changed (their choice)."""
+        self.card_answer = answer
 
     def ack(self, ack: Ack | Callable[[], Ack]) -> None:
         """Acknowledge quietly: the outbox folds many acknowledgements into one message.
         A function gives the acknowledgement once the transaction's rows are written (for
         what is known only then, such as an opinion's number)."""
-        payload: dict[str, Any] = {}
-        if self.message is not None:
-            payload["reply"] = dict(self.message.reply_context)
         if isinstance(ack, Ack):
-            payload["ack"] = ack.to_payload()
-            self._queue("ack", ack.one, payload, private=self._interactive)
+            envelope = Envelope(self._route, ack=ack)
+            self._queue(Kind.ACK, ack.one, envelope, private=self._interactive)
         else:
-            self._queue("ack", "", payload, private=self._interactive, later=ack)
-
-    def update(self, kind: str, payload: dict[str, Any]) -> None:
-        """Ask the platform to refresh something already shown (a poll card's tally).
-
-        Updates are not group messages: the outbox folds them and sends them outside the
-        group's message budget; platforms without such things ignore them.
-        """
-        self._queue(kind, "", payload)
+            envelope = Envelope(self._route)
+            self._queue(Kind.ACK, "", envelope, private=self._interactive, later=ack)
 
     def schedule(
         self, job_id: str, job: Job | str, *, run_at: datetime, args: tuple[Any, ...]
@@ -299,11 +358,15 @@ class Context:
     def _interactive(self) -> bool:
         return self.message is not None and self.message.interactive
 
+    @property
+    def _route(self) -> ReplyRoute | None:
+        return self.message.route if self.message is not None else None
+
     def _queue(
         self,
-        kind: str,
+        kind: Kind,
         body: str,
-        payload: dict[str, Any],
+        envelope: Envelope,
         *,
         private: bool = False,
         later: Callable[[], Ack] | None = None,
@@ -314,7 +377,7 @@ class Context:
                 conversation_id=self.group.conversation_id,
                 kind=kind,
                 body=body,
-                payload=payload,
+                envelope=envelope,
                 private=private,
                 later=later,
             )

@@ -23,13 +23,14 @@ from bot.core.clock import Clock
 from bot.core.context import NO_CONSULTATION, Context, GroupRef, Job, Reply, ScheduledJob
 from bot.core.drive import drive
 from bot.core.errors import UsageError, UserError
-from bot.core.messages import IncomingMessage
+from bot.core.messages import CardAction, IncomingMessage, Kind
 from bot.core.metrics import Metrics
 from bot.core.ratelimit import Flood, FloodGuard
 from bot.core.roles import Role, RoleBook, labels
 from bot.core.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.core.settings import Settings
 from bot.core.text import clean_member_text
+from bot.core.views import CardAnswer
 from storage import events, outbox
 from storage.consultations import prefetch_current
 from storage.database import Database
@@ -43,6 +44,8 @@ HINT = "发送 /帮助 查看可用的命令。"
 # A remark that is not kept says so and shows at most this many commands: a phone screen.
 NOT_KEPT_COMMANDS = 3
 FLOODED = "发送太频繁，这一分钟内的消息不再处理，请稍后再试。"
+# A click on a card of a feature the bot no longer has.
+STALE_CARD = "这张卡片已失效。"
 
 
 class Status(StrEnum):
@@ -68,6 +71,8 @@ class Outcome:
     status: Status
     command: str | None = None
     replies: tuple[str, ...] = ()
+    # For a click on a card: what it changed for the clicker (their choice).
+    answer: CardAnswer | None = None
 
 
 DUPLICATE = Outcome(Status.DUPLICATE)
@@ -265,7 +270,7 @@ class Dispatcher:
         jobs: list[ScheduledJob] = []
         with self.database.transaction() as session:
             batch = _Batch(session=session, received_at=received_at, careful=careful)
-            texts = [clean_member_text(message.text) for message in messages]
+            texts = [_recorded_text(message) for message in messages]
             event_ids = events.record_inbound(
                 session,
                 deliveries=[
@@ -306,10 +311,11 @@ class Dispatcher:
                     jobs.extend(context.jobs)
             self._write_behind(session, careful=careful)
             for index, context in answered:  # the opinions' numbers are known now
-                outcomes[index] = replace(outcomes[index], replies=_settled(context))
+                outcomes[index] = replace(
+                    outcomes[index], replies=_settled(context), answer=context.card_answer
+                )
             rows = _fold_updates(
-                [_row(reply, received_at) for reply in replies if not reply.private],
-                self.commands.update_kinds,
+                [_row(reply, received_at) for reply in replies if not reply.private]
             )
             outbox.enqueue(session, rows=rows)
             events.set_outcomes(session, outcomes=notes)
@@ -351,6 +357,8 @@ class Dispatcher:
     async def _handle(
         self, batch: _Batch, message: IncomingMessage, text: str, flood: Flood
     ) -> tuple[Outcome, Context | None]:
+        if message.action is not None:
+            return await self._handle_action(batch, message, message.action, flood)
         match = self.commands.match(text)
         if match is None and not (message.addressed and text):
             return Outcome(Status.IGNORED), None
@@ -377,8 +385,32 @@ class Dispatcher:
         status = await self._run(batch, context, command, match.raw_args, text)
         return Outcome(status, command.name), context
 
+    async def _handle_action(
+        self, batch: _Batch, message: IncomingMessage, action: CardAction, flood: Flood
+    ) -> tuple[Outcome, Context | None]:
+        """A click on a card: run the feature's action handler like a command."""
+        if flood is Flood.QUIET:
+            return Outcome(Status.FLOODED), None
+        context = self._context(batch, message)
+        if flood is Flood.WARN:
+            context.reply(FLOODED)
+            return Outcome(Status.FLOODED), context
+        handler = self.commands.actions.get(action.namespace)
+        if handler is None:
+            context.reply(STALE_CARD)
+            return Outcome(Status.REFUSED), context
+        status = await self._run(batch, context, handler, "", "", action=action)
+        return Outcome(status, handler.name), context
+
     async def _run(
-        self, batch: _Batch, context: Context, command: Command, raw_args: str, text: str
+        self,
+        batch: _Batch,
+        context: Context,
+        command: Command,
+        raw_args: str,
+        text: str,
+        *,
+        action: CardAction | None = None,
     ) -> Status:
         if len(text) > self.settings.limits.max_text_chars:
             context.reply(f"内容过长（最多 {self.settings.limits.max_text_chars} 字），未记录。")
@@ -390,7 +422,7 @@ class Dispatcher:
         session = batch.session
         wrote = writes(session)
         try:
-            args = command.args_type.parse(raw_args)
+            args = action if command.args_type is None else command.args_type.parse(raw_args)
             if batch.careful:
                 with session.begin_nested():
                     session.connection()  # SQLAlchemy opens the SAVEPOINT lazily: open it now
@@ -611,23 +643,30 @@ def _row(reply: Reply, now: datetime) -> dict[str, Any]:
     return {
         "platform": reply.platform,
         "conversation_id": reply.conversation_id,
-        "kind": reply.kind,
+        "kind": str(reply.kind),
         "body": reply.body,
-        "payload": reply.payload,
+        "payload": reply.envelope.to_json(),
         "created_at": now,
     }
 
 
-def _fold_updates(rows: list[dict[str, Any]], update_kinds: set[str]) -> list[dict[str, Any]]:
-    """Keep only the last update of each shown thing: 200 votes in a batch refresh a poll's
-    card once (the sender would drop the others anyway)."""
-    last: dict[tuple[str, str, str, object], int] = {}
+def _recorded_text(message: IncomingMessage) -> str:
+    """What the inbound record keeps of a message: its cleaned text, or what a click
+    named (`poll:12 2`)."""
+    if message.action is not None:
+        return clean_member_text(" ".join([message.action.key, *message.action.values]))
+    return clean_member_text(message.text)
+
+
+def _fold_updates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep only the last update of each card: 200 votes in a batch refresh a poll's card
+    once (the sender would drop the others anyway)."""
+    last: dict[tuple[str, str, object], int] = {}
     for index, row in enumerate(rows):
-        if row["kind"] in update_kinds:
-            key = (row["platform"], row["conversation_id"], row["kind"], row["payload"].get("key"))
-            last[key] = index
+        if row["kind"] == Kind.CARD_UPDATE:
+            last[(row["platform"], row["conversation_id"], row["payload"].get("card"))] = index
     keep = set(last.values())
-    return [row for i, row in enumerate(rows) if row["kind"] not in update_kinds or i in keep]
+    return [row for i, row in enumerate(rows) if row["kind"] != Kind.CARD_UPDATE or i in keep]
 
 
 def _touched(rows: list[dict[str, Any]]) -> Touched:

@@ -2,20 +2,83 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
+from enum import StrEnum
 from typing import Any
 
+from bot.core.views import CardView
 from storage.enums import Role
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+class Kind(StrEnum):
+    """What an outgoing message is, which decides how a platform shows it."""
+
+    TEXT = "text"
+    # A short acknowledgement the outbox may fold with its neighbours.
+    ACK = "ack"
+    # Markdown already escaped by its renderer (the minutes, a letter).
+    MARKDOWN = "markdown"
+    # A card (a poll): platforms with cards lay out its view, the others show the text.
+    CARD = "card"
+    # A refresh of a card already shown: not a group message, only the latest counts.
+    CARD_UPDATE = "card_update"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRoute:
+    """How the platform lets the bot answer one message, in terms every platform shares:
+    an address only that message opened (a DingTalk sessionWebhook, a WeCom req_id or
+    response_url), until when it works, and the member a single chat belongs to. Written by
+    the adapter that received the message, kept with each reply so it outlives a restart."""
+
+    address: str = ""
+    expires_at: datetime | None = None
+    # In a single chat: the member it is with (the platform may answer them by user id).
+    private_to: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The form kept in the outbox and in a minutes request."""
+        data = {"address": self.address, "private_to": self.private_to}
+        if self.expires_at is not None:
+            data["expires_at"] = self.expires_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> ReplyRoute | None:
+        """Read what `to_json` wrote (None for nothing, or for what it did not write)."""
+        if not isinstance(data, dict):
+            return None
+        expires = data.get("expires_at")
+        return cls(
+            address=str(data.get("address") or ""),
+            expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else None,
+            private_to=str(data.get("private_to") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CardAction:
+    """A click on a card: which thing it is about (`poll:12`) and what the member chose."""
+
+    key: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def namespace(self) -> str:
+        """The feature the card belongs to (`poll`), which routes the action."""
+        return self.key.partition(":")[0]
+
+    @property
+    def target(self) -> str:
+        """The thing within the feature (`12`, a poll's id)."""
+        return self.key.partition(":")[2]
 
 
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
-    """One message from a platform, with the @mention already removed from `text`."""
+    """One message from a platform, with the @mention already removed from `text`; or a
+    click on a card (`action`), which has no text."""
 
     platform: str
     conversation_id: str
@@ -29,15 +92,20 @@ class IncomingMessage:
     conversation_title: str = ""
     # Roles the platform itself vouches for (a DingTalk group admin, a local tab's choice).
     platform_roles: frozenset[Role] = frozenset()
-    # Whatever the adapter needs to answer this message (e.g. a DingTalk sessionWebhook).
-    reply_context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    # A click on a card button rather than typed text: the card shows the outcome, so the
-    # answers to the sender come back in the Outcome for the adapter, not to the group.
-    interactive: bool = False
+    # How to answer this message on its platform (None: the platform needs nothing).
+    route: ReplyRoute | None = None
+    # A click on a card rather than typed text: the card shows the outcome, so the answers
+    # to the sender come back in the Outcome for the adapter, not to the group.
+    action: CardAction | None = None
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:
             raise ValueError("IncomingMessage.timestamp must be timezone-aware")
+
+    @property
+    def interactive(self) -> bool:
+        """Whether this is a click on a card (answered in the clicker's own view)."""
+        return self.action is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +114,12 @@ class OutgoingMessage:
 
     platform: str
     conversation_id: str
-    kind: str
+    kind: Kind
     body: str
     mentions: tuple[str, ...] = ()
-    reply_context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    payload: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    route: ReplyRoute | None = None
+    # For a card or its update: the card as it stands when sent, for the adapter to lay out.
+    card: CardView | None = None
     row_ids: tuple[int, ...] = ()
 
 
@@ -71,3 +140,8 @@ class SendResult:
     def retry(cls, error: str, after: float | None = None) -> SendResult:
         """The platform refused for now (throttled, unreachable); the row stays queued."""
         return cls(ok=False, retry_after=after, error=error)
+
+
+def as_json_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (rows written by older code)."""
+    return value if isinstance(value, dict) else {}

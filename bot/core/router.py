@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self, get_type_hints
+from typing import Protocol, Self, get_type_hints
 
 from sqlmodel import Session
 
 from bot.core.context import Handler, Job
+from bot.core.settings import Settings
 from bot.core.text import fold
+from bot.core.views import CardView
 from storage.enums import ALL_STAGES, Role, Stage
 
 COMMAND_PREFIXES = ("/", "／")
@@ -31,8 +33,9 @@ class Args(Protocol):
 
 # Looks up, for a batch, what a feature's handlers will ask of these open consultations.
 Prefetch = Callable[[Session, set[int]], None]
-# Fills in an outbox row's payload with what is true when it is sent (a poll's tally).
-View = Callable[[Session, dict[str, Any]], dict[str, Any]]
+# A card as it stands now, from the part of its key after the feature (`12` of `poll:12`);
+# None when the thing it shows is gone.
+CardViewer = Callable[[Session, str, Settings], CardView | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,9 @@ class Command:
     name: str
     aliases: tuple[str, ...]
     handler: Handler
-    args_type: type[Args]
+    # What `parse` builds the handler's `args` from; None for a card action, whose handler
+    # takes the `CardAction` itself.
+    args_type: type[Args] | None
     usage: str
     summary: str
     # None means everyone in the group.
@@ -68,20 +73,46 @@ class Router:
     # Scheduled jobs by the stable name the scheduler stores (never an import path, which a
     # rename would break for jobs already stored).
     jobs: dict[str, Job] = field(default_factory=dict)
-    views: dict[str, View] = field(default_factory=dict)
-    # Row kinds that update something already shown instead of posting a message.
-    update_kinds: set[str] = field(default_factory=set)
+    # Clicks on this feature's cards, by the key's first part (`poll` of `poll:12`).
+    actions: dict[str, Command] = field(default_factory=dict)
+    card_views: dict[str, CardViewer] = field(default_factory=dict)
 
-    def outbox_view(self, *kinds: str, update: bool = False) -> Callable[[View], View]:
-        """Use the decorated function to complete rows of `kinds` just before they are sent;
-        with `update`, those rows refresh something shown rather than post a message."""
+    def on_action(
+        self,
+        namespace: str,
+        *,
+        name: str,
+        usage: str,
+        stages: Iterable[Stage] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Handle clicks on cards whose key starts with `namespace:`; the decorated
+        `async def handler(ctx, action: CardAction)` runs like the command `name` (whose
+        usage answers a click that cannot be read), for everyone, in `stages`."""
 
-        def register(view: View) -> View:
-            for kind in kinds:
-                self.views[kind] = view
-                if update:
-                    self.update_kinds.add(kind)
-            return view
+        def register(handler: Handler) -> Handler:
+            if namespace in self.actions:
+                raise ValueError(f"card action {namespace!r} registered twice")
+            self.actions[namespace] = Command(
+                name=name,
+                aliases=(),
+                handler=handler,
+                args_type=None,
+                usage=usage,
+                summary="",
+                roles=None,
+                stages=None if stages is None else frozenset(stages),
+            )
+            return handler
+
+        return register
+
+    def card_view(self, namespace: str) -> Callable[[CardViewer], CardViewer]:
+        """Show cards whose key starts with `namespace:` as the decorated function views
+        them, at the moment each is sent or refreshed."""
+
+        def register(viewer: CardViewer) -> CardViewer:
+            self.card_views[namespace] = viewer
+            return viewer
 
         return register
 
@@ -194,8 +225,8 @@ class CommandTable:
         self.prefetchers: list[Prefetch] = []
         self.jobs: dict[str, Job] = {}
         self._job_names: dict[Job, str] = {}
-        self.views: dict[str, View] = {}
-        self.update_kinds: set[str] = set()
+        self.actions: dict[str, Command] = {}
+        self.card_views: dict[str, CardViewer] = {}
         self._root = _Node()
         for router in routers:
             self.startup.extend(router.startup)
@@ -206,8 +237,8 @@ class CommandTable:
                 self.jobs[name] = job
                 self._job_names[job] = name
             self.text_handlers.extend(router.text_handlers)
-            self.views.update(router.views)
-            self.update_kinds |= router.update_kinds
+            self.actions.update(router.actions)
+            self.card_views.update(router.card_views)
             for command in router.commands:
                 self.commands.append(command)
                 for spelling in (command.name, *command.aliases):

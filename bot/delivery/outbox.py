@@ -22,11 +22,12 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from bot.core.clock import Clock
-from bot.core.messages import OutgoingMessage, SendResult
+from bot.core.context import Ack, Envelope
+from bot.core.messages import Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.metrics import Metrics
-from bot.core.router import View
 from bot.core.settings import Settings
 from bot.core.text import format_refs
+from bot.delivery.cards import CardViews
 from bot.delivery.channels import Channel, Channels, LocalChannels
 from storage import outbox
 from storage.database import Database
@@ -34,7 +35,9 @@ from storage.outbox import PendingRow
 
 log = logging.getLogger(__name__)
 
-MERGEABLE = frozenset({"text", "ack"})
+MERGEABLE = frozenset({Kind.TEXT, Kind.ACK})
+# Rows that refresh something shown rather than post a message.
+UPDATES = frozenset({Kind.CARD_UPDATE})
 MAX_MENTIONS = 20
 FETCH = 1000
 # Every commit wakes the sender; one pass per this many seconds is enough, and leaves the
@@ -57,16 +60,62 @@ class Sender(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Queued:
+    """A pending outbox row, read as the typed values it was written from."""
+
+    id: int
+    platform: str
+    conversation_id: str
+    kind: Kind
+    body: str
+    envelope: Envelope
+    created_at: datetime
+    not_before: datetime
+    attempts: int
+
+    @classmethod
+    def of(cls, row: PendingRow) -> Queued:
+        """Read a row as storage returns it."""
+        return cls(
+            id=row.id,
+            platform=row.platform,
+            conversation_id=row.conversation_id,
+            kind=Kind(row.kind),
+            body=row.body,
+            envelope=Envelope.from_json(row.payload),
+            created_at=row.created_at,
+            not_before=row.not_before,
+            attempts=row.attempts,
+        )
+
+
+def pending(session: Session, **criteria: Any) -> list[Queued]:
+    """`storage.outbox.pending_rows` as typed rows."""
+    return [Queued.of(row) for row in outbox.pending_rows(session, **criteria)]
+
+
+@dataclass(frozen=True, slots=True)
 class Composed:
     """The next message of a conversation, or when to look again if it must wait."""
 
     message: OutgoingMessage | None
     wait_until: datetime | None = None
+    # The card a card message shows (`poll:12`), to be viewed as it stands when sent.
+    card: str | None = None
 
 
-def compose(
-    rows: list[PendingRow], *, now: datetime, ack_delay: timedelta, max_chars: int
-) -> Composed:
+@dataclass(frozen=True, slots=True)
+class _Hold:
+    """No message of a conversation goes before `until`."""
+
+    until: datetime
+    # Only acknowledgements are held: a new reply of another kind ends the hold.
+    soft: bool
+    # A look at the conversation is scheduled for when the hold ends.
+    looking: bool
+
+
+def compose(rows: list[Queued], *, now: datetime, ack_delay: timedelta, max_chars: int) -> Composed:
     """Fold the first due rows of a conversation into one message."""
     due = []
     for row in rows:
@@ -75,31 +124,31 @@ def compose(
         due.append(row)
     if not due:
         return Composed(None, rows[0].not_before if rows else None)
-    if all(row.kind == "ack" for row in due) and now - due[0].created_at < ack_delay:
+    if all(row.kind is Kind.ACK for row in due) and now - due[0].created_at < ack_delay:
         # Only acknowledgements: give the burst a moment to gather into one message.
         return Composed(None, due[0].created_at + ack_delay)
 
     first = due[0]
     if first.kind not in MERGEABLE:
-        return Composed(_message(first, [first], first.body, first.kind))
+        return Composed(_message(first, [first], first.body, first.kind), card=first.envelope.card)
 
-    taken: list[PendingRow] = []
+    taken: list[Queued] = []
     blocks: list[str] = []
-    acks: list[PendingRow] = []
+    acks: list[Queued] = []
     length = 0
     for row in due:
         if row.kind not in MERGEABLE:
             break
-        if row.kind != "ack" and not acks and blocks and blocks[-1] == row.body:
+        if row.kind is not Kind.ACK and not acks and blocks and blocks[-1] == row.body:
             taken.append(row)  # the same answer to many (200 × /帮助) is said once
             continue
         # Acknowledgements fold into one line per kind, whatever their number.
-        size = 0 if row.kind == "ack" else len(row.body) + 2
+        size = 0 if row.kind is Kind.ACK else len(row.body) + 2
         if taken and length + size > max_chars:
             break
         taken.append(row)
         length += size
-        if row.kind == "ack":
+        if row.kind is Kind.ACK:
             acks.append(row)
             continue
         if acks:
@@ -108,47 +157,45 @@ def compose(
         blocks.append(row.body)
     if acks:
         blocks.append(_summarize(acks))
-    return Composed(_message(first, taken, "\n\n".join(blocks), "text"))
+    return Composed(_message(first, taken, "\n\n".join(blocks), Kind.TEXT))
 
 
-def _summarize(acks: list[PendingRow]) -> str:
+def _summarize(rows: list[Queued]) -> str:
     """Acknowledgements grouped by kind: one line each."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in acks:
-        ack = row.payload["ack"]
-        groups.setdefault(ack["key"], []).append(ack)
+    groups: dict[str, list[Ack]] = {}
+    for row in rows:
+        ack = row.envelope.ack or Ack(key=f"row:{row.id}", one=row.body, unit="")
+        groups.setdefault(ack.key, []).append(ack)
     lines = []
     for same in groups.values():
         if len(same) == 1:
-            lines.append(same[0]["one"])
+            lines.append(same[0].one)
             continue
-        refs = [a["ref"] for a in same if a.get("ref") is not None]
+        refs = [ack.ref for ack in same if ack.ref is not None]
         tail = f" {format_refs(refs)}" if refs else ""
-        lines.append(f"{same[0]['prefix']}已记录 {len(same)} {same[0]['unit']}{tail}")
+        lines.append(f"{same[0].prefix}已记录 {len(same)} {same[0].unit}{tail}")
     return "\n".join(lines)
 
 
-def _message(first: PendingRow, rows: list[PendingRow], body: str, kind: str) -> OutgoingMessage:
+def _message(first: Queued, rows: list[Queued], body: str, kind: Kind) -> OutgoingMessage:
     mentions: dict[str, None] = {}
-    reply: Mapping[str, Any] = {}
+    route: ReplyRoute | None = None
     for row in rows:
-        for user in row.payload.get("mentions", ()):
-            mentions[user] = None
-        reply = row.payload.get("reply") or reply  # the freshest way to answer wins
+        mentions.update(dict.fromkeys(row.envelope.mentions))
+        route = row.envelope.route or route  # the freshest way to answer wins
     return OutgoingMessage(
         platform=first.platform,
         conversation_id=first.conversation_id,
         kind=kind,
         body=body,
         mentions=tuple(mentions)[:MAX_MENTIONS] if len(mentions) <= MAX_MENTIONS else (),
-        reply_context=reply,
-        payload=first.payload,
-        row_ids=tuple(row.id for row in rows if row.id is not None),
+        route=route,
+        row_ids=tuple(row.id for row in rows),
     )
 
 
-def _update_key(row: PendingRow) -> str:
-    return f"{row.kind}:{row.payload.get('key', row.id)}"
+def _update_key(row: Queued) -> str:
+    return f"{row.kind}:{row.envelope.card or row.id}"
 
 
 def retry_delay(attempts: int, cap: float) -> float:
@@ -185,18 +232,14 @@ class OutboxSender:
         self.channels: Channels = channels or LocalChannels(database, settings)
         self.settings = settings
         self.clock = clock
-        # Filled by the app wiring from the routers (see Router.outbox_view).
-        self.views: dict[str, View] = {}
-        self.update_kinds: set[str] = set()
+        # Set by the app wiring: the cards as the features view them (Router.card_view).
+        self.cards: CardViews | None = None
         self._refreshed: dict[tuple[str, str, str], datetime] = {}
         # Conversations whose pending updates may not go before this time.
         self._updates_quiet: dict[Key, datetime] = {}
         self._busy: dict[Key, asyncio.Task[None]] = {}
         self._hints: dict[Key, set[str]] = {}
-        # No message of the conversation goes before this; `soft` holds only acknowledgements
-        # back, so a new reply of another kind cancels it; `looking`: a look is scheduled
-        # for when it ends.
-        self._held: dict[Key, tuple[datetime, bool, bool]] = {}
+        self._held: dict[Key, _Hold] = {}
         self._next_scan = 0.0
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -278,7 +321,7 @@ class OutboxSender:
     def _hold(self, key: Key, until: datetime, *, soft: bool = False, look: bool = True) -> None:
         """Send no message to `key` before `until`, and look again then (`look`), or only
         once rows arrive meanwhile."""
-        self._held[key] = (until, soft, look)
+        self._held[key] = _Hold(until, soft, look)
         if look:
             self._look_later(key, (until - self.clock.now()).total_seconds(), set())
 
@@ -289,16 +332,16 @@ class OutboxSender:
         platform, conversation_id = key
         adapter = self.adapters[platform]
         quiet = self._updates_quiet.get(key)
-        if (kinds & self.update_kinds or ANY_KIND in kinds) and not (
+        if (kinds & UPDATES or ANY_KIND in kinds) and not (
             quiet is not None and self.clock.now() < quiet
         ):
             # Not group messages: outside the budget, and only the latest of each counts.
             read = partial(
-                outbox.pending_rows,
+                pending,
                 platform=platform,
                 conversation_id=conversation_id,
                 limit=FETCH,
-                only=self.update_kinds,
+                only=UPDATES,
             )
             async with self.channels.hold(key, read) as taken:
                 if taken is None:
@@ -313,7 +356,7 @@ class OutboxSender:
                     next_due = min(next_due or now + interval, now + interval)
                 self._quiet_updates(key, next_due, now)
         held = self._held.get(key)
-        if held is not None and held[1] and kinds - {"ack", ANY_KIND, *self.update_kinds}:
+        if held is not None and held.soft and kinds - {Kind.ACK, ANY_KIND, *UPDATES}:
             del self._held[key]  # a reply arrived: the acknowledgements it held go with it
         while not self._stopping and await self._send_next(adapter, key):
             pass
@@ -323,18 +366,18 @@ class OutboxSender:
         more may be waiting."""
         now = self.clock.now()
         held = self._held.get(key)
-        if held is not None and held[0] > now:
-            if not held[2]:
-                self._hold(key, held[0], soft=held[1])  # rows came: look when it ends
+        if held is not None and held.until > now:
+            if not held.looking:
+                self._hold(key, held.until, soft=held.soft)  # rows came: look when it ends
             return False
         settings = self.settings.outbox
         ack_delay = timedelta(seconds=settings.ack_delay_seconds)
         read = partial(
-            outbox.pending_rows,
+            pending,
             platform=key[0],
             conversation_id=key[1],
             limit=FETCH,
-            without=self.update_kinds,
+            without=UPDATES,
         )
         async with self.channels.hold(key, read) as taken:
             if taken is None:
@@ -352,11 +395,11 @@ class OutboxSender:
             )
             if composed.message is None:
                 if composed.wait_until is not None:
-                    only_acks = all(r.kind == "ack" for r in rows)
+                    only_acks = all(r.kind is Kind.ACK for r in rows)
                     self._hold(key, composed.wait_until, soft=only_acks)
                 return False
             channel.record(now)
-            message = await self._viewed(composed.message, channel)
+            message = await self._viewed(composed.message, composed.card, channel)
             if not await self._deliver(adapter, message, rows, channel):
                 return False
         if len(rows) < FETCH and len(rows) == len(message.row_ids):
@@ -368,8 +411,8 @@ class OutboxSender:
         return True
 
     def _due_updates(
-        self, key: tuple[str, str], rows: list[PendingRow], now: datetime
-    ) -> tuple[list[PendingRow], datetime | None]:
+        self, key: tuple[str, str], rows: list[Queued], now: datetime
+    ) -> tuple[list[Queued], datetime | None]:
         """Update rows that may go now (each shown thing is refreshed at most once per
         interval: a card does not need 200 refreshes in a 200-vote second), and when the
         first of the others may go (None if there are none)."""
@@ -377,7 +420,7 @@ class OutboxSender:
         due = []
         next_due: datetime | None = None
         for row in rows:
-            if row.kind not in self.update_kinds or row.not_before > now:
+            if row.kind not in UPDATES or row.not_before > now:
                 continue
             last = self._refreshed.get((*key, _update_key(row)))
             if last is not None and now - last < interval:
@@ -396,13 +439,11 @@ class OutboxSender:
             self._updates_quiet.pop(key, None)
             return
         self._updates_quiet[key] = until
-        self._look_later(key, (until - now).total_seconds(), set(self.update_kinds))
+        self._look_later(key, (until - now).total_seconds(), set(UPDATES))
 
-    async def _send_updates(
-        self, adapter: Sender, updates: list[PendingRow], channel: Channel
-    ) -> bool:
+    async def _send_updates(self, adapter: Sender, updates: list[Queued], channel: Channel) -> bool:
         """Send the latest update of each thing shown; False if the platform refused."""
-        latest: dict[str, list[PendingRow]] = {}
+        latest: dict[str, list[Queued]] = {}
         for row in updates:
             latest.setdefault(_update_key(row), []).append(row)
         for update_key, same in latest.items():
@@ -412,31 +453,28 @@ class OutboxSender:
                 conversation_id=last.conversation_id,
                 kind=last.kind,
                 body=last.body,
-                reply_context=last.payload.get("reply") or {},
-                payload=last.payload,
-                row_ids=tuple(r.id for r in same if r.id is not None),
+                route=last.envelope.route,
+                row_ids=tuple(r.id for r in same),
             )
-            message = await self._viewed(message, channel)
+            message = await self._viewed(message, last.envelope.card, channel)
             if not await self._deliver(adapter, message, same, channel):
                 return False
             self._refreshed[(last.platform, last.conversation_id, update_key)] = self.clock.now()
         return True
 
-    async def _viewed(self, message: OutgoingMessage, channel: Channel) -> OutgoingMessage:
-        """The message with its payload completed by its kind's view, if it has one (read
-        in the hold's transaction)."""
-        view = self.views.get(message.kind)
-        if view is None:
+    async def _viewed(
+        self, message: OutgoingMessage, card: str | None, channel: Channel
+    ) -> OutgoingMessage:
+        """The message with its card as it stands now, if it shows one (read in the hold's
+        transaction)."""
+        cards = self.cards
+        if card is None or cards is None:
             return message
-        data = dict(message.payload)
-
-        def complete(session: Session) -> dict[str, Any]:
-            return view(session, data)
-
-        return replace(message, payload=await channel.run(complete))
+        view = await channel.run(partial(cards.view_now, key=card))
+        return replace(message, card=view)
 
     async def _deliver(
-        self, adapter: Sender, message: OutgoingMessage, rows: list[PendingRow], channel: Channel
+        self, adapter: Sender, message: OutgoingMessage, rows: list[Queued], channel: Channel
     ) -> bool:
         """Hand one message to the platform and record the result; True if it was taken."""
         try:
@@ -471,7 +509,7 @@ class OutboxSender:
             partial(outbox.mark_retry, ids=message.row_ids, error=result.error, not_before=retry_at)
         )
         key = (message.platform, message.conversation_id)
-        if message.kind in self.update_kinds:
+        if message.kind in UPDATES:
             self._look_later(key, delay, {message.kind})
         else:
             self._hold(key, retry_at)

@@ -10,16 +10,15 @@ from contextlib import suppress
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.adapters import Adapter
-from bot.adapters.local.adapter import LocalAdapter
-from bot.adapters.wecom.adapter import wecom_from_environment
+from bot.adapters import Adapter, AdapterFactory, dingtalk, local, wecom
 from bot.core.clock import Clock, SystemClock
 from bot.core.dispatcher import Dispatcher
 from bot.core.metrics import Metrics
 from bot.core.router import CommandTable
-from bot.core.secrets import env_secret
 from bot.core.settings import Settings
+from bot.delivery.cards import CardIds, CardViews
 from bot.delivery.channels import LocalChannels, SharedChannels
+from bot.delivery.link import PlatformLink
 from bot.delivery.outbox import OutboxSender
 from bot.runtime import metrics
 from bot.runtime.leader import Leadership
@@ -34,9 +33,12 @@ from workers.minutes_worker import MinutesWorker
 log = logging.getLogger(__name__)
 
 
-def credentials_present() -> bool:
-    """Whether the environment holds DingTalk app credentials."""
-    return bool(env_secret("DINGTALK_CLIENT_ID") and env_secret("DINGTALK_CLIENT_SECRET"))
+# Every platform the bot speaks: each line makes one platform's adapter when configured.
+PLATFORMS: tuple[AdapterFactory, ...] = (
+    local.from_settings,
+    dingtalk.from_settings,
+    wecom.from_settings,
+)
 
 
 class App:
@@ -114,8 +116,18 @@ class App:
                 clock=self.clock,
             )
             self.console.install(self.web)
-        self.outbox.views = self.commands.views
-        self.outbox.update_kinds = self.commands.update_kinds
+        self.cards = CardViews(
+            database=self.database, viewers=self.commands.card_views, settings=settings
+        )
+        self.outbox.cards = self.cards
+        # What every adapter is given: the way in, and delivery's card services.
+        self.link = PlatformLink(
+            dispatch=self.dispatcher.dispatch,
+            views=self.cards,
+            card_ids=lambda platform: CardIds(
+                database=self.database, clock=self.clock, platform=platform
+            ),
+        )
         self.scheduler = Scheduler(self.engine, self.dispatcher)
         self.dispatcher.schedule_job = self.scheduler.add
         self.dispatcher.committed_listeners.append(self.outbox.wake)
@@ -146,28 +158,8 @@ class App:
         self._minutes_task: asyncio.Task[None] | None = None
 
     def _configured_adapters(self) -> list[Adapter]:
-        adapters: list[Adapter] = []
-        if self.settings.platforms.local.enabled:
-            adapters.append(
-                LocalAdapter(
-                    clock=self.clock,
-                    zone=self.settings.zone,
-                    trust_roles=self.settings.platforms.local.trust_roles,
-                )
-            )
-        if credentials_present():
-            # Imported only here: a bot without DingTalk credentials never loads its SDK.
-            from bot.adapters.dingtalk.adapter import adapter_from_environment
-
-            dingtalk = adapter_from_environment(self.settings, self.clock)
-            if dingtalk is not None:
-                adapters.append(dingtalk)
-        wecom = wecom_from_environment(
-            self.settings.platforms.wecom, clock=self.clock, zone=self.settings.zone
-        )
-        if wecom is not None:
-            adapters.append(wecom)
-        return adapters
+        made = (make(self.settings, self.clock) for make in PLATFORMS)
+        return [adapter for adapter in made if adapter is not None]
 
     async def health(self) -> dict[str, object]:
         """What /healthz reports: the database answers and the outbox sender is running."""
@@ -195,7 +187,7 @@ class App:
             await site.start()
             self.web_port = self._runner.addresses[0][1]
         for adapter in self.adapters.values():
-            await adapter.start(self.dispatcher)
+            await adapter.start(self.link)
         self._outbox_task = asyncio.create_task(self.outbox.run())
         self._minutes_task = asyncio.create_task(self.minutes.run())
 

@@ -7,18 +7,23 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Self
+from typing import Self
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.core.context import Context
 from bot.core.errors import UsageError
 from bot.core.text import bar, fold, format_time, parse_duration
+from bot.core.views import PollOptionView, PollView
 from storage.enums import PollStatus
 from storage.models import Poll
 from storage.polls import close_poll, create_poll, open_polls, tally
 
 # The job that closes a poll at its deadline, registered by handlers/polls.py.
 CLOSE_JOB = "poll.close"
+# The first part of a poll card's key, which routes a click on it to handlers/polls.py.
+CARD = "poll"
 _CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
 
 
@@ -79,8 +84,8 @@ def open_and_announce_poll(
     if deadline is not None:
         ctx.schedule(f"poll-close-{poll.id}", CLOSE_JOB, run_at=deadline, args=(poll.id,))
     crowded = len(open_polls(ctx.session, consultation_id=consultation_id)) > 1
-    # Kind "poll": a platform with cards shows buttons; the others show the text.
-    ctx.post(_announcement(ctx, poll, crowded=crowded), kind="poll", payload=card_payload(poll))
+    # A platform with cards shows the poll's card; the others show the text.
+    ctx.post_card(_announcement(ctx, poll, crowded=crowded), card=card_key(poll))
     return poll
 
 
@@ -119,7 +124,7 @@ def close_and_announce(ctx: Context, poll: Poll, *, closed_by: int | None) -> bo
         return False
     poll.status, poll.closed_at, poll.closed_by = PollStatus.CLOSED, ctx.now, closed_by
     ctx.post(render_result(ctx, poll))
-    ctx.update("poll_tally", card_payload(poll))
+    ctx.update_card(card_key(poll))
     for hook in _poll_closed_hooks:
         hook(ctx, poll)
     return True
@@ -149,6 +154,59 @@ def render_result(ctx: Context, poll: Poll) -> str:
     return "\n".join(lines)
 
 
-def card_payload(poll: Poll) -> dict[str, Any]:
-    """What a poll card is about; `poll_view` adds the live tally when it is sent."""
-    return {"key": f"poll:{poll.id}", "poll_id": poll.id}
+def card_key(poll: Poll) -> str:
+    """The key of the poll's card (`poll:12`), which a click on the card names."""
+    return f"{CARD}:{poll.id}"
+
+
+def poll_view(session: Session, poll: Poll, zone: ZoneInfo) -> PollView:
+    """The poll as its card shows it now: every word of the card, for the adapters to lay
+    out (DingTalk's card parameters, WeCom's vote card)."""
+    counted = tally(session, poll=poll)
+    closed = poll.status is PollStatus.CLOSED
+    options = []
+    for number, (text, votes) in enumerate(zip(poll.options, counted.votes, strict=True), 1):
+        share = votes / counted.voters if counted.voters else 0.0
+        options.append(
+            PollOptionView(
+                number=number,
+                text=text,
+                votes=votes,
+                share=share,
+                share_text=f"{share:.0%}",
+                tally_line=f"{text}　{bar(share)} {votes} · {share:.0%}",
+            )
+        )
+    traits = ["多选" if poll.multiple else "单选"]
+    if poll.anonymous:
+        traits.append("匿名")
+    if poll.deadline is not None and not closed:
+        traits.append(f"{format_time(poll.deadline, zone)} 截止")
+    result = ""
+    if closed and counted.voters:
+        top = max(counted.votes)
+        leaders = "、".join(o.text for o in options if o.votes == top)
+        result = f"结果：{leaders} 得票最多（{top} 票），共 {counted.voters} 人投票"
+    elif closed:
+        result = "结果：无人投票"
+    hint = "点击选项投票，可改选，以最后一次为准"
+    if poll.multiple:
+        hint = f"点击只选一项；多选请在群里发送 /投 #{poll.number} 1 3"
+    return PollView(
+        key=card_key(poll),
+        title=f"投票 #{poll.number}",
+        question=poll.question,
+        options=tuple(options),
+        voters=counted.voters,
+        closed=closed,
+        multiple=poll.multiple,
+        anonymous=poll.anonymous,
+        status="已结束" if closed else "进行中",
+        traits=tuple(traits),
+        turnout=f"{counted.voters} 人已投",
+        result=result,
+        hint="" if closed else hint,
+        vote_label="投票",
+        revote_label="改投",
+        closed_label="投票已结束",
+    )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.dispatcher import Status
+from bot.core.messages import Kind
 from tests.support import MODERATOR, Group, RecordingSender
 
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
@@ -279,18 +279,20 @@ async def test_a_card_platform_gets_the_poll_and_one_folded_tally_update(
     await open_consultation(group)
     await group.say(MODERATOR, POLL)
     await group.group_sees()
-    [card] = [m for m in sender.sent if m.kind == "poll"]
+    [card] = [m for m in sender.sent if m.kind is Kind.CARD]
     await group.deliver([group.message(f"委员{i}", f"/投 {1 + i % 3}") for i in range(37)])
     await group.group_sees()
 
-    updates = [m for m in sender.sent if m.kind == "poll_tally"]
-    assert card.payload["options"] == ["支持", "反对", "弃权"]
-    assert card.payload["votes"] == [0, 0, 0]
+    updates = [m for m in sender.sent if m.kind is Kind.CARD_UPDATE]
+    assert card.card is not None
+    assert [o.text for o in card.card.options] == ["支持", "反对", "弃权"]
+    assert [o.votes for o in card.card.options] == [0, 0, 0]
     assert card.body.startswith("投票 #1：夜市延长到23点？")  # the text for platforms without cards
     assert len(updates) == 1
-    assert updates[0].payload["votes"] == [13, 12, 12]
-    assert updates[0].payload["voters"] == 37
-    assert updates[0].payload["closed"] is False
+    assert updates[0].card is not None
+    assert [o.votes for o in updates[0].card.options] == [13, 12, 12]
+    assert updates[0].card.voters == 37
+    assert updates[0].card.closed is False
 
 
 async def test_tally_updates_do_not_spend_the_groups_message_budget(
@@ -302,11 +304,12 @@ async def test_tally_updates_do_not_spend_the_groups_message_budget(
         await group.say(f"委员{i}", "/投 1")
         await group.group_sees()
 
-    messages = [m for m in sender.sent if m.kind != "poll_tally"]
-    updates = [m for m in sender.sent if m.kind == "poll_tally"]
+    messages = [m for m in sender.sent if m.kind is not Kind.CARD_UPDATE]
+    updates = [m for m in sender.sent if m.kind is Kind.CARD_UPDATE]
     assert len(messages) == 20  # the budget of the minute
     assert len(updates) == 25
-    assert updates[-1].payload["voters"] == 25
+    assert updates[-1].card is not None
+    assert updates[-1].card.voters == 25
 
 
 async def test_a_card_click_answers_the_clicker_not_the_group(
@@ -315,13 +318,11 @@ async def test_a_card_click_answers_the_clicker_not_the_group(
     await open_consultation(group)
     await group.say(MODERATOR, POLL)
     await group.group_sees()
-    click = replace(group.message("张三", "/投 #1 2"), interactive=True)
+    click = group.click("张三", "poll:1", "2")
 
     outcome = await group.app.dispatcher.dispatch(click)
     await group.say(MODERATOR, "/结束投票")
-    late = await group.app.dispatcher.dispatch(
-        replace(group.message("李四", "/投 #1 1"), interactive=True)
-    )
+    late = await group.app.dispatcher.dispatch(group.click("李四", "poll:1", "1"))
     seen = await group.group_sees()
 
     assert outcome.replies == ("投票 #1：已记录张三的选票",)
@@ -330,3 +331,18 @@ async def test_a_card_click_answers_the_clicker_not_the_group(
     assert len(seen) == 1
     assert seen[0].startswith("投票 #1 结果")  # nothing about either click
     assert group.ballots() == [(1, [2])]
+
+
+async def test_a_click_naming_another_groups_poll_changes_nothing(
+    group: Group, sender: RecordingSender
+) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    elsewhere = Group(group.app, group.clock, sender, conversation="群2")
+    await elsewhere.say(MODERATOR, "/协商 开始 另一个议题")
+
+    outcome = await group.app.dispatcher.dispatch(elsewhere.click("张三", "poll:1", "1"))
+
+    assert outcome.status is Status.REFUSED
+    assert outcome.replies == ("这张卡片已失效，请在群里发送 /投 参加投票。",)
+    assert group.count("ballot") == 0

@@ -1,8 +1,25 @@
-"""DingTalk in Stream mode, through the official `dingtalk-stream` SDK.
+"""DingTalk in Stream mode, through the official `dingtalk-stream` SDK: the connection
+(adapter.py), DingTalk's wire format (wire.py) and the layout of cards (render.py).
 
 May import: `bot.core`, `bot.delivery`.
 """
 
-from bot.adapters.dingtalk.adapter import DingTalkAdapter, adapter_from_environment
+from __future__ import annotations
 
-__all__ = ["DingTalkAdapter", "adapter_from_environment"]
+from bot.adapters import Adapter
+from bot.core.clock import Clock
+from bot.core.secrets import env_secret
+from bot.core.settings import Settings
+
+CLIENT_ID = "DINGTALK_CLIENT_ID"
+CLIENT_SECRET = "DINGTALK_CLIENT_SECRET"
+
+
+def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
+    """The DingTalk adapter when DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are set."""
+    if not (env_secret(CLIENT_ID) and env_secret(CLIENT_SECRET)):
+        return None
+    # Imported only now: a bot without DingTalk credentials never loads the SDK.
+    from bot.adapters.dingtalk.adapter import adapter_from_environment
+
+    return adapter_from_environment(settings, clock)

@@ -10,8 +10,10 @@ arrive over the connection the gateway opened for our client id and secret.
 
 Sending: one aiohttp session. Text goes to the message's sessionWebhook while it is valid;
 an expired or refused webhook falls back to the robot's send OpenAPI with the access token.
-Polls become interactive cards when a card template is configured; a click on a card is a
-`/投` of its clicker, answered in the clicker's own view of the card.
+Cards (a poll) are laid out from the view their feature built (render.py) when a card
+template is configured; a click on a card goes to the dispatcher as a `CardAction` of its
+clicker and is answered in the clicker's own view of the card. Reading DingTalk's frames and
+writing its request bodies is wire.py.
 
 Every URL starts from the SDK's `DINGTALK_OPENAPI_ENDPOINT`, so an operator or a test can
 point the bot at another gateway.
@@ -24,16 +26,13 @@ import contextlib
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import dingtalk_stream
@@ -50,34 +49,39 @@ from dingtalk_stream import (
 from dingtalk_stream.card_callback import Card_Callback_Router_Topic
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
+from bot.adapters.dingtalk import CLIENT_ID, CLIENT_SECRET
+from bot.adapters.dingtalk.render import click_answer, poll_card_params, private_view
+from bot.adapters.dingtalk.wire import (
+    MAX_ID_LENGTH,
+    PLATFORM,
+    as_int,
+    card_click,
+    clicked_option,
+    epoch_time,
+    robot_message,
+    robot_send_body,
+    webhook_body,
+)
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher, Outcome, Status
-from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
-from bot.core.roles import Role
+from bot.core.messages import Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret, remember_secret
 from bot.core.settings import Settings
-from bot.core.text import bar, format_time
-from bot.delivery.cards import CardedPoll, PollCards
+from bot.core.views import CardView
+from bot.delivery.cards import CardIds
+from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "dingtalk"
-CLIENT_ID = "DINGTALK_CLIENT_ID"
-CLIENT_SECRET = "DINGTALK_CLIENT_SECRET"
 THROTTLED = 130101
-GROUP_CHAT = "2"
-SINGLE_CHAT = "1"
 # A webhook that expires within this margin is not worth a try.
-WEBHOOK_MARGIN_MS = 60_000
+WEBHOOK_MARGIN = timedelta(seconds=60)
 # Never open connections faster than this, however often the gateway drops them.
 MIN_SECONDS_BETWEEN_CONNECTS = 1.0
 BLOCKING_CALL_TIMEOUT = 20.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 STOP_GRACE_SECONDS = 5.0
-MAX_ID_LENGTH = 128  # the database's width for platform ids
-# What the clicker alone sees on a poll card (their choice, or why it was refused).
-PRIVATE_CARD_PARAMS = ("my_choice", "notice")
-_LEADING_MENTIONS = re.compile(r"^(?:\s*[@＠]\S+)+\s+")
+# A click on a card the bot does not know (sent by an older install, say).
+STALE_CARD = "这张卡片已失效。"
 
 T = TypeVar("T")
 
@@ -149,30 +153,6 @@ class _CardClicks(_Unacknowledged):
         return AckMessage.STATUS_OK, await self.adapter.take_click(callback)
 
 
-@dataclass(frozen=True, slots=True)
-class _Route:
-    """How to reach a conversation: its freshest sessionWebhook, and what the OpenAPI needs."""
-
-    webhook: str = ""
-    expires_ms: int = 0
-    conversation_type: str = GROUP_CHAT
-    user: str = ""
-
-    @classmethod
-    def of(cls, context: Mapping[str, Any]) -> _Route:
-        """Read a message's reply_context."""
-        return cls(
-            webhook=str(context.get("webhook") or ""),
-            expires_ms=_as_int(context.get("webhook_expires_ms")) or 0,
-            conversation_type=str(context.get("conversation_type") or GROUP_CHAT),
-            user=str(context.get("user") or ""),
-        )
-
-    def webhook_usable(self, now_ms: int) -> bool:
-        """Whether the webhook is known and not about to expire."""
-        return bool(self.webhook) and self.expires_ms - now_ms > WEBHOOK_MARGIN_MS
-
-
 class DingTalkAdapter:
     """A DingTalk robot in Stream mode."""
 
@@ -189,22 +169,36 @@ class DingTalkAdapter:
         self._client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotMessages(self))
         self._client.register_callback_handler(Card_Callback_Router_Topic, _CardClicks(self))
         self._client.pre_start()
-        self._dispatcher: Dispatcher | None = None
-        self._cards: PollCards | None = None
+        self._link: PlatformLink | None = None
+        self._cards: CardIds | None = None
         self._http: aiohttp.ClientSession | None = None
         self._connection_task: asyncio.Task[None] | None = None
         self._frames: set[asyncio.Task[None]] = set()
         self._sends: set[asyncio.Task[SendResult]] = set()
-        self._routes: dict[str, _Route] = {}
+        self._routes: dict[str, ReplyRoute] = {}
         self._token_lock = asyncio.Lock()
         self._stopping = False
 
+    @property
+    def link(self) -> PlatformLink:
+        """The bot, once started."""
+        if self._link is None:
+            raise RuntimeError("the DingTalk adapter has not been started")
+        return self._link
+
+    @property
+    def cards(self) -> CardIds:
+        """Which DingTalk card shows what, once started."""
+        if self._cards is None:
+            raise RuntimeError("the DingTalk adapter has not been started")
+        return self._cards
+
     # -- receiving ------------------------------------------------------------------------
 
-    async def start(self, dispatcher: Dispatcher) -> None:
+    async def start(self, link: PlatformLink) -> None:
         """Connect to the gateway in the background and keep connected until stopped."""
-        self._dispatcher = dispatcher
-        self._cards = PollCards(database=dispatcher.database, clock=self.clock, platform=PLATFORM)
+        self._link = link
+        self._cards = link.card_ids(PLATFORM)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self._connection_task = asyncio.create_task(self._stay_connected())
 
@@ -271,83 +265,54 @@ class DingTalkAdapter:
 
     async def take_message(self, callback: CallbackMessage) -> None:
         """A robot message: dispatch it; returns once committed (then the SDK acknowledges)."""
-        assert self._dispatcher is not None
+        link = self.link
         try:
-            message = self._incoming(callback.data)
+            message = robot_message(
+                callback.data,
+                admins_are_moderators=self.options.admins_are_moderators,
+                now=self.clock.now(),
+            )
         except (KeyError, TypeError, ValueError, AttributeError):
             message = None
         if message is None:
             # Redelivering a message that cannot be read would only repeat the failure.
             log.warning("unreadable DingTalk robot message acknowledged and dropped")
             return
-        route = _Route.of(message.reply_context)
-        known = self._routes.get(message.conversation_id)
-        if known is None or route.expires_ms >= known.expires_ms:
-            self._routes[message.conversation_id] = route
-        await self._dispatcher.dispatch(message)
-
-    def _incoming(self, data: Mapping[str, Any]) -> IncomingMessage | None:
-        message = ChatbotMessage.from_dict(data)
-        sender = message.sender_staff_id or message.sender_id
-        ids = (message.conversation_id, message.message_id, sender)
-        if not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_LENGTH for i in ids):
-            return None
-        is_group = message.conversation_type == GROUP_CHAT
-        roles = {Role.MODERATOR} if message.is_admin and self.options.admins_are_moderators else ()
-        reply_context = {
-            "webhook": message.session_webhook or "",
-            "webhook_expires_ms": _as_int(message.session_webhook_expired_time) or 0,
-            "conversation_type": message.conversation_type or GROUP_CHAT,
-            "user": "" if is_group else sender,
-        }
-        return IncomingMessage(
-            platform=PLATFORM,
-            conversation_id=message.conversation_id,
-            conversation_title=str(message.conversation_title or "")[:MAX_ID_LENGTH],
-            sender_id=sender,
-            sender_name=str(message.sender_nick or ""),
-            text=_LEADING_MENTIONS.sub("", _message_text(message)).strip(),
-            message_id=message.message_id,
-            timestamp=self._time(message.create_at),
-            addressed=bool(message.is_in_at_list) or not is_group,
-            is_group=is_group,
-            platform_roles=frozenset(roles),
-            reply_context=reply_context,
-        )
+        self._remember(message.conversation_id, message.route)
+        await link.dispatch(message)
 
     async def take_click(self, callback: CallbackMessage) -> dict[str, Any]:
-        """A click on a poll card: vote as the clicker, and say the outcome in their view."""
-        assert self._dispatcher is not None
-        assert self._cards is not None
+        """A click on a card: the card's feature handles it as the clicker's action, and the
+        outcome is said in the clicker's own view of the card."""
+        link, cards = self.link, self.cards
         try:
             click = CardCallbackMessage.from_dict(callback.data)
         except (AttributeError, TypeError, ValueError):
             log.warning("unreadable DingTalk card callback acknowledged and dropped")
             return {}
-        option = _clicked_option(click.content)
-        carded = await self._cards.poll_of(str(click.card_instance_id))
         user = str(click.user_id or "")
         if not user or len(user) > MAX_ID_LENGTH:
             return {}
-        if carded is None or option is None or not 1 <= option <= len(carded.options):
-            return _private_view(notice="这张卡片已失效，请在群里发送 /投 参加投票。")
-        message = IncomingMessage(
-            platform=PLATFORM,
-            conversation_id=carded.conversation_id,
-            sender_id=user,
-            sender_name="",  # a click does not say the clicker's name: the stored one is kept
-            text=f"/投 #{carded.poll_number} {option}",
+        shown = await cards.find(str(click.card_instance_id))
+        if shown is None:
+            return private_view(notice=STALE_CARD)
+        message = card_click(
+            card_key=shown.card_key,
+            conversation_id=shown.conversation_id,
+            user=user,
+            option=clicked_option(click.content),
             message_id=str(callback.headers.message_id or f"card:{uuid.uuid4().hex}"),
-            timestamp=self._time(callback.headers.time),
-            interactive=True,
+            at=epoch_time(callback.headers.time) or self.clock.now(),
         )
-        return _click_answer(await self._dispatcher.dispatch(message), carded, option)
+        return click_answer(await link.dispatch(message))
 
-    def _time(self, epoch_ms: object) -> datetime:
-        millis = _as_int(epoch_ms)
-        if millis is None:
-            return self.clock.now()
-        return datetime.fromtimestamp(millis / 1000, UTC)
+    def _remember(self, conversation_id: str, route: ReplyRoute | None) -> None:
+        """Keep the conversation's freshest sessionWebhook for answers to older messages."""
+        if route is None:
+            return
+        known = self._routes.get(conversation_id)
+        if known is None or _expiry(route) >= _expiry(known):
+            self._routes[conversation_id] = route
 
     # -- sending --------------------------------------------------------------------------
 
@@ -361,28 +326,28 @@ class DingTalkAdapter:
         return await task
 
     async def _send(self, message: OutgoingMessage) -> SendResult:
-        if message.kind == "poll_tally":
+        if message.kind is Kind.CARD_UPDATE:
             return await self._refresh_cards(message)
-        if message.kind == "poll" and self.options.card_template_id:
-            return await self._send_card(message)
+        if message.kind is Kind.CARD and message.card and self.options.card_template_id:
+            return await self._send_card(message, message.card)
         if not message.body:
             return SendResult.sent()
         return await self._send_text(message)
 
-    def _route(self, message: OutgoingMessage) -> _Route:
+    def _route(self, message: OutgoingMessage) -> ReplyRoute:
         """The freshest way to answer: the message's own webhook or a later one from the group."""
-        own = _Route.of(message.reply_context)
+        own = message.route or ReplyRoute()
         latest = self._routes.get(message.conversation_id)
-        if latest is not None and latest.expires_ms > own.expires_ms:
+        if latest is not None and _expiry(latest) > _expiry(own):
             return latest
         return own
 
     async def _send_text(self, message: OutgoingMessage) -> SendResult:
         route = self._route(message)
-        markdown = message.kind == "markdown"
-        now_ms = int(self.clock.now().timestamp() * 1000)
-        if route.webhook_usable(now_ms):
-            result = await self._post_webhook(route.webhook, _webhook_body(message, markdown))
+        markdown = message.kind is Kind.MARKDOWN
+        expires = route.expires_at
+        if route.address and expires and expires - self.clock.now() > WEBHOOK_MARGIN:
+            result = await self._post_webhook(route.address, webhook_body(message, markdown))
             if result is not None:
                 return result
             if self._routes.get(message.conversation_id) == route:
@@ -400,7 +365,7 @@ class DingTalkAdapter:
             return SendResult.retry(f"session webhook unreachable: {type(error).__name__}")
         if status >= 500:
             return SendResult.retry(f"session webhook answered HTTP {status}")
-        errcode = _as_int(answer.get("errcode")) if isinstance(answer, dict) else None
+        errcode = as_int(answer.get("errcode")) if isinstance(answer, dict) else None
         if status == 200 and errcode == 0:
             return SendResult.sent()
         if errcode == THROTTLED:
@@ -413,19 +378,11 @@ class DingTalkAdapter:
         return None
 
     async def _send_by_openapi(
-        self, message: OutgoingMessage, route: _Route, markdown: bool
+        self, message: OutgoingMessage, route: ReplyRoute, markdown: bool
     ) -> SendResult:
-        if markdown:
-            key, param = "sampleMarkdown", {"title": _title(message.body), "text": message.body}
-        else:
-            key, param = "sampleText", {"content": message.body}
-        body: dict[str, Any] = {
-            "robotCode": self.client_id,
-            "msgKey": key,
-            "msgParam": json.dumps(param, ensure_ascii=False),
-        }
-        if route.conversation_type == SINGLE_CHAT and route.user:
-            body["userIds"] = [route.user]
+        body = robot_send_body(self.client_id, message, markdown)
+        if route.private_to:
+            body["userIds"] = [route.private_to]
             path = "/v1.0/robot/oToMessages/batchSend"
         else:
             body["openConversationId"] = message.conversation_id
@@ -433,11 +390,9 @@ class DingTalkAdapter:
         result, _answer = await self._openapi("POST", path, body)
         return result
 
-    async def _send_card(self, message: OutgoingMessage) -> SendResult:
-        assert self._cards is not None
-        payload = message.payload
-        card_id = await self._cards.card_for(
-            poll_id=int(payload["poll_id"]),
+    async def _send_card(self, message: OutgoingMessage, view: CardView) -> SendResult:
+        card_id = await self.cards.card_for(
+            key=view.key,
             conversation_id=message.conversation_id,
             new_card_id=f"xieshang-{uuid.uuid4().hex}",
         )
@@ -446,11 +401,11 @@ class DingTalkAdapter:
             "cardTemplateId": self.options.card_template_id,
             "outTrackId": card_id,
             "callbackType": "STREAM",
-            "cardData": {"cardParamMap": poll_card_params(payload, self.settings.zone)},
+            "cardData": {"cardParamMap": poll_card_params(view)},
             "userIdType": 1,
         }
-        if route.conversation_type == SINGLE_CHAT and route.user:
-            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{route.user}"
+        if route.private_to:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{route.private_to}"
             body["imRobotOpenSpaceModel"] = {"supportForward": False}
             body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
         else:
@@ -459,7 +414,7 @@ class DingTalkAdapter:
             body["imGroupOpenDeliverModel"] = {"robotCode": self.client_id}
         result, answer = await self._openapi("POST", "/v1.0/card/instances/createAndDeliver", body)
         if result.ok and answer.get("success") is not False:
-            await self._cards.delivered(card_id)
+            await self.cards.delivered(card_id)
             return result
         if result.ok or _permanent(result):
             # A wrong template id must not silence the poll: members can still type /投.
@@ -468,13 +423,11 @@ class DingTalkAdapter:
         return result
 
     async def _refresh_cards(self, message: OutgoingMessage) -> SendResult:
-        assert self._cards is not None
-        poll_id = message.payload.get("poll_id")
-        if poll_id is None:
+        view = message.card
+        if view is None:
             return SendResult.sent()
-        card_ids = await self._cards.shown(int(poll_id))
-        params = poll_card_params(message.payload, self.settings.zone)
-        for card_id in card_ids:
+        params = poll_card_params(view)
+        for card_id in await self.cards.shown(view.key):
             body = {
                 "outTrackId": card_id,
                 "cardData": {"cardParamMap": params},
@@ -529,48 +482,8 @@ class DingTalkAdapter:
         return str(token)
 
 
-def poll_card_params(payload: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
-    """A poll, as `poll_view` fills it, as the card's public variables (strings, lists as JSON)."""
-    options = [str(o) for o in payload.get("options", ())]
-    votes = [int(v) for v in payload.get("votes", ())] or [0] * len(options)
-    voters = int(payload.get("voters", 0))
-    closed = bool(payload.get("closed"))
-    number = payload.get("number", "")
-    shares = [v / voters if voters else 0.0 for v in votes]
-    traits = ["多选" if payload.get("multiple") else "单选"]
-    if payload.get("anonymous"):
-        traits.append("匿名")
-    deadline = payload.get("deadline")
-    if deadline and not closed:
-        moment = datetime.fromisoformat(str(deadline))
-        traits.append(f"{format_time(moment, zone)} 截止")
-    rows = [
-        {"index": str(i), "text": o, "votes": str(v), "share": f"{s:.0%}"}
-        for i, (o, v, s) in enumerate(zip(options, votes, shares, strict=True), start=1)
-    ]
-    tally = [f"{o}　{bar(s)} {v} · {s:.0%}" for o, v, s in zip(options, votes, shares, strict=True)]
-    result = ""
-    if closed and voters:
-        top = max(votes)
-        leaders = "、".join(o for o, v in zip(options, votes, strict=True) if v == top)
-        result = f"结果：{leaders} 得票最多（{top} 票），共 {voters} 人投票"
-    elif closed:
-        result = "结果：无人投票"
-    hint = "点击选项投票，可改选，以最后一次为准"
-    if payload.get("multiple"):
-        hint = f"点击只选一项；多选请在群里发送 /投 #{number} 1 3"
-    return {
-        "title": f"投票 #{number}",
-        "question": str(payload.get("question", "")),
-        "traits": "，".join(traits),
-        "status": "已结束" if closed else "进行中",
-        "closed": "true" if closed else "false",
-        "voters": str(voters),
-        "options": json.dumps(rows, ensure_ascii=False),
-        "tally": "\n".join(tally),
-        "result": result,
-        "hint": "" if closed else hint,
-    }
+def _expiry(route: ReplyRoute) -> datetime:
+    return route.expires_at or datetime.min.replace(tzinfo=UTC)
 
 
 def _log_connect_failure(state: RetryCallState) -> None:
@@ -581,71 +494,6 @@ def _log_connect_failure(state: RetryCallState) -> None:
 
 def _permanent(result: SendResult) -> bool:
     return result.error.startswith("refused:")
-
-
-def _as_int(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str | float):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
-def _message_text(message: ChatbotMessage) -> str:
-    if message.message_type == "text" and message.text is not None:
-        return str(message.text.content or "")
-    if message.message_type == "richText" and message.rich_text_content is not None:
-        return "".join(str(p.get("text", "")) for p in message.rich_text_content.rich_text_list)
-    return ""
-
-
-def _clicked_option(content: object) -> int | None:
-    """The option a card button stands for: its `option` parameter, or an id like `option_2`."""
-    private = content.get("cardPrivateData", {}) if isinstance(content, dict) else {}
-    params = private.get("params") or {}
-    value = params.get("option") if isinstance(params, dict) else None
-    if value is None:
-        action_ids = private.get("actionIds") or []
-        found = re.search(r"(\d+)$", str(action_ids[0])) if action_ids else None
-        value = found.group(1) if found else None
-    return _as_int(value)
-
-
-def _click_answer(outcome: Outcome, carded: CardedPoll, option: int) -> dict[str, Any]:
-    choice = carded.options[option - 1]
-    if outcome.status is Status.OK:
-        return _private_view(
-            choice=choice, notice=f"已记录你的选择：{choice}。可改选，以最后一次为准。"
-        )
-    if outcome.status is Status.DUPLICATE:
-        return {}  # the first delivery of this click already answered
-    return _private_view(notice="\n".join(outcome.replies) or "未能记录你的选择，请稍后再试。")
-
-
-def _private_view(*, notice: str, choice: str | None = None) -> dict[str, Any]:
-    params = {"notice": notice}
-    if choice is not None:
-        params["my_choice"] = choice
-    return {
-        "cardUpdateOptions": {"updatePrivateDataByKey": True},
-        "userPrivateData": {"cardParamMap": params},
-    }
-
-
-def _webhook_body(message: OutgoingMessage, markdown: bool) -> dict[str, Any]:
-    at = {"atUserIds": list(message.mentions)}
-    if markdown:
-        return {
-            "msgtype": "markdown",
-            "markdown": {"title": _title(message.body), "text": message.body},
-            "at": at,
-        }
-    return {"msgtype": "text", "text": {"content": message.body}, "at": at}
-
-
-def _title(body: str) -> str:
-    return body.strip().splitlines()[0][:20] if body.strip() else "协商助手"
 
 
 async def _in_daemon_thread(call: Callable[[], T]) -> T:

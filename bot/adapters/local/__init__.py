@@ -1,9 +1,20 @@
 """The local web chat: the embedded default platform, for trying the bot with no
-credentials.
+credentials (adapter.py, and its page in static/).
 
 May import: `bot.core`, `bot.delivery`.
 """
 
-from bot.adapters.local.adapter import LocalAdapter
+from __future__ import annotations
 
-__all__ = ["LocalAdapter"]
+from bot.adapters import Adapter
+from bot.adapters.local.adapter import LocalAdapter
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+
+
+def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
+    """The local chat, unless the settings turn it off."""
+    local = settings.platforms.local
+    if not local.enabled:
+        return None
+    return LocalAdapter(clock=clock, zone=settings.zone, trust_roles=local.trust_roles)

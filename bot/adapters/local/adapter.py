@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import WSMsgType, web
 
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher, Status
+from bot.core.dispatcher import Status
 from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
 from bot.core.roles import Role
 from bot.core.text import format_time
+from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class LocalAdapter:
         self.clock = clock
         self.zone = zone
         self.trust_roles = trust_roles
-        self._dispatcher: Dispatcher | None = None
+        self._link: PlatformLink | None = None
         self._history: dict[str, deque[ChatEvent]] = {}
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
 
@@ -81,9 +82,9 @@ class LocalAdapter:
         app.router.add_post("/api/local/messages", self._post_message)
         app.router.add_get("/api/local/ws", self._websocket)
 
-    async def start(self, dispatcher: Dispatcher) -> None:
+    async def start(self, link: PlatformLink) -> None:
         """Take messages from the page from now on."""
-        self._dispatcher = dispatcher
+        self._link = link
 
     async def stop(self) -> None:
         """Close the open chat tabs' sockets."""
@@ -117,7 +118,7 @@ class LocalAdapter:
         return web.json_response([event.to_json() for event in events])
 
     async def _post_message(self, request: web.Request) -> web.Response:
-        if self._dispatcher is None:
+        if self._link is None:
             return web.json_response({"error": "协商助手还在启动，请稍后再试。"}, status=503)
         try:
             data = await request.json()
@@ -147,7 +148,7 @@ class LocalAdapter:
             platform_roles=frozenset({role} if self.trust_roles else ()),
         )
         try:
-            outcome = await self._dispatcher.dispatch(message)
+            outcome = await self._link.dispatch(message)
         except Exception:
             log.exception("local message not committed")
             return web.json_response({"error": "暂时无法保存，请稍后重试。"}, status=503)

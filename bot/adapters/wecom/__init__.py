@@ -1,8 +1,17 @@
-"""WeCom (企业微信) 智能机器人: the long connection and the callback mode.
+"""WeCom (企业微信) 智能机器人, by long connection or callback: the connections
+(adapter.py), WeCom's wire format (wire.py, crypto.py) and the layout of cards (render.py).
 
 May import: `bot.core`, `bot.delivery`.
 """
 
-from bot.adapters.wecom.adapter import WeComCallback, WeComLongConnection, wecom_from_environment
+from __future__ import annotations
 
-__all__ = ["WeComCallback", "WeComLongConnection", "wecom_from_environment"]
+from bot.adapters import Adapter
+from bot.adapters.wecom.adapter import wecom_from_environment
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+
+
+def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
+    """The WeCom adapter whose credentials are in the environment (None when neither is)."""
+    return wecom_from_environment(settings.platforms.wecom, clock=clock, zone=settings.zone)

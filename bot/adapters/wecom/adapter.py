@@ -16,7 +16,8 @@ within WeCom's 5 s. The protocol is a handful of JSON frames, documented by WeCo
 
 A message is handed to the dispatcher and answered only after it committed. The long
 connection has no receipt to withhold, so a message whose transaction failed is retried
-in-process and, failing that, the member is told it was not saved.
+in-process and, failing that, the member is told it was not saved. Reading what WeCom sends
+is wire.py; laying out cards and text is render.py.
 """
 
 from __future__ import annotations
@@ -25,34 +26,40 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from collections.abc import Awaitable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import WSMsgType, web
-from sqlmodel import Session
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential_jitter as exponential_wait
 
 from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
+from bot.adapters.wecom.render import message_body, vote_card
+from bot.adapters.wecom.wire import (
+    KICKED_OUT,
+    PLATFORM,
+    CardSubmit,
+    card_click,
+    card_submit,
+    event_type,
+    incoming_message,
+    sender_of,
+)
 from bot.core.clock import Clock
-from bot.core.dispatcher import Dispatcher, Status
-from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.dispatcher import Status
+from bot.core.messages import IncomingMessage, Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret
 from bot.core.settings import WeComSettings
-from bot.core.text import markdown_inert, one_line
+from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "wecom"
 BOT_ID_ENV = "WECOM_BOT_ID"
 BOT_SECRET_ENV = "WECOM_BOT_SECRET"
 TOKEN_ENV = "WECOM_TOKEN"
@@ -66,226 +73,11 @@ RESPOND = "aibot_respond_msg"
 RESPOND_UPDATE = "aibot_respond_update_msg"
 SEND = "aibot_send_msg"
 
-CARD_EVENT = "template_card_event"
-KICKED_OUT = "disconnected_event"
-MAX_CARD_OPTIONS = 20
 RECEIPT_TIMEOUT = 5.0
 NOT_SAVED = "暂时无法保存，请稍后重新发送。"
 CARD_NOT_SAVED = "暂时无法保存，请重新提交。"
-_TASK_ID = re.compile(r"^xs-poll-(\d+)-(\d+)(?:-|$)")
-_BUTTON_KEY = re.compile(r"^vote-(\d+)-(\d+)$")
 _FRAME_LIMIT = 4 * 1024 * 1024
 _CALLBACK_LIMIT = 1024 * 1024
-
-
-# ---- what WeCom sends, as the bot's own types --------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CardSubmit:
-    """A member's submit on a poll's vote card."""
-
-    poll_id: int
-    number: int
-    options: tuple[str, ...]
-    task_id: str
-
-
-def conversation_of(body: Mapping[str, Any]) -> tuple[str, bool]:
-    """The conversation a callback belongs to (the group's chatid, or the member's userid
-    for a single chat, which is also where WeCom takes a post to them) and whether it is a
-    group."""
-    sender = _sender(body)
-    if body.get("chattype") == "group" and body.get("chatid"):
-        return str(body["chatid"]), True
-    return str(body.get("chatid") or sender), False
-
-
-def _sender(body: Mapping[str, Any]) -> str:
-    origin = body.get("from")
-    return str(origin.get("userid", "")) if isinstance(origin, Mapping) else ""
-
-
-def text_of(body: Mapping[str, Any]) -> str:
-    """What a member wrote: text, the text parts of a mixed message, or a voice transcript."""
-    kind = body.get("msgtype")
-    if kind in ("text", "voice"):
-        part = body.get(kind)
-        return str(part.get("content", "")) if isinstance(part, Mapping) else ""
-    if kind == "mixed":
-        mixed = body.get("mixed")
-        items = mixed.get("msg_item", []) if isinstance(mixed, Mapping) else []
-        texts = [
-            str(item["text"].get("content", ""))
-            for item in items
-            if isinstance(item, Mapping) and isinstance(item.get("text"), Mapping)
-        ]
-        return "\n".join(texts)
-    return ""  # pictures and files carry no command; the dispatcher records and ignores them
-
-
-def without_mention(text: str, bot_name: str) -> str:
-    """The text with the @mention of the bot removed (WeCom leaves it in the content)."""
-    return re.sub(rf"[@＠]{re.escape(bot_name)}\s*", "", text, count=1).strip()
-
-
-def platform_time(body: Mapping[str, Any], clock: Clock) -> datetime:
-    """When WeCom says the message was sent, or now if it does not say."""
-    created = body.get("create_time")
-    if isinstance(created, int | float) and not isinstance(created, bool) and created > 0:
-        return datetime.fromtimestamp(created, UTC)
-    return clock.now()
-
-
-def incoming_message(
-    body: Mapping[str, Any],
-    *,
-    bot_name: str,
-    clock: Clock,
-    reply_context: Mapping[str, Any],
-) -> IncomingMessage | None:
-    """A message callback as the dispatcher takes it; None when it names no sender."""
-    sender = _sender(body)
-    message_id = str(body.get("msgid", ""))
-    if not sender or not message_id:
-        return None
-    conversation, is_group = conversation_of(body)
-    return IncomingMessage(
-        platform=PLATFORM,
-        conversation_id=conversation,
-        sender_id=sender,
-        # WeCom gives a bot the member's userid only, never their display name.
-        sender_name=sender,
-        text=without_mention(text_of(body), bot_name),
-        message_id=message_id,
-        timestamp=platform_time(body, clock),
-        # The 智能机器人 only receives group messages that @ it.
-        addressed=True,
-        is_group=is_group,
-        reply_context=dict(reply_context),
-    )
-
-
-def event_type(body: Mapping[str, Any]) -> str:
-    """The kind of an event callback (WeCom spells the key `eventtype` or `event_type`)."""
-    event = body.get("event")
-    if not isinstance(event, Mapping):
-        return ""
-    return str(event.get("eventtype") or event.get("event_type") or "")
-
-
-def card_submit(body: Mapping[str, Any]) -> CardSubmit | None:
-    """A submit on one of our poll cards, or None for any other event.
-
-    Both documented spellings are read: the callback documentation nests the fields under
-    `event.template_card_event` with `selected_items.selected_item[].option_ids.option_id[]`;
-    the long-connection SDK puts `event_key` and `task_id` directly in `event` and may give
-    the lists bare.
-    """
-    if event_type(body) != CARD_EVENT:
-        return None
-    event = body["event"]
-    nested = event.get(CARD_EVENT)
-    data: Mapping[str, Any] = nested if isinstance(nested, Mapping) else event
-    task_id = str(data.get("task_id") or data.get("taskid") or "")
-    key = str(data.get("event_key") or data.get("eventkey") or "")
-    found = _TASK_ID.match(task_id) or _BUTTON_KEY.match(key)
-    if found is None:
-        return None
-    return CardSubmit(
-        poll_id=int(found.group(1)),
-        number=int(found.group(2)),
-        options=tuple(_selected_options(data.get("selected_items"))),
-        task_id=task_id,
-    )
-
-
-def _selected_options(selected: Any) -> Iterable[str]:
-    if isinstance(selected, Mapping):
-        selected = selected.get("selected_item", [])
-    if isinstance(selected, Mapping):
-        selected = [selected]
-    for item in selected if isinstance(selected, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        ids = item.get("option_ids", [])
-        if isinstance(ids, Mapping):
-            ids = ids.get("option_id", [])
-        if isinstance(ids, str | int):
-            ids = [ids]
-        for option in ids if isinstance(ids, list) else []:
-            if str(option).isdigit():
-                yield str(int(option))
-
-
-def vote_text(submit: CardSubmit) -> str:
-    """The command a card submit stands for, as if the member had typed it."""
-    return f"/投 #{submit.number} {' '.join(submit.options)}".strip()
-
-
-# ---- what the bot sends ----------------------------------------------------------------
-
-
-def new_task_id(poll: Mapping[str, Any]) -> str:
-    """A fresh card id (WeCom wants each card's task_id unique per bot) naming its poll."""
-    return f"xs-poll-{poll['poll_id']}-{poll['number']}-{secrets.token_hex(6)}"
-
-
-def can_be_card(poll: Mapping[str, Any]) -> bool:
-    """Whether a poll fits a vote_interaction card (WeCom allows up to 20 options)."""
-    options = poll.get("options")
-    return isinstance(options, list) and 2 <= len(options) <= MAX_CARD_OPTIONS
-
-
-def vote_card(
-    poll: Mapping[str, Any],
-    *,
-    task_id: str,
-    zone: ZoneInfo,
-    chosen: Iterable[str] = (),
-    note: str = "",
-) -> dict[str, Any]:
-    """A poll as a vote_interaction card: the options with their counts, the member's
-    choice ticked, the tally and deadline below the question."""
-    options = list(poll["options"])
-    votes = list(poll.get("votes") or [0] * len(options))
-    closed = bool(poll.get("closed"))
-    picked = set(chosen)
-    facts = [note] if note else []
-    facts.append("已结束" if closed else ("多选" if poll.get("multiple") else "单选"))
-    if poll.get("anonymous"):
-        facts.append("匿名")
-    facts.append(f"{poll.get('voters', 0)} 人已投")
-    deadline = poll.get("deadline")
-    if deadline and not closed:
-        local = datetime.fromisoformat(str(deadline)).astimezone(zone)
-        facts.append(f"{local:%m-%d %H:%M} 截止")
-    return {
-        "card_type": "vote_interaction",
-        "source": {"desc": "协商助手"},
-        "main_title": {
-            "title": one_line(f"投票 #{poll['number']}：{poll['question']}", 36),
-            "desc": one_line("，".join(facts), 60),
-        },
-        "checkbox": {
-            "question_key": f"poll-{poll['poll_id']}",
-            "mode": 1 if poll.get("multiple") else 0,
-            "disable": closed,
-            "option_list": [
-                {
-                    "id": str(index),
-                    "text": f"{one_line(option, 20)}（{count}）",
-                    "is_checked": str(index) in picked,
-                }
-                for index, (option, count) in enumerate(zip(options, votes, strict=False), 1)
-            ],
-        },
-        "submit_button": {
-            "text": "投票已结束" if closed else ("改投" if picked else "投票"),
-            "key": f"vote-{poll['poll_id']}-{poll['number']}",
-        },
-        "task_id": task_id,
-    }
 
 
 # ---- shared machinery ------------------------------------------------------------------
@@ -331,62 +123,6 @@ class ReplyHandles:
         self.offer(conversation, handle, at)
 
 
-@dataclass
-class _Reads:
-    running: asyncio.Task[dict[str, Any]]
-    waiting: asyncio.Task[dict[str, Any]] | None = None
-
-
-class PollCards:
-    """Reads polls as their cards show them, one read shared by the clicks that arrive
-    together: each click sees a read that started after its ballot committed."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self._reads: dict[int, _Reads] = {}
-
-    async def read(self, poll_id: int) -> dict[str, Any]:
-        """The poll's card payload (empty when the poll is unknown)."""
-        reads = self._reads.get(poll_id)
-        if reads is None:
-            task = self._start(poll_id, after=None)
-            self._reads[poll_id] = _Reads(running=task)
-        elif reads.waiting is None:
-            task = reads.waiting = self._start(poll_id, after=reads.running)
-        else:
-            task = reads.waiting
-        return await asyncio.shield(task)
-
-    def _start(
-        self, poll_id: int, *, after: asyncio.Task[dict[str, Any]] | None
-    ) -> asyncio.Task[dict[str, Any]]:
-        async def load() -> dict[str, Any]:
-            if after is not None:
-                await asyncio.wait({after})
-            view = self.dispatcher.commands.views.get("poll")
-            if view is None:
-                return {}
-            data = {"key": f"poll:{poll_id}", "poll_id": poll_id}
-
-            def complete(session: Session) -> dict[str, Any]:
-                return view(session, data)
-
-            return await self.dispatcher.database.run(complete)
-
-        task = asyncio.create_task(load())
-        task.add_done_callback(partial(self._finished, poll_id))
-        return task
-
-    def _finished(self, poll_id: int, task: asyncio.Task[dict[str, Any]]) -> None:
-        reads = self._reads.get(poll_id)
-        if reads is None or reads.running is not task:
-            return
-        if reads.waiting is None:
-            del self._reads[poll_id]
-        else:
-            reads.running, reads.waiting = reads.waiting, None
-
-
 class _WeComAdapter:
     """What both modes share: turning callbacks into messages and card clicks into ballots."""
 
@@ -397,14 +133,12 @@ class _WeComAdapter:
         self.clock = clock
         self.zone = zone
         self.handles = ReplyHandles(timedelta(seconds=settings.reply_window_seconds))
-        self._dispatcher: Dispatcher | None = None
-        self._cards: PollCards | None = None
+        self._link: PlatformLink | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def _open(self, dispatcher: Dispatcher) -> None:
-        self._dispatcher = dispatcher
-        self._cards = PollCards(dispatcher)
+    async def _open(self, link: PlatformLink) -> None:
+        self._link = link
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
 
     async def _close(self) -> None:
@@ -430,64 +164,42 @@ class _WeComAdapter:
         task.add_done_callback(self._tasks.discard)
 
     @property
-    def dispatcher(self) -> Dispatcher:
-        """The dispatcher, once started."""
-        if self._dispatcher is None:
+    def link(self) -> PlatformLink:
+        """The bot, once started."""
+        if self._link is None:
             raise RuntimeError("the WeCom adapter has not been started")
-        return self._dispatcher
+        return self._link
 
-    def _message(
-        self, body: Mapping[str, Any], reply_context: Mapping[str, Any]
-    ) -> IncomingMessage | None:
+    def _message(self, body: Mapping[str, Any], address: str) -> IncomingMessage | None:
+        route = ReplyRoute(address=address) if address else None
         return incoming_message(
-            body, bot_name=self.settings.bot_name, clock=self.clock, reply_context=reply_context
+            body, bot_name=self.settings.bot_name, clock=self.clock, route=route
         )
 
-    async def _vote_from_card(
+    async def _answer_click(
         self, submit: CardSubmit, body: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        """Record a card submit as the member's `/投` and return their updated card."""
-        assert self._cards is not None
-        sender = _sender(body)
-        message_id = str(body.get("msgid", ""))
-        if not sender or not message_id:
+        """Hand a card submit to the card's feature as the member's action and return their
+        updated card (None when there is nothing to show)."""
+        message = card_click(submit, body, self.clock)
+        if message is None:
             return None
-        conversation, is_group = conversation_of(body)
-        message = IncomingMessage(
-            platform=PLATFORM,
-            conversation_id=conversation,
-            sender_id=sender,
-            sender_name=sender,
-            text=vote_text(submit),
-            message_id=message_id,
-            timestamp=platform_time(body, self.clock),
-            is_group=is_group,
-            interactive=True,
-        )
-        chosen: tuple[str, ...] = ()
+        chosen: tuple[int, ...] = ()
         try:
-            outcome = await self.dispatcher.dispatch(message)
+            outcome = await self.link.dispatch(message)
         except Exception:
-            log.exception("wecom: card vote %s not committed", message_id)
+            log.exception("wecom: card submit %s not committed", message.message_id)
             note = CARD_NOT_SAVED
         else:
             note = outcome.replies[0] if outcome.replies else ""
-            chosen = submit.options if outcome.status in (Status.OK, Status.DUPLICATE) else ()
-        poll = await self._cards.read(submit.poll_id)
-        if not poll.get("options"):
-            poll = {"poll_id": submit.poll_id, "number": submit.number, "question": "（已删除）"}
-            poll |= {"options": [], "closed": True}
-        return vote_card(poll, task_id=submit.task_id, zone=self.zone, chosen=chosen, note=note)
-
-    def _body_for(self, message: OutgoingMessage) -> dict[str, Any]:
-        """The message as WeCom's `msgtype` + content: a vote card or markdown text."""
-        if message.kind == "poll" and self.settings.vote_cards and can_be_card(message.payload):
-            card = vote_card(message.payload, task_id=new_task_id(message.payload), zone=self.zone)
-            return {"msgtype": "template_card", "template_card": card}
-        # WeCom's bot answers in markdown; the bot's text (quoting members) must stay text,
-        # while the minutes (kind "markdown") are markdown already escaped by their renderer.
-        content = message.body if message.kind == "markdown" else markdown_inert(message.body)
-        return {"msgtype": "markdown", "markdown": {"content": content}}
+            if outcome.answer is not None:
+                chosen = outcome.answer.chosen
+            elif outcome.status is Status.DUPLICATE:
+                chosen = tuple(int(option) for option in submit.options)
+        view = await self.link.views.read(submit.card_key)
+        if view is None:
+            return None
+        return vote_card(view, task_id=submit.task_id, chosen=chosen, note=note)
 
 
 # ---- long connection -------------------------------------------------------------------
@@ -528,9 +240,9 @@ class WeComLongConnection(_WeComAdapter):
     def __repr__(self) -> str:  # never show the secret
         return f"WeComLongConnection(bot_id={self.bot_id!r})"
 
-    async def start(self, dispatcher: Dispatcher) -> None:
+    async def start(self, link: PlatformLink) -> None:
         """Connect in the background; messages flow once WeCom accepted the subscription."""
-        await self._open(dispatcher)
+        await self._open(link)
         self._runner = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -660,7 +372,7 @@ class WeComLongConnection(_WeComAdapter):
                     self._spawn(self._take_card(req_id, submit, body))
 
     async def _take_message(self, req_id: str, body: Mapping[str, Any]) -> None:
-        message = self._message(body, {"req_id": req_id})
+        message = self._message(body, req_id)
         if message is None:
             return
         self.handles.offer(message.conversation_id, req_id, self.clock.now())
@@ -673,7 +385,7 @@ class WeComLongConnection(_WeComAdapter):
                 reraise=True,
             ):
                 with attempt:
-                    await self.dispatcher.dispatch(message)
+                    await self.link.dispatch(message)
         except Exception:
             log.exception("wecom: message %s not committed; telling the member", message.message_id)
             with contextlib.suppress(Exception):
@@ -681,22 +393,22 @@ class WeComLongConnection(_WeComAdapter):
                     OutgoingMessage(
                         platform=PLATFORM,
                         conversation_id=message.conversation_id,
-                        kind="text",
+                        kind=Kind.TEXT,
                         body=NOT_SAVED,
-                        reply_context={"req_id": req_id},
+                        route=ReplyRoute(address=req_id),
                     )
                 )
 
     async def _take_card(self, req_id: str, submit: CardSubmit, body: Mapping[str, Any]) -> None:
-        card = await self._vote_from_card(submit, body)
+        card = await self._answer_click(submit, body)
         if card is None:
             return
-        update = {"response_type": "update_template_card", "userids": [_sender(body)]}
+        update = {"response_type": "update_template_card", "userids": [sender_of(body)]}
         try:
             receipt = await self._request(RESPOND_UPDATE, req_id, update | {"template_card": card})
         except (NotConnected, ConnectionError, TimeoutError) as error:
             # The ballot is committed; only this refresh of the member's card is lost.
-            log.warning("wecom: card update for %s not delivered: %s", _sender(body), error)
+            log.warning("wecom: card update for %s not delivered: %s", sender_of(body), error)
             return
         if receipt.get("errcode") != 0:
             log.warning("wecom: card update refused: %s", receipt.get("errmsg"))
@@ -722,16 +434,16 @@ class WeComLongConnection(_WeComAdapter):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Answer through a fresh message's req_id, or post on the bot's own (aibot_send_msg)."""
-        if message.kind == "poll_tally":
+        if message.kind is Kind.CARD_UPDATE:
             # WeCom updates a card only in answer to a click on it; each clicker's card is
             # refreshed then, with the tally of that moment.
             return SendResult.sent()
         if not self.connected.is_set():
             return SendResult.retry("未连接企业微信", after=2)
         now = self.clock.now()
-        content = self._body_for(message)
+        content = message_body(message, vote_cards=self.settings.vote_cards)
         handle = self.handles.take(
-            message.conversation_id, message.reply_context.get("req_id"), now
+            message.conversation_id, message.route.address if message.route else None, now
         )
         if handle is not None:
             cmd, req_id = RESPOND, handle
@@ -798,9 +510,9 @@ class WeComCallback(_WeComAdapter):
         app.router.add_get(self.settings.callback_path, self._verify_url)
         app.router.add_post(self.settings.callback_path, self._callback)
 
-    async def start(self, dispatcher: Dispatcher) -> None:
+    async def start(self, link: PlatformLink) -> None:
         """Take callbacks from now on."""
-        await self._open(dispatcher)
+        await self._open(link)
 
     async def stop(self) -> None:
         """Stop sending; the endpoint goes with the web server."""
@@ -831,7 +543,7 @@ class WeComCallback(_WeComAdapter):
         return web.Response(text=plain.strip())
 
     async def _callback(self, request: web.Request) -> web.StreamResponse:
-        if self._dispatcher is None:
+        if self._link is None:
             return web.Response(status=503, text="协商助手还在启动")
         if (request.content_length or 0) > _CALLBACK_LIMIT:
             return web.Response(status=413)
@@ -850,22 +562,22 @@ class WeComCallback(_WeComAdapter):
             submit = card_submit(body)
             if submit is None:
                 return web.Response(text="")
-            card = await self._vote_from_card(submit, body)
+            card = await self._answer_click(submit, body)
             if card is None:
                 return web.Response(text="")
-            update = {"response_type": "update_template_card", "userids": [_sender(body)]}
+            update = {"response_type": "update_template_card", "userids": [sender_of(body)]}
             return self._passive(request, update | {"template_card": card})
         if body.get("msgtype") == "stream":
             return web.Response(text="")  # a refresh of a stream the bot never opens
         response_url = str(body.get("response_url", ""))
-        context = {"response_url": response_url} if self._allowed(response_url) else {}
-        message = self._message(body, context)
+        allowed = self._allowed(response_url)
+        message = self._message(body, response_url if allowed else "")
         if message is None:
             return web.Response(text="")
-        if context:
+        if allowed:
             self.handles.offer(message.conversation_id, response_url, self.clock.now())
         try:
-            await self.dispatcher.dispatch(message)
+            await self.link.dispatch(message)
         except Exception:
             log.exception("wecom: callback %s not committed", message.message_id)
             return web.Response(status=503, text="稍后重试")  # WeCom delivers it again
@@ -892,17 +604,20 @@ class WeComCallback(_WeComAdapter):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Answer through a fresh response_url of the conversation (each is one-shot)."""
-        if message.kind == "poll_tally":
+        if message.kind is Kind.CARD_UPDATE:
             return SendResult.sent()  # cards change only in answer to a click
         assert self._session is not None
         handle = self.handles.take(
-            message.conversation_id, message.reply_context.get("response_url"), self.clock.now()
+            message.conversation_id,
+            message.route.address if message.route else None,
+            self.clock.now(),
         )
         if handle is None:
             # Callback mode cannot post on its own: wait for the next message to the bot.
             return SendResult.retry("没有可用的 response_url，等成员下次 @机器人", after=60)
         try:
-            async with self._session.post(handle, json=self._body_for(message)) as response:
+            body = message_body(message, vote_cards=self.settings.vote_cards)
+            async with self._session.post(handle, json=body) as response:
                 result = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             return SendResult.retry(f"response_url: {type(error).__name__}")

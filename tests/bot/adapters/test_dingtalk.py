@@ -13,12 +13,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.dingtalk.adapter import PRIVATE_CARD_PARAMS, poll_card_params
+from bot.adapters.dingtalk.render import PRIVATE_CARD_PARAMS, poll_card_params
+from bot.core.views import PollOptionView, PollView
 from storage.engine import normalize_url
 from tests.fakes.bot import BotProcess
 from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Post, staff_id
@@ -303,8 +303,27 @@ def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
 def test_the_shipped_card_template_declares_every_variable_the_bot_fills() -> None:
     template = json.loads((ROOT / "docs" / "dingtalk-poll-card.json").read_text(encoding="utf-8"))
     filled = poll_card_params(
-        {"number": 1, "question": "?", "options": ["甲", "乙"], "votes": [1, 0], "voters": 1},
-        ZoneInfo("Asia/Shanghai"),
+        PollView(
+            key="poll:1",
+            title="投票 #1",
+            question="?",
+            options=(
+                PollOptionView(1, "甲", 1, 1.0, "100%", "甲　██████████ 1 · 100%"),
+                PollOptionView(2, "乙", 0, 0.0, "0%", "乙　░░░░░░░░░░ 0 · 0%"),
+            ),
+            voters=1,
+            closed=False,
+            multiple=False,
+            anonymous=False,
+            status="进行中",
+            traits=("单选",),
+            turnout="1 人已投",
+            result="",
+            hint="点击选项投票",
+            vote_label="投票",
+            revote_label="改投",
+            closed_label="投票已结束",
+        )
     )
 
     assert set(template["variables"]) == set(filled)

@@ -269,7 +269,7 @@ async def test_a_newer_connection_kicks_out_the_older_which_stands_down(
     group: WeComGroup, clock: ManualClock
 ) -> None:
     newer = connection(group.app, group.server, clock)
-    await newer.start(group.app.dispatcher)
+    await newer.start(group.app.link)
     try:
         async with asyncio.timeout(15):
             await newer.connected.wait()

@@ -167,9 +167,7 @@ async def test_a_card_click_keeps_the_members_name_and_the_groups_title(group: G
     await group.say(MODERATOR, "/投票 夜市延长到23点？| 支持 | 反对")
     await group.say("张三", "/投 1")
     # A card click says who clicked, but neither their name nor the group's title.
-    click = replace(
-        group.message("张三", "/投 #1 2"), sender_name="", conversation_title="", interactive=True
-    )
+    click = replace(group.click("张三", "poll:1", "2"), sender_name="", conversation_title="")
 
     outcome = await group.app.dispatcher.dispatch(click)
 
@@ -182,7 +180,7 @@ async def test_a_refused_card_click_is_worded_to_the_clicker_alone(group: Group)
     await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
     await group.say(MODERATOR, "/投票 夜市延长到23点？| 支持 | 反对")
     await group.say(MODERATOR, "/结束投票")
-    click = replace(group.message("张三", "/投 #1 2"), interactive=True)
+    click = group.click("张三", "poll:1", "2")
 
     outcome = await group.app.dispatcher.dispatch(click)
 

@@ -10,7 +10,7 @@ import pytest
 from bot.core.args import NoArgs
 from bot.core.clock import ManualClock
 from bot.core.context import Context
-from bot.core.messages import OutgoingMessage, SendResult
+from bot.core.messages import Kind, OutgoingMessage, SendResult
 from bot.core.router import CommandTable, Router
 from bot.delivery.channels import SharedChannels
 from bot.delivery.outbox import OutboxSender
@@ -23,7 +23,7 @@ cards = Router("cards")
 @cards.command("卡片", usage="/卡片", summary="发一张不能合并的卡片")
 async def post_card(ctx: Context, args: NoArgs) -> None:
     """Post a message kind the outbox must send on its own."""
-    ctx.post(f"{ctx.member_name}的卡片", kind="markdown")
+    ctx.post(f"{ctx.member_name}的卡片", markdown=True)
 
 
 async def test_a_busy_group_gets_at_most_twenty_messages_a_minute(
@@ -193,7 +193,7 @@ async def test_a_scan_that_began_before_the_sender_stopped_starts_no_send(
         settings=group.app.settings,
         clock=clock,
     )
-    sender.views, sender.update_kinds = group.app.outbox.views, group.app.outbox.update_kinds
+    sender.cards = group.app.outbox.cards
 
     scan = asyncio.create_task(sender.send_due(scan=True))
     await asyncio.sleep(0)  # the scan now waits for the database
@@ -202,7 +202,13 @@ async def test_a_scan_that_began_before_the_sender_stopped_starts_no_send(
     await sender.flush()  # waits for any send the scan started
 
     assert platform.sent == []
-    assert group.count("outbox", "status = 'pending' AND kind = 'poll_tally'") == 1
+    assert group.count("outbox", "status = 'pending' AND kind = 'card_update'") == 1
+
+
+def votes(message: OutgoingMessage) -> list[int]:
+    """The votes of each option on the card a message shows."""
+    assert message.card is not None
+    return [option.votes for option in message.card.options]
 
 
 async def test_a_burst_of_votes_refreshes_the_poll_card_once_an_interval_with_the_last_tally(
@@ -212,19 +218,19 @@ async def test_a_burst_of_votes_refreshes_the_poll_card_once_an_interval_with_th
     await group.say(MODERATOR, "/投票 延长到23点吗？| 支持 | 反对")
     await group.say("委员00", "/投 1")
     await group.app.outbox.flush()
-    refreshes = [m for m in sender.sent if m.kind == "poll_tally"]
-    assert [m.payload["votes"] for m in refreshes] == [[1, 0]]  # the first vote shows at once
+    refreshes = [m for m in sender.sent if m.kind is Kind.CARD_UPDATE]
+    assert [votes(m) for m in refreshes] == [[1, 0]]  # the first vote shows at once
 
     for wave in range(3):  # three bursts within one refresh interval
         await group.deliver([group.message(f"委员{wave}{i}", "/投 2") for i in range(1, 10)])
         await group.app.outbox.flush()
-    assert [m for m in sender.sent if m.kind == "poll_tally"] == refreshes
+    assert [m for m in sender.sent if m.kind is Kind.CARD_UPDATE] == refreshes
 
     clock.advance(timedelta(seconds=group.app.settings.outbox.update_interval_seconds))
     await group.app.outbox.flush()
-    refreshes = [m for m in sender.sent if m.kind == "poll_tally"]
-    assert [m.payload["votes"] for m in refreshes] == [[1, 0], [1, 27]]
-    assert group.count("outbox", "status = 'pending' AND kind = 'poll_tally'") == 0
+    refreshes = [m for m in sender.sent if m.kind is Kind.CARD_UPDATE]
+    assert [votes(m) for m in refreshes] == [[1, 0], [1, 27]]
+    assert group.count("outbox", "status = 'pending' AND kind = 'card_update'") == 0
 
 
 async def test_after_a_message_went_acknowledgements_gather_but_a_reply_goes_at_once(

@@ -1,0 +1,23 @@
+"""What an adapter is given when it starts: the way in, and delivery's card services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core.dispatcher import Outcome
+from bot.core.messages import IncomingMessage
+from bot.delivery.cards import CardIds, CardViews
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformLink:
+    """The bot as an adapter sees it."""
+
+    # Hand a message to the dispatcher; returns once its effects are committed, and only
+    # then may the platform be acknowledged.
+    dispatch: Callable[[IncomingMessage], Awaitable[Outcome]]
+    # Cards as they stand now (for a click's answer).
+    views: CardViews
+    # Which of a platform's cards shows which card key.
+    card_ids: Callable[[str], CardIds]
