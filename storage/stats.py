@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.attendance import consultation_attendance
 from storage.enums import DocumentIssuer, OpinionKind, ReplyClass, Stage
@@ -152,16 +152,14 @@ def total(figures: Iterable[Figures]) -> Figures:
     return result
 
 
-def opened_in(
-    statement: SelectOfScalar[Consultation], *, year: int | None, zone: ZoneInfo
-) -> SelectOfScalar[Consultation]:
-    """The statement limited to consultations opened in `year`, local time (None: all)."""
+def opened_in(year: int | None, zone: ZoneInfo) -> list[sa.ColumnElement[bool]]:
+    """The conditions of consultations opened in `year`, local time (none for all years)."""
     if year is None:
-        return statement
-    return statement.where(
+        return []
+    return [
         col(Consultation.opened_at) >= datetime(year, 1, 1, tzinfo=zone),
         col(Consultation.opened_at) < datetime(year + 1, 1, 1, tzinfo=zone),
-    )
+    ]
 
 
 def consultation_figures(
@@ -353,7 +351,7 @@ def compute_statistics(
 ) -> Statistics:
     """Figures over the consultations opened in `year` (local time; all years if None),
     in one group or in all; "overdue" is judged at `now`."""
-    statement = opened_in(select(Consultation).order_by(col(Consultation.id)), year=year, zone=zone)
+    statement = select(Consultation).where(*opened_in(year, zone)).order_by(col(Consultation.id))
     if group_id is not None:
         statement = statement.where(Consultation.group_id == group_id)
     figures = consultation_figures(

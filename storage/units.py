@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.enums import UnitLevel
 from storage.models import ChatGroup, Consultation
@@ -184,6 +184,18 @@ class YearTable:
 ALL_UNITS = "全部单位"
 
 
+def held_by_unit(
+    session: Session, *, tree: UnitTree, unit: str, year: int | None, zone: ZoneInfo
+) -> int:
+    """Sessions opened in `year` in the unit's own groups (what its quota counts)."""
+    ids = [group_id for group_id, name in group_units(session, tree=tree).items() if name == unit]
+    return session.exec(
+        select(func.count())
+        .select_from(Consultation)
+        .where(col(Consultation.group_id).in_(ids), *opened_in(year, zone))
+    ).one()
+
+
 def year_table(
     session: Session,
     *,
@@ -200,11 +212,18 @@ def year_table(
     given. Raises LookupError for a unit not in the tree."""
     if unit is not None and tree.find(unit) is None:
         raise LookupError(f"no unit {unit}")
-    consultations = list(session.exec(opened_in(select(Consultation), year=year, zone=zone)))
+    units_of = group_units(session, tree=tree)
+    statement = select(Consultation).where(*opened_in(year, zone))
+    if unit is not None:
+        # Only the consultations the unit's table counts: a county's secretary asking in
+        # the group should not make the bot count the whole province's year.
+        inside = {spec.name for spec, _ in tree.subtree(unit)}
+        ids = [group_id for group_id, name in units_of.items() if name in inside]
+        statement = statement.where(col(Consultation.group_id).in_(ids))
+    consultations = list(session.exec(statement.order_by(col(Consultation.id))))
     per_consultation = consultation_figures(
         session, consultations=consultations, now=now, principal=principal
     )
-    units_of = group_units(session, tree=tree)
     own: defaultdict[str, Figures] = defaultdict(Figures)
     unattached = Figures()
     for consultation in consultations:
@@ -224,14 +243,15 @@ def year_table(
         totals[spec.name] = own[spec.name] + total(roll_up(c) for c in tree.children(spec.name))
         return totals[spec.name]
 
-    for root in tree.roots():
-        roll_up(root)
+    scope = tree.roots() if unit is None else tuple(u for u in (tree.find(unit),) if u)
+    for start in scope:
+        roll_up(start)
     rows = tuple(
         UnitFigures(spec, depth, groups[spec.name], own[spec.name], totals[spec.name])
         for spec, depth in tree.subtree(unit)
         if level is None or spec.level is level
     )
-    scope_total = totals[unit] if unit is not None else total(totals[r.name] for r in tree.roots())
+    scope_total = total(totals[start.name] for start in scope)
     return YearTable(
         year=year,
         scope=unit or ALL_UNITS,
