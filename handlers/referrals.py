@@ -19,6 +19,7 @@ from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
 from reports.letter import last_day, render_letter_markdown
 from storage.consultations import get_consultation
 from storage.enums import ReplyClass, Role, Stage
+from storage.followup import follow_up
 from storage.opinions import get_opinions
 from storage.ratings import rating_averages
 from storage.referrals import (
@@ -389,7 +390,13 @@ async def list_overdue(ctx: Context, args: NoArgs) -> None:
 
 
 def referral_state(ctx: Context, referral: Referral) -> str:
-    """One line on where a referral stands: answered, waiting, or overdue."""
+    """One line on where a referral stands: answered, waiting, or overdue; and what came of
+    it (leaders' 签批, documents issued)."""
+    assert referral.id is not None
+    return _reply_state(ctx, referral) + _outcome(ctx, referral)
+
+
+def _reply_state(ctx: Context, referral: Referral) -> str:
     assert referral.id is not None
     zone = ctx.settings.zone
     final = last_day(referral.deadline, zone)
@@ -407,6 +414,22 @@ def referral_state(ctx: Context, referral: Referral) -> str:
         late = (ctx.now.astimezone(zone).date() - final).days
         return head + f"逾期 {late} 天未答复（期限 {short_date(final)}）"
     return head + f"待答复，期限 {short_date(final)}"
+
+
+def _outcome(ctx: Context, referral: Referral) -> str:
+    """`；签批 1 次，发文 1 件` when there is any."""
+    records = follow_up(
+        ctx.session, consultation_id=referral.consultation_id, referral_id=referral.id
+    )
+    parts = [
+        f"{label} {count} {unit}"
+        for label, count, unit in (
+            ("签批", len(records.signoffs), "次"),
+            ("发文", len(records.documents), "件"),
+        )
+        if count
+    ]
+    return "；" + "，".join(parts) if parts else ""
 
 
 # Reminders: 7 and 1 days before the last day, then every week once it has passed. Each

@@ -283,18 +283,18 @@ def _figures_lines(label: str, f: Figures) -> list[str]:
     ]
 
 
-def render_year_table_markdown(table: YearTable) -> str:
-    """For the group: the unit (or every top unit) and the units right under it, each
-    against its quota; the scope's figures; how many units of each level met the quota."""
+def render_year_table_markdown(table: YearTable, *, depth: int | None = 1) -> str:
+    """The unit (or every top unit) and the units down to `depth` levels under it (all
+    with None), each against its quota; the scope's figures; how many units of each level
+    met the quota. The group reads depth 1: a unit and its children."""
     lines = [f"**{year_title(table)}**"]
     if not table.rows:
         return "\n".join([*lines, "没有符合条件的单位。"])
     top = min(row.depth for row in table.rows)
     for row in table.rows:
-        if row.depth == top:
-            lines.append(_unit_line(row))
-        elif row.depth == top + 1:
-            lines.append("- " + _unit_line(row))
+        below = row.depth - top
+        if depth is None or below <= depth:
+            lines.append(("  " * (below - 1) + "- " if below else "") + _unit_line(row))
     label = "合计（含下级）" if table.scope != ALL_UNITS else "全部单位合计"
     lines += _figures_lines(label, table.total)
     levels = [
