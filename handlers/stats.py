@@ -20,7 +20,7 @@ from storage.units import held_by_unit, unit_of_group, year_table
 router = Router("stats")
 
 ALL_YEARS = frozenset({"全部", "历年", "all"})
-ALL_UNITS = frozenset({"全部", "全部单位", "all"})
+EVERY_UNIT = frozenset({"全部", "全部单位", "all"})
 UNITS_WORDS = frozenset({"单位", "units", "unit"})
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 YEAR_WORD = re.compile(r"\d{4}\s*年?")
@@ -78,7 +78,7 @@ class StatsRequest:
             rest = words[:at] + words[at + 2 :]
         if len(rest) > 1 and not YEAR_WORD.fullmatch("".join(rest)):
             raise UsageError("请按 /统计 单位 [单位名] [年份] 书写，如 /统计 单位 西湖区 2026。")
-        every = unit is not None and fold(unit) in ALL_UNITS
+        every = unit is not None and fold(unit) in EVERY_UNIT
         return cls(YearChoice.parse("".join(rest)), True, None if every else unit, every)
 
 
@@ -90,8 +90,7 @@ class StatsRequest:
     roles=[Role.SECRETARY, Role.MODERATOR],
 )
 async def show_statistics(ctx: Context, args: StatsRequest) -> None:
-    """The figures of this group's consultations opened in a year (this year by default),
-    or the year's table of a unit with its quota and the units under it."""
+    """This group's figures of a year, or a unit's year table against its quota."""
     zone = ctx.settings.zone
     year = None if args.when.every_year else args.when.year or ctx.now.astimezone(zone).year
     units = ctx.settings.units
