@@ -11,10 +11,12 @@ from handlers import (
     minutes,
     opinions,
     plan,
+    policy,
     polls,
     referrals,
     stats,
     topics,
+    units,
 )
 
 ROUTERS: tuple[Router, ...] = (
@@ -27,6 +29,8 @@ ROUTERS: tuple[Router, ...] = (
     polls.router,
     referrals.router,
     evaluation.router,
+    policy.router,
+    units.router,
     stats.router,
     minutes.router,
 )

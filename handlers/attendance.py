@@ -69,7 +69,11 @@ async def record_attendance(ctx: Context, args: GuestSpec) -> None:
         member_id=ctx.member_id,
         now=ctx.now,
     )
-    who = f"{args.name}（{' '.join(filter(None, (args.department, args.title)))}）"
+    principal = ctx.settings.units.principal_rule().matches(
+        name=args.name, department=args.department, title=args.title
+    )
+    office = " ".join(filter(None, (args.department, args.title)))
+    who = f"{args.name}（{office}{'，主要领导' if principal else ''}）"
     ctx.reply(f"{'已记录' if new else '已更新'}出席：{who}")
 
 
@@ -84,8 +88,18 @@ def describe_attendance(ctx: Context, consultation_id: int) -> list[str]:
         )
         for person in attendance.staff
     ]
+    principal = ctx.settings.units.principal_rule()
     guests = [
-        _named(g.name, [" ".join(filter(None, (g.department, g.title)))]) for g in attendance.guests
+        _named(
+            g.name,
+            [
+                " ".join(filter(None, (g.department, g.title))),
+                "主要领导"
+                if principal.matches(name=g.name, department=g.department, title=g.title)
+                else "",
+            ],
+        )
+        for g in attendance.guests
     ]
     return [
         f"参与委员 {len(members)} 人：{'、'.join(members) or '暂无'}",

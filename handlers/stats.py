@@ -1,4 +1,5 @@
-"""/统计: the year's figures for this group, without anyone keeping a spreadsheet."""
+"""/统计: the year's figures for this group, or the year's table of its unit with the units
+under it, without anyone keeping a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ from dataclasses import dataclass
 from typing import Self
 
 from bot.core.context import Context
-from bot.core.errors import UsageError
+from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
-from reports.statistics import render_statistics_markdown
+from bot.core.text import fold, one_line
+from reports.statistics import render_statistics_markdown, render_year_table_markdown
 from storage.enums import Role
 from storage.groups import get_group
 from storage.stats import compute_statistics
+from storage.units import held_by_unit, unit_of_group, year_table
 
 router = Router("stats")
 
 ALL_YEARS = frozenset({"全部", "历年", "all"})
+EVERY_UNIT = frozenset({"全部", "全部单位", "all"})
+UNITS_WORDS = frozenset({"单位", "units", "unit"})
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+YEAR_WORD = re.compile(r"\d{4}\s*年?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +50,72 @@ class YearChoice:
         return cls(int(match.group(1)), False)
 
 
+@dataclass(frozen=True, slots=True)
+class StatsRequest:
+    """`[年份|全部]` for the group; `单位 [单位名|全部] [年份]` for the year's table of a
+    unit (this group's by default) and the units under it."""
+
+    when: YearChoice
+    units: bool
+    unit: str | None
+    all_units: bool
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """The year anywhere; the unit's name right after 单位."""
+        words = raw.split()
+        marks = [index for index, word in enumerate(words) if fold(word) in UNITS_WORDS]
+        if not marks:
+            return cls(YearChoice.parse(raw), False, None, False)
+        if len(marks) > 1:
+            raise UsageError("「单位」只能写一次，如 /统计 单位 西湖区 2026。")
+        at = marks[0]
+        rest = words[:at] + words[at + 1 :]
+        unit = None
+        following = words[at + 1] if at + 1 < len(words) else ""
+        if following and not YEAR_WORD.fullmatch(following):
+            unit = following
+            rest = words[:at] + words[at + 2 :]
+        if len(rest) > 1 and not YEAR_WORD.fullmatch("".join(rest)):
+            raise UsageError("请按 /统计 单位 [单位名] [年份] 书写，如 /统计 单位 西湖区 2026。")
+        every = unit is not None and fold(unit) in EVERY_UNIT
+        return cls(YearChoice.parse("".join(rest)), True, None if every else unit, every)
+
+
 @router.command(
     "统计",
     "stats",
-    usage="/统计 [年份|全部]",
-    summary="查看本群的协商工作统计",
+    usage="/统计 [年份|全部]　/统计 单位 [单位名|全部] [年份]",
+    summary="查看本群的协商工作统计，或所属单位及下级单位的年度统计",
     roles=[Role.SECRETARY, Role.MODERATOR],
 )
-async def show_statistics(ctx: Context, args: YearChoice) -> None:
-    """The figures of this group's consultations opened in a year (this year by default)."""
+async def show_statistics(ctx: Context, args: StatsRequest) -> None:
+    """This group's figures of a year, or a unit's year table against its quota."""
     zone = ctx.settings.zone
-    year = None if args.every_year else args.year or ctx.now.astimezone(zone).year
+    year = None if args.when.every_year else args.when.year or ctx.now.astimezone(zone).year
+    units = ctx.settings.units
+    tree = units.tree_spec()
+    principal = units.principal_rule()
+    own_unit = unit_of_group(ctx.session, tree=tree, group_id=ctx.group_id)
+    if args.units:
+        if not tree.units:
+            raise UserError("还没有配置单位：请在 config.yaml 的 units.tree 中列出单位。")
+        name = args.unit
+        if name is None and not args.all_units and own_unit is not None:
+            name = own_unit.name
+        if name is not None and tree.find(name) is None:
+            raise UserError(f"没有单位「{one_line(name, 20)}」，请核对名称（见 config.yaml）。")
+        table = year_table(
+            ctx.session,
+            tree=tree,
+            now=ctx.now,
+            zone=zone,
+            year=year,
+            principal=principal,
+            unit=name,
+        )
+        ctx.reply(render_year_table_markdown(table), mention=False)
+        return
     group = get_group(ctx.session, group_id=ctx.group_id)
     stats = compute_statistics(
         ctx.session,
@@ -63,5 +124,15 @@ async def show_statistics(ctx: Context, args: YearChoice) -> None:
         year=year,
         group_id=ctx.group_id,
         scope=group.title or "本群",
+        principal=principal,
     )
-    ctx.reply(render_statistics_markdown(stats), mention=False)
+    text = render_statistics_markdown(stats)
+    if own_unit is not None and year is not None:
+        held = held_by_unit(ctx.session, tree=tree, unit=own_unit.name, year=year, zone=zone)
+        short = own_unit.quota - held
+        progress = "达标" if short <= 0 else f"差 {short} 场"
+        text += (
+            f"\n本群属于{own_unit.name}：{year} 年{own_unit.name}本级协商 {held} 场，"
+            f"目标 {own_unit.quota} 场，{progress}（/统计 单位 查看下级单位）"
+        )
+    ctx.reply(text, mention=False)

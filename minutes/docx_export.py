@@ -25,12 +25,14 @@ from docx.styles.style import ParagraphStyle
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from minutes.format import ref, share, when
+from minutes.format import document_line, ref, share, signoff_line, when
 from minutes.model import PollSummary
 from minutes.result import Fold, Minutes, Quote
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 SECTIONS = ("一、概况", "二、主要意见", "三、表决情况", "四、共识与分歧", "五、建议事项")
+# Only when something came of the consultation: most minutes are filed before anything has.
+FOLLOW_UP_SECTION = "六、后续办理"
 _CHINESE_NUMBERS = "一二三四五六七八九十"
 
 
@@ -363,6 +365,19 @@ def render_docx(
 
     if len(minutes.suggestions) > max_suggestions:
         _para(document, f"另有{len(minutes.suggestions) - max_suggestions}条建议，见JSON导出。")
+
+    follow_up = minutes.follow_up
+    if follow_up:
+        document.add_heading(FOLLOW_UP_SECTION, level=1)
+        parts = iter(range(1, 3))
+        if follow_up.signoffs:
+            document.add_heading(f"（{_chinese(next(parts))}）领导签批", level=2)
+            for signoff in follow_up.signoffs:
+                _para(document, signoff_line(signoff) + "。")
+        if follow_up.documents:
+            document.add_heading(f"（{_chinese(next(parts))}）出台文件", level=2)
+            for issued in follow_up.documents:
+                _para(document, document_line(issued) + "。")
 
     _para(document, "")
     _para(document, "本纪要由协商助手根据群内发言自动整理，引文均注明发言编号，请秘书审核后存档。")

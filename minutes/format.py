@@ -1,11 +1,12 @@
-"""Small shared wording helpers: times in Asia/Shanghai, ids as `#12`, poll shares."""
+"""Small shared wording helpers: times in Asia/Shanghai, ids as `#12`, poll shares, and
+the lines of the follow-up (签批, documents issued)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from minutes.model import ConsultationInfo, PollOption, PollSummary
+from minutes.model import ConsultationInfo, IssuedDocument, PollOption, PollSummary, Signoff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -42,3 +43,27 @@ def share(option: PollOption, poll: PollSummary) -> str:
     if poll.voters <= 0:
         return "0%"
     return f"{round(100 * option.votes / poll.voters)}%"
+
+
+def day(value: date) -> str:
+    """`2026年12月1日`."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _on(referral: int | None) -> str:
+    return f"就报送{ref(referral)}" if referral is not None else ""
+
+
+def signoff_line(signoff: Signoff) -> str:
+    """`王明（市委书记）2026年12月1日就报送#1批示：“请…”`."""
+    return (
+        f"{signoff.leader}（{signoff.title}）{day(signoff.signed_on)}{_on(signoff.referral)}"
+        f"批示：“{signoff.instruction}”"
+    )
+
+
+def document_line(document: IssuedDocument) -> str:
+    """`政府办2026年6月1日印发《…》（桐政办发〔2026〕12号），源自报送#1`."""
+    number = f"（{document.number}）" if document.number else ""
+    source = f"，源自报送{ref(document.referral)}" if document.referral is not None else ""
+    return f"{document.issuer}{day(document.issued_on)}印发《{document.title}》{number}{source}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from minutes.result import Minutes, Quote, StatementStanding
@@ -11,6 +11,10 @@ from minutes.result import Minutes, Quote, StatementStanding
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _day(value: date) -> str:
+    return value.isoformat()
 
 
 def _quote(quote: Quote) -> dict[str, Any]:
@@ -71,4 +75,26 @@ def render_json(minutes: Minutes) -> dict[str, Any]:
         "suggestions": [
             {**_quote(s.quote), "seconds": len(s.seconds)} for s in minutes.suggestions
         ],
+        "follow_up": {
+            "signoffs": [
+                {
+                    "leader": s.leader,
+                    "title": s.title,
+                    "signed_on": _day(s.signed_on),
+                    "instruction": s.instruction,
+                    "referral": s.referral,
+                }
+                for s in minutes.follow_up.signoffs
+            ],
+            "documents": [
+                {
+                    "issuer": d.issuer,
+                    "number": d.number,
+                    "title": d.title,
+                    "issued_on": _day(d.issued_on),
+                    "referral": d.referral,
+                }
+                for d in minutes.follow_up.documents
+            ],
+        },
     }

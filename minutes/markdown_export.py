@@ -6,7 +6,9 @@ reads as text and never becomes a heading, a link, an image, HTML or a mention o
 
 from __future__ import annotations
 
-from minutes.format import ref, share
+from dataclasses import replace
+
+from minutes.format import document_line, ref, share, signoff_line
 from minutes.result import Minutes, Quote
 
 DEFAULT_FULL_TEXT_HINT = "完整纪要（Word、JSON）请联系秘书导出。"
@@ -89,6 +91,35 @@ def render_markdown(
         for standing in minutes.divisive[:3]:
             s = standing.stances
             lines.append(f"- {_quote_line(standing.quote)}（赞同{s.agree}，反对{s.disagree}）")
+
+    follow_up = minutes.follow_up
+    if follow_up:
+        lines += ["", "**后续办理**", ""]
+        # The secretary's words are escaped field by field, so the #ids stay as typed.
+        lines += [
+            "- 签批："
+            + signoff_line(
+                replace(
+                    s,
+                    leader=escape_markdown(s.leader),
+                    title=escape_markdown(s.title),
+                    instruction=escape_markdown(s.instruction),
+                )
+            )
+            for s in follow_up.signoffs
+        ]
+        lines += [
+            "- 发文："
+            + document_line(
+                replace(
+                    d,
+                    issuer=escape_markdown(d.issuer),
+                    number=escape_markdown(d.number),
+                    title=escape_markdown(d.title),
+                )
+            )
+            for d in follow_up.documents
+        ]
 
     # The hint is the bot's own text (it may name a command), so it is not escaped.
     lines += ["", full_text_hint]

@@ -7,7 +7,7 @@ Everything is frozen so that a summary can never change its input behind the cal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 StatementKind = Literal["opinion", "suggestion", "remark"]
@@ -79,3 +79,39 @@ class ConsultationInfo:
     place: str | None = None
     plan: str | None = None
     research_notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Signoff:
+    """A leader's 签批 on the consultation or on one of its referrals, as the secretary
+    recorded it after the session."""
+
+    leader: str
+    title: str
+    signed_on: date
+    instruction: str
+    # The referral it was written on (`报送 #3`), or None for the consultation itself.
+    referral: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedDocument:
+    """A document issued because of the consultation (发文); `issuer` is its label
+    (党委, 党委办, 政府, 政府办 or 部门) and `number` its 文号, empty when not known."""
+
+    issuer: str
+    number: str
+    title: str
+    issued_on: date
+    referral: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What came of the consultation after it: leaders' 签批 and documents issued."""
+
+    signoffs: tuple[Signoff, ...] = ()
+    documents: tuple[IssuedDocument, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.signoffs or self.documents)

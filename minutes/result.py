@@ -7,10 +7,10 @@ keywords and counts (or, when polished, checked against them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from minutes.model import ConsultationInfo, PollSummary
+from minutes.model import ConsultationInfo, FollowUp, PollSummary
 
 Method = Literal["embeddings+tfidf", "tfidf"]
 
@@ -129,3 +129,6 @@ class Minutes:
     suggestions: tuple[Suggestion, ...]
     method: Method
     polished: bool = False
+    # Added by the bot once the summary is built: it comes from records, not from what
+    # was said, so the summarizer never sees it.
+    follow_up: FollowUp = field(default_factory=FollowUp)

@@ -1,8 +1,10 @@
 """The statistics as the group reads them (Markdown), as programs read them (JSON) and as
-offices file them (XLSX, through openpyxl)."""
+offices file them (XLSX, through openpyxl); and the year's table of the units, by level."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -10,9 +12,21 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from storage.enums import ReplyClass, Stage
-from storage.stats import Statistics
+from storage.stats import Figures, Statistics, total
+from storage.units import ALL_UNITS, UnitFigures, YearTable
 
 Row = tuple[str, int | float | None, str]
+Cell = str | int | float | None
+# Excel starts a formula with these; a text cell that starts with one is written after a '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: Cell) -> Cell:
+    """A value for a spreadsheet cell: text that Excel would read as a formula gets a
+    leading ' (someone's words must never run as one); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _score(value: float | None) -> str:
@@ -62,6 +76,10 @@ def statistics_rows(stats: Statistics) -> list[Row]:
         ("办理平均分", stats.average_handling, _score(stats.average_handling)),
         ("结果平均分", stats.average_result, _score(stats.average_result)),
         ("领导和部门负责人出席", stats.leaders_present, f"{stats.leaders_present} 人次"),
+        ("党委政府一把手参加", stats.principal_sessions, f"{stats.principal_sessions} 场"),
+        ("领导签批", stats.signoffs, f"{stats.signoffs} 次"),
+        ("发文（出台文件）", stats.documents, f"{stats.documents} 件"),
+        ("其中党委（办）发文", stats.party_documents, f"{stats.party_documents} 件"),
     ]
     return rows
 
@@ -86,6 +104,8 @@ def render_statistics_markdown(stats: Statistics) -> str:
             f"逾期 {s.overdue} 件（逾期答复 {s.replied_late}，逾期未答复 {s.overdue_unanswered}）",
             f"评价 {s.ratings} 份，办理平均 {_score(s.average_handling)} 分，"
             f"结果平均 {_score(s.average_result)} 分",
+            f"签批 {s.signoffs} 次；发文 {s.documents} 件（党委（办）{s.party_documents} 件）；"
+            f"党委政府一把手参加 {s.principal_sessions} 场",
         ]
     )
 
@@ -115,6 +135,10 @@ def statistics_json(stats: Statistics) -> dict[str, Any]:
         "average_handling": stats.average_handling,
         "average_result": stats.average_result,
         "leaders_present": stats.leaders_present,
+        "principal_sessions": stats.principal_sessions,
+        "signoffs": stats.signoffs,
+        "documents": stats.documents,
+        "party_documents": stats.party_documents,
     }
 
 
@@ -130,7 +154,7 @@ def render_statistics_xlsx(stats: Statistics) -> bytes:
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for label, value, _ in statistics_rows(stats):
-        sheet.append([label, value])
+        sheet.append([inert_cell(label), value])
         if label == "采纳率" and value is not None:
             sheet.cell(row=sheet.max_row, column=2).number_format = "0%"
         elif isinstance(value, float):
@@ -140,3 +164,200 @@ def render_statistics_xlsx(stats: Statistics) -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- the year's table of the units ------------------------------------------------------
+
+
+def quota_text(row: UnitFigures) -> str:
+    """`达标` or `差 2 场`."""
+    return "达标" if row.met else f"差 {row.shortfall} 场"
+
+
+@dataclass(frozen=True, slots=True)
+class YearColumn:
+    """One column of the year's table: its header, its value in a row, its number format,
+    and its value in the 合计 of several units when that is not the value of their sum."""
+
+    header: str
+    value: Callable[[UnitFigures], Cell]
+    number_format: str = "0"
+    summed: Callable[[Sequence[UnitFigures]], Cell] | None = None
+
+
+def _total(header: str, read: Callable[[Figures], Cell], number_format: str = "0") -> YearColumn:
+    """A column of the unit's figures with everything under it."""
+    return YearColumn(header, lambda row: read(row.total), number_format)
+
+
+def _replies(reply_class: ReplyClass) -> Callable[[Figures], Cell]:
+    return lambda figures: figures.replies_of(reply_class)
+
+
+# Everything but the quota counts the unit with all the units under it (含下级).
+YEAR_COLUMNS: tuple[YearColumn, ...] = (
+    YearColumn("单位", lambda row: row.unit.name, "@", lambda rows: "合计"),
+    YearColumn("级别", lambda row: row.unit.level.label, "@", lambda rows: ""),
+    YearColumn("上级单位", lambda row: row.unit.parent, "@", lambda rows: ""),
+    YearColumn("协商场数（本级）", lambda row: row.held),
+    YearColumn(
+        "年度目标（6+X）",
+        lambda row: row.unit.quota,
+        "0",
+        lambda rows: sum(r.unit.quota for r in rows),
+    ),
+    YearColumn("差额", lambda row: row.shortfall, "0", lambda rows: sum(r.shortfall for r in rows)),
+    YearColumn(
+        "完成情况",
+        quota_text,
+        "@",
+        lambda rows: f"达标 {sum(r.met for r in rows)} 个，共 {len(rows)} 个",
+    ),
+    _total("协商场数（含下级）", lambda f: f.consultations),
+    _total("参与委员", lambda f: f.participants),
+    _total("参与人次", lambda f: f.participations),
+    _total("意见", lambda f: f.opinions),
+    _total("建议", lambda f: f.suggestions),
+    _total("报送件数", lambda f: f.referrals),
+    _total("已答复", lambda f: f.replies),
+    *(_total(f"答复：{cls.label}", _replies(cls)) for cls in ReplyClass),
+    _total("采纳率", lambda f: f.adoption_rate, "0%"),
+    _total("逾期", lambda f: f.overdue),
+    _total("评价份数", lambda f: f.ratings),
+    _total("办理平均分", lambda f: f.average_handling, "0.0"),
+    _total("结果平均分", lambda f: f.average_result, "0.0"),
+    _total("签批次数", lambda f: f.signoffs),
+    _total("党委（办）发文数", lambda f: f.party_documents),
+    _total("发文总数", lambda f: f.documents),
+    _total("一把手参加场数", lambda f: f.principal_sessions),
+)
+
+
+def year_total_row(rows: Sequence[UnitFigures]) -> tuple[Cell, ...]:
+    """The 合计 line of some units (those of one level): their figures added up."""
+    summed = UnitFigures(
+        unit=rows[0].unit,
+        depth=0,
+        groups=sum(row.groups for row in rows),
+        own=total(row.own for row in rows),
+        total=total(row.total for row in rows),
+    )
+    return tuple(
+        column.value(summed) if column.summed is None else column.summed(rows)
+        for column in YEAR_COLUMNS
+    )
+
+
+def year_title(table: YearTable) -> str:
+    """`2026 年协商工作年表（浙江省）`."""
+    year = f"{table.year} 年" if table.year is not None else "历年"
+    level = f"，{table.level.label}级" if table.level is not None else ""
+    return f"{year}协商工作年表（{table.scope}{level}）"
+
+
+def _unit_line(row: UnitFigures) -> str:
+    """`西湖区（县（市、区））：本级 5 场，目标 6 场，差 1 场；含下级共 9 场…`."""
+    f = row.total
+    line = (
+        f"{row.unit.name}（{row.unit.level.label}）：本级 {row.held} 场，"
+        f"目标 {row.unit.quota} 场，{quota_text(row)}"
+    )
+    if f.consultations != row.held:
+        line += f"；含下级共 {f.consultations} 场"
+    return line + (
+        f"；意见建议 {f.opinions + f.suggestions} 条，报送 {f.referrals} 件，签批 {f.signoffs} 次，"
+        f"发文 {f.documents} 件，一把手参加 {f.principal_sessions} 场"
+    )
+
+
+def _figures_lines(label: str, f: Figures) -> list[str]:
+    classes = "，".join(f"{cls.label} {f.replies_of(cls)}" for cls in ReplyClass)
+    return [
+        f"{label}：参与委员 {f.participants} 人（{f.participations} 人次），"
+        f"意见 {f.opinions} 条，建议 {f.suggestions} 条；报送 {f.referrals} 件，"
+        f"已答复 {f.replies} 件（{classes}），采纳率 {_share(f.adoption_rate)}；"
+        f"逾期 {f.overdue} 件；评价 {f.ratings} 份，办理平均 {_score(f.average_handling)} 分，"
+        f"结果平均 {_score(f.average_result)} 分",
+        f"签批 {f.signoffs} 次；发文 {f.documents} 件（党委（办）{f.party_documents} 件）；"
+        f"党委政府一把手参加 {f.principal_sessions} 场",
+    ]
+
+
+def render_year_table_markdown(table: YearTable, *, depth: int | None = 1) -> str:
+    """The unit (or every top unit) and the units down to `depth` levels under it (all
+    with None), each against its quota; the scope's figures; how many units of each level
+    met the quota. The group reads depth 1: a unit and its children."""
+    lines = [f"**{year_title(table)}**"]
+    if not table.rows:
+        return "\n".join([*lines, "没有符合条件的单位。"])
+    top = min(row.depth for row in table.rows)
+    for row in table.rows:
+        below = row.depth - top
+        if depth is None or below <= depth:
+            lines.append(("  " * (below - 1) + "- " if below else "") + _unit_line(row))
+    label = "合计（含下级）" if table.scope != ALL_UNITS else "全部单位合计"
+    lines += _figures_lines(label, table.total)
+    levels = [
+        f"{level.label} {sum(r.met for r in table.at_level(level))}/{len(table.at_level(level))}"
+        for level in table.levels
+    ]
+    lines.append("达标单位数：" + "，".join(levels))
+    if table.unattached.consultations:
+        lines.append(
+            f"另有 {table.unattached.consultations} 场协商所在的群未归属单位"
+            "（秘书可在群里发送 /本群 单位 <单位名>）。"
+        )
+    return "\n".join(lines)
+
+
+def figures_json(f: Figures) -> dict[str, Any]:
+    """A unit's figures under stable English keys."""
+    return {
+        "consultations": f.consultations,
+        "participants": f.participants,
+        "participations": f.participations,
+        "opinions": f.opinions,
+        "suggestions": f.suggestions,
+        "referrals": f.referrals,
+        "referred_items": f.referred_items,
+        "replies": f.replies,
+        "replies_by_class": {cls.value: f.replies_of(cls) for cls in ReplyClass},
+        "adoption_rate": f.adoption_rate,
+        "overdue": f.overdue,
+        "ratings": f.ratings,
+        "average_handling": f.average_handling,
+        "average_result": f.average_result,
+        "leaders_present": f.leaders_present,
+        "signoffs": f.signoffs,
+        "party_documents": f.party_documents,
+        "documents": f.documents,
+        "principal_sessions": f.principal_sessions,
+    }
+
+
+def year_table_json(table: YearTable) -> dict[str, Any]:
+    """The year's table for programs: every unit with its quota, its own figures and its
+    figures with everything under it."""
+    return {
+        "year": table.year,
+        "scope": table.scope,
+        "level": table.level.value if table.level is not None else None,
+        "units": [
+            {
+                "name": row.unit.name,
+                "level": row.unit.level.value,
+                "parent": row.unit.parent or None,
+                "depth": row.depth,
+                "groups": row.groups,
+                "quota": row.unit.quota,
+                "held": row.held,
+                "shortfall": row.shortfall,
+                "met": row.met,
+                "own": figures_json(row.own),
+                "total": figures_json(row.total),
+            }
+            for row in table.rows
+        ],
+        "total": figures_json(table.total),
+        "unattached": figures_json(table.unattached),
+    }

@@ -18,20 +18,29 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.statistics import statistics_rows, title
+from reports.statistics import (
+    YEAR_COLUMNS,
+    Cell,
+    inert_cell,
+    statistics_rows,
+    title,
+    year_title,
+    year_total_row,
+)
 from storage.console import BallotRow, OpinionRow, PeriodFigures, ReferralRow
 from storage.stats import Statistics
-
-Cell = str | int | float | None
+from storage.units import YearTable
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A sheet's name, its header and its rows."""
+    """A sheet's name, its header and its rows; `formats` gives a number format per column
+    (Excel's own, e.g. "0%"), where one is wanted."""
 
     name: str
     header: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
+    formats: tuple[str, ...] = ()
 
 
 def _time(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -110,11 +119,17 @@ def referrals_table(rows: Sequence[ReferralRow], zone: ZoneInfo) -> Table:
 
 def _fill(sheet: Worksheet, table: Table) -> None:
     sheet.title = table.name[:31]
-    sheet.append(list(table.header))
+    sheet.append([inert_cell(name) for name in table.header])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append(list(row))
+        sheet.append([inert_cell(value) for value in row])
+    for index, number_format in enumerate(table.formats, start=1):
+        if number_format in ("", "@"):
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if isinstance(cell.value, int | float):
+                cell.number_format = number_format
     for index, name in enumerate(table.header, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 40 if name in ("内容", "问题", "答复") else 14
@@ -152,12 +167,37 @@ def period_table(name: str, figures: Sequence[PeriodFigures]) -> Table:
     )
 
 
+def year_tables(table: YearTable) -> list[Table]:
+    """The year's table as one sheet per level (省级, 市级, 县级, 乡镇级), each unit a row
+    and a 合计 row of the level's units."""
+    sheets = []
+    for level in table.levels:
+        rows = table.at_level(level)
+        sheets.append(
+            Table(
+                level.short,
+                tuple(column.header for column in YEAR_COLUMNS),
+                [tuple(column.value(row) for column in YEAR_COLUMNS) for row in rows]
+                + [year_total_row(rows)],
+                tuple(column.number_format for column in YEAR_COLUMNS),
+            )
+        )
+    return sheets
+
+
+def year_table_xlsx(table: YearTable) -> bytes:
+    """The year's table as a workbook with a sheet per level."""
+    return tables_xlsx(year_tables(table), heading=year_title(table))
+
+
 def statistics_workbook(
     overall: Statistics,
     monthly: Sequence[PeriodFigures],
     per_group: Sequence[Statistics],
+    units: YearTable | None = None,
 ) -> bytes:
-    """The year's figures (总计), the months (按月) and every group's figures (按群)."""
+    """The year's figures (总计), the months (按月), every group's figures (按群) and, with
+    units configured, the year's table with a sheet per level."""
     rows = statistics_rows(overall)
     summary = Table("总计", ("指标", "数值"), [(label, value) for label, value, _ in rows])
     groups = Table(
@@ -168,4 +208,7 @@ def statistics_workbook(
             for index, (label, _, _) in enumerate(statistics_rows(overall))
         ],
     )
-    return tables_xlsx([summary, period_table("按月", monthly), groups], heading=title(overall))
+    levels = year_tables(units) if units is not None else []
+    return tables_xlsx(
+        [summary, period_table("按月", monthly), groups, *levels], heading=title(overall)
+    )

@@ -105,6 +105,9 @@ STAFF_COMMANDS: dict[str, frozenset[Role]] = {
     "重办": frozenset({_M, _S}),
     "报送": frozenset({_S}),
     "纪要": frozenset({_S}),
+    "签批": frozenset({_S}),
+    "发文": frozenset({_S}),
+    "本群 单位": frozenset({_S}),
     "反馈": frozenset({_S, _L}),
 }
 STAFF_ROLES = frozenset({_M, _S, _L})

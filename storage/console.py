@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.consultations import consultation_counts, stage_history
 from storage.enums import OpinionKind, PollStatus, ReplyClass, Stage
+from storage.followup import follow_up
 from storage.groups import get_group, member_names
 from storage.models import Ballot, ChatGroup, Consultation, Member, Opinion, Poll, Second
 from storage.polls import Tally, tally
@@ -105,7 +106,8 @@ class TimelineEntry:
 
 
 def consultation_timeline(session: Session, *, consultation_id: int) -> list[TimelineEntry]:
-    """Stages entered, polls opened and closed, referrals and replies, oldest first."""
+    """Stages entered, polls opened and closed, referrals and replies, leaders' 签批 and
+    documents issued (when they were recorded), oldest first."""
     entries = [
         TimelineEntry(
             change.changed_at,
@@ -129,6 +131,24 @@ def consultation_timeline(session: Session, *, consultation_id: int) -> list[Tim
                     reply.replied_at, f"报送 #{referral.number} 收到答复：{reply.reply_class.label}"
                 )
             )
+    records = follow_up(session, consultation_id=consultation_id)
+    for signoff in records.signoffs:
+        about = f"就报送 #{signoff.referral_number}" if signoff.referral_number else ""
+        entries.append(
+            TimelineEntry(
+                signoff.recorded_at,
+                f"签批 #{signoff.number}：{signoff.leader}（{signoff.title}）"
+                f"{signoff.signed_on.month}月{signoff.signed_on.day}日{about}批示",
+            )
+        )
+    for document in records.documents:
+        about = f"，源自报送 #{document.referral_number}" if document.referral_number else ""
+        entries.append(
+            TimelineEntry(
+                document.recorded_at,
+                f"发文 #{document.number}：{document.issuer.label}印发《{document.title}》{about}",
+            )
+        )
     consultation = session.get(Consultation, consultation_id)
     if consultation is not None and consultation.closed_at is not None:
         entries.append(TimelineEntry(consultation.closed_at, "协商结束"))

@@ -173,3 +173,88 @@ _REPLY_LABELS = {
     ReplyClass.PLANNED: "C 列入计划",
     ReplyClass.DECLINED: "未采纳",
 }
+
+
+class UnitLevel(StrEnum):
+    """The level of a CPPCC unit, from the province down to the townships it covers."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name, as the CPPCC's tables write it."""
+        return _LEVEL_LABELS[self][0]
+
+    @property
+    def short(self) -> str:
+        """`县级`: short enough for a sheet's name."""
+        return _LEVEL_LABELS[self][1]
+
+    @property
+    def rank(self) -> int:
+        """0 for the province, 3 for a township: a parent always ranks above its children."""
+        return list(UnitLevel).index(self)
+
+    @classmethod
+    def from_text(cls, text: str) -> UnitLevel | None:
+        """`省`, `市`, `县`, `区`, `县（市、区）`, `乡镇`, `街道`, `县级`… or the English value."""
+        word = text.strip().replace("(", "（").replace(")", "）").lower()
+        for level, names in _LEVEL_NAMES.items():
+            if word in names or word == level.value:
+                return level
+        return None
+
+
+_LEVEL_LABELS = {
+    UnitLevel.PROVINCE: ("省", "省级"),
+    UnitLevel.CITY: ("市", "市级"),
+    UnitLevel.COUNTY: ("县（市、区）", "县级"),
+    UnitLevel.TOWNSHIP: ("乡镇（街道）", "乡镇级"),
+}
+_LEVEL_NAMES = {
+    UnitLevel.PROVINCE: frozenset({"省", "省级"}),
+    UnitLevel.CITY: frozenset({"市", "市级", "设区市"}),
+    UnitLevel.COUNTY: frozenset({"县", "县级", "区", "县（市、区）", "县市区", "县级市"}),
+    UnitLevel.TOWNSHIP: frozenset({"乡镇", "乡镇级", "乡镇（街道）", "乡", "镇", "街道"}),
+}
+
+
+class DocumentIssuer(StrEnum):
+    """Who issued a policy document that came out of a consultation (发文机关)."""
+
+    PARTY = "party"
+    PARTY_OFFICE = "party_office"
+    GOVERNMENT = "gov"
+    GOVERNMENT_OFFICE = "gov_office"
+    DEPARTMENT = "department"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name shown in the group."""
+        return _ISSUER_LABELS[self]
+
+    @property
+    def party(self) -> bool:
+        """Whether the year's table counts it as 党委（办）发文."""
+        return self in (DocumentIssuer.PARTY, DocumentIssuer.PARTY_OFFICE)
+
+    @classmethod
+    def from_text(cls, text: str) -> DocumentIssuer | None:
+        """`党委`, `党委办`, `党委办公室`, `政府`, `政府办`, `政府办公室`, `部门`, or None."""
+        word = text.strip().removesuffix("公室")
+        for issuer, label in _ISSUER_LABELS.items():
+            if word in (label, issuer.value):
+                return issuer
+        return None
+
+
+_ISSUER_LABELS = {
+    DocumentIssuer.PARTY: "党委",
+    DocumentIssuer.PARTY_OFFICE: "党委办",
+    DocumentIssuer.GOVERNMENT: "政府",
+    DocumentIssuer.GOVERNMENT_OFFICE: "政府办",
+    DocumentIssuer.DEPARTMENT: "部门",
+}

@@ -11,7 +11,7 @@ from storage.sql import insert
 from storage.step_tables import GroupCounter, SequenceCounter
 
 Sequence = Literal["topic", "research", "minutes"]
-GroupSequence = Literal["referral"]
+GroupSequence = Literal["referral", "signoff", "document"]
 
 
 def next_in_sequence(session: Session, *, consultation_id: int, name: Sequence) -> int:

@@ -7,12 +7,12 @@ other; `storage.migrations.env` imports both.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.enums import ReplyClass
+from storage.enums import DocumentIssuer, ReplyClass
 from storage.models import _enum, _utc
 
 
@@ -229,3 +229,55 @@ class ReferralRating(SQLModel, table=True):
     comment: str = Field(default="", sa_type=sa.Text)
     # The platform time of the rating: the later one wins, whatever the arrival order.
     rated_at: datetime = _utc()
+
+
+class GroupUnit(SQLModel, table=True):
+    """The unit (a CPPCC office in config's tree) a secretary attached the group to with
+    /本群 单位. Kept by the unit's name, as config names it: the tree itself lives in config."""
+
+    __tablename__ = "group_unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="chat_group.id", unique=True)
+    unit: str = Field(max_length=64)
+    attached_by: int = Field(foreign_key="member.id")
+    attached_at: datetime = _utc()
+
+
+class LeaderSignoff(SQLModel, table=True):
+    """A leader's 签批 (written instruction) on a consultation or on one of its referrals."""
+
+    __tablename__ = "leader_signoff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    # Per group, as referrals are: a 签批 may come after the consultation closed.
+    number: int
+    leader: str = Field(max_length=64)
+    title: str = Field(max_length=64)
+    signed_on: date
+    instruction: str = Field(sa_type=sa.Text)
+    recorded_by: int = Field(foreign_key="member.id")
+    recorded_at: datetime = _utc()
+    message_id: str = Field(max_length=128)
+
+
+class PolicyDocument(SQLModel, table=True):
+    """A document issued because of a consultation (发文): the policy its suggestions became."""
+
+    __tablename__ = "policy_document"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    number: int
+    issuer: DocumentIssuer = Field(sa_type=_enum(DocumentIssuer))
+    # 文号, e.g. 桐政办发〔2020〕12号; empty when the secretary did not give one.
+    doc_number: str = Field(default="", max_length=64)
+    title: str = Field(max_length=200)
+    issued_on: date
+    recorded_by: int = Field(foreign_key="member.id")
+    recorded_at: datetime = _utc()
+    message_id: str = Field(max_length=128)

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.core.settings import LLMSettings, Settings
 from storage.attendance import consultation_attendance
 from storage.consultations import get_consultation
 from storage.enums import PollStatus, Role
+from storage.followup import follow_up
 from storage.groups import get_group
 from storage.minutes import (
     consultation_seconds,
@@ -106,8 +107,36 @@ def build_minutes(session: Session, consultation_id: int, settings: Settings) ->
         and len({len(stored[row.id]) for row in live}) == 1
         else None
     )
-    return minutes.summarize(
+    summary = minutes.summarize(
         info, statements, stances, _polls(session, consultation_id), vectors=vectors
+    )
+    return replace(summary, follow_up=_follow_up(session, consultation_id))
+
+
+def _follow_up(session: Session, consultation_id: int) -> minutes.FollowUp:
+    """The leaders' 签批 and the documents issued so far, for the minutes' last section."""
+    records = follow_up(session, consultation_id=consultation_id)
+    return minutes.FollowUp(
+        signoffs=tuple(
+            minutes.Signoff(
+                leader=s.leader,
+                title=s.title,
+                signed_on=s.signed_on,
+                instruction=s.instruction,
+                referral=s.referral_number,
+            )
+            for s in records.signoffs
+        ),
+        documents=tuple(
+            minutes.IssuedDocument(
+                issuer=d.issuer.label,
+                number=d.doc_number,
+                title=d.title,
+                issued_on=d.issued_on,
+                referral=d.referral_number,
+            )
+            for d in records.documents
+        ),
     )
 
 

@@ -8,11 +8,15 @@ job (`bot.runtime.config`); secrets never live here: they are read from the envi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from storage.enums import UnitLevel
+from storage.stats import PrincipalRule
+from storage.units import UnitSpec, UnitTree
 
 
 class _Section(BaseModel):
@@ -143,6 +147,127 @@ class ReferralSettings(_Section):
         return sorted(set(value), reverse=True)
 
 
+def _level(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, UnitLevel):
+        level = UnitLevel.from_text(value)
+        if level is None:
+            raise ValueError(f"级别应为 省、市、县 或 乡镇，而不是 {value!r}")
+        return level
+    return value
+
+
+class UnitEntry(_Section):
+    """A unit (a CPPCC office), its level, the unit above it and the groups it holds."""
+
+    name: str = Field(min_length=1, max_length=64)
+    level: UnitLevel
+    parent: str = Field(default="", max_length=64)
+    # Sessions it is expected to hold in a year; empty: its level's quota.
+    quota: int | None = Field(default=None, ge=0, le=366)
+    # Groups as platform:conversation_id, e.g. dingtalk:cidAbC123==.
+    groups: list[str] = []
+
+    _level = field_validator("level", mode="before")(_level)
+
+    @field_validator("groups")
+    @classmethod
+    def _platform_prefixed(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            platform, _, conversation = entry.partition(":")
+            if not platform or not conversation:
+                raise ValueError(f"群应写成 平台:群ID（如 dingtalk:cid123），而不是 {entry!r}")
+        return value
+
+
+# 党委书记 and 政府主要负责人 at each level; department and title are read together, so
+# /出席 王明 市委 书记 is a 市委书记. A title with 副 in it is never one of them.
+PRINCIPAL_TITLES = [
+    "省委书记",
+    "市委书记",
+    "州委书记",
+    "县委书记",
+    "区委书记",
+    "党委书记",
+    "党工委书记",
+    "省长",
+    "市长",
+    "州长",
+    "县长",
+    "区长",
+    "乡长",
+    "镇长",
+    "办事处主任",
+]
+
+
+class LevelQuotas(_Section):
+    """Sessions a unit of each level is expected to hold itself in a year (6+X)."""
+
+    province: int = Field(default=6, ge=0, le=366)
+    city: int = Field(default=6, ge=0, le=366)
+    county: int = Field(default=6, ge=0, le=366)
+    township: int = Field(default=6, ge=0, le=366)
+
+    def of(self, level: UnitLevel) -> int:
+        """The quota of a level."""
+        quota: int = getattr(self, level.value)
+        return quota
+
+
+class UnitSettings(_Section):
+    """The tree of units the groups belong to, their yearly quota and who counts as 主要领导."""
+
+    quota: LevelQuotas = LevelQuotas()
+    principal_titles: list[str] = PRINCIPAL_TITLES
+    principals: list[str] = []
+    tree: list[UnitEntry] = []
+
+    @model_validator(mode="after")
+    def _one_tree(self) -> Self:
+        units = {entry.name: entry for entry in self.tree}
+        if len(units) < len(self.tree):
+            names = [entry.name for entry in self.tree]
+            raise ValueError(f"单位重名：{sorted({n for n in names if names.count(n) > 1})}")
+        for entry in self.tree:
+            parent = units.get(entry.parent) if entry.parent else None
+            if entry.parent and parent is None:
+                raise ValueError(f"单位 {entry.name} 的上级 {entry.parent} 不在 units.tree 中")
+            if parent is not None and parent.level.rank >= entry.level.rank:
+                raise ValueError(
+                    f"单位 {entry.name}（{entry.level.label}）的上级 {parent.name} 应比它高一级以上"
+                )
+        groups = [group for entry in self.tree for group in entry.groups]
+        repeated = sorted({group for group in groups if groups.count(group) > 1})
+        if repeated:
+            raise ValueError(f"一个群只能属于一个单位：{repeated}")
+        return self
+
+    def quota_of(self, entry: UnitEntry) -> int:
+        """The unit's own quota, else its level's."""
+        return entry.quota if entry.quota is not None else self.quota.of(entry.level)
+
+    def tree_spec(self) -> UnitTree:
+        """The tree as storage reads it, parents before children (a parent is of a higher
+        level, so ordering by level keeps config's order among equals)."""
+        ordered = sorted(self.tree, key=lambda entry: entry.level.rank)
+        return UnitTree(
+            tuple(
+                UnitSpec(
+                    name=entry.name,
+                    level=entry.level,
+                    parent=entry.parent,
+                    quota=self.quota_of(entry),
+                    groups=tuple(entry.groups),
+                )
+                for entry in ordered
+            )
+        )
+
+    def principal_rule(self) -> PrincipalRule:
+        """Who counts as 主要领导 among the leaders present."""
+        return PrincipalRule(tuple(self.principal_titles), frozenset(self.principals))
+
+
 class OutboxSettings(_Section):
     ack_delay_seconds: float = Field(default=1.5, ge=0)
     max_message_chars: int = Field(default=3000, ge=200)
@@ -255,6 +380,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     attendance: AttendanceSettings = AttendanceSettings()
     referrals: ReferralSettings = ReferralSettings()
+    units: UnitSettings = UnitSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     log: LogSettings = LogSettings()
     console: ConsoleSettings = ConsoleSettings()

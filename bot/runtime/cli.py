@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db" and args.db_command == "upgrade":
         return _upgrade(settings)
     if args.command == "stats":
-        return _stats(settings, args.year, args.format, args.output)
+        return _stats(settings, args.year, args.format, args.output, args.unit, args.level)
     if args.command == "letter":
         return _letter(settings, args.referral, args.format, args.output)
     if args.command == "user" and args.user_command:
@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--year", help="年份，如 2026（默认今年；all 为历年）")
     stats.add_argument("--format", choices=["md", "json", "xlsx"], default="md")
     stats.add_argument("--output", type=Path, help="写入文件（xlsx 必须写文件）")
+    stats.add_argument(
+        "--unit", help="按单位出年度统计表：单位名（config.yaml 的 units.tree），all 为全部单位"
+    )
+    stats.add_argument("--level", help="年度统计表只列这一级的单位：省、市、县 或 乡镇")
     letter = commands.add_parser("letter", parents=[common], help="导出报送函")
     letter.add_argument("referral", type=int, help="报送函文号〔年〕N号 中的 N")
     letter.add_argument("--format", choices=["md", "docx"], default="docx")
@@ -193,7 +197,16 @@ def _write(content: str | bytes, output: Path | None) -> None:
         output.write_text(content + "\n", encoding="utf-8")
 
 
-def _stats(settings: Settings, year_text: str | None, fmt: str, output: Path | None) -> int:
+def _stats(
+    settings: Settings,
+    year_text: str | None,
+    fmt: str,
+    output: Path | None,
+    unit: str | None = None,
+    level_text: str | None = None,
+) -> int:
+    """The statistics of all groups or, with --unit or --level, the year's table of the
+    units, as Markdown, JSON or XLSX."""
     import json
 
     from sqlmodel import Session
@@ -202,10 +215,15 @@ def _stats(settings: Settings, year_text: str | None, fmt: str, output: Path | N
     from reports.statistics import (
         render_statistics_markdown,
         render_statistics_xlsx,
+        render_year_table_markdown,
         statistics_json,
+        year_table_json,
     )
+    from reports.tables import year_table_xlsx
     from storage.engine import make_engine, upgrade_database
+    from storage.enums import UnitLevel
     from storage.stats import compute_statistics
+    from storage.units import year_table
 
     now = SystemClock().now()
     if year_text is None:
@@ -220,13 +238,49 @@ def _stats(settings: Settings, year_text: str | None, fmt: str, output: Path | N
     if fmt == "xlsx" and output is None:
         print("xieshang: xlsx 格式请用 --output 指定文件", file=sys.stderr)
         return 2
+    by_units = unit is not None or level_text is not None
+    tree = settings.units.tree_spec()
+    level = UnitLevel.from_text(level_text) if level_text is not None else None
+    if level_text is not None and level is None:
+        print(f"xieshang: 级别应为 省、市、县 或 乡镇，而不是 {level_text}", file=sys.stderr)
+        return 2
+    scope = None if unit is None or unit.lower() in ("all", "全部") else unit
+    if by_units and not tree.units:
+        print("xieshang: config.yaml 里还没有单位（units.tree）", file=sys.stderr)
+        return 2
+    if scope is not None and tree.find(scope) is None:
+        print(f"xieshang: config.yaml 的 units.tree 里没有单位 {scope}", file=sys.stderr)
+        return 2
     engine = make_engine(settings.database.url)
     try:
         upgrade_database(engine)
         with Session(engine) as session:
-            stats = compute_statistics(session, now=now, zone=settings.zone, year=year)
+            principal = settings.units.principal_rule()
+            if by_units:
+                table = year_table(
+                    session,
+                    tree=tree,
+                    now=now,
+                    zone=settings.zone,
+                    year=year,
+                    principal=principal,
+                    unit=scope,
+                    level=level,
+                )
+            else:
+                stats = compute_statistics(
+                    session, now=now, zone=settings.zone, year=year, principal=principal
+                )
     finally:
         engine.dispose()
+    if by_units:
+        if fmt == "xlsx":
+            _write(year_table_xlsx(table), output)
+        elif fmt == "json":
+            _write(json.dumps(year_table_json(table), ensure_ascii=False, indent=2), output)
+        else:
+            _write(render_year_table_markdown(table, depth=None), output)
+        return 0
     if fmt == "xlsx":
         _write(render_statistics_xlsx(stats), output)
     elif fmt == "json":

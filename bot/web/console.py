@@ -46,6 +46,7 @@ from bot.web.charts import bar_chart, column_chart
 from bot.web.jobs import Jobs, Progress
 from bot.web.minutes_source import minutes_version, minutes_versions, themes_of
 from reports.letter import render_letter_docx
+from reports.statistics import YEAR_COLUMNS, YearColumn
 from reports.tables import (
     Table,
     ballots_table,
@@ -65,8 +66,10 @@ from storage.console_users import (
 )
 from storage.engine import make_engine
 from storage.enums import OpinionKind
+from storage.followup import follow_up
 from storage.referrals import referral_dossier
 from storage.stats import compute_statistics
+from storage.units import UnitFigures, YearTable, year_table
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +312,7 @@ class Console:
                 ),
                 "versions": versions,
                 "themes": themes,
+                "follow_up": follow_up(session, consultation_id=consultation_id),
             }
 
         data = await self.read(gather)
@@ -345,16 +349,54 @@ class Console:
         year = int(text)
         now = self.clock.now()
 
+        tree = self.settings.units.tree_spec()
+        principal = self.settings.units.principal_rule()
+
         def gather(session: Session) -> dict[str, Any]:
             return {
-                "overall": compute_statistics(session, now=now, zone=self.zone, year=year),
+                "overall": compute_statistics(
+                    session, now=now, zone=self.zone, year=year, principal=principal
+                ),
                 "months": queries.monthly_figures(session, zone=self.zone, year=year),
                 "groups": queries.group_figures(session, zone=self.zone, year=year),
+                "units": year_table(
+                    session, tree=tree, now=now, zone=self.zone, year=year, principal=principal
+                )
+                if tree.units
+                else None,
             }
 
         data = await self.read(gather)
         from reports.statistics import statistics_rows
 
+        units: YearTable | None = data["units"]
+        unit_rows = []
+        level_charts = []
+        if units is not None:
+            unit_rows = [
+                (
+                    row.depth,
+                    row.met,
+                    [(_shown(column, row), column.number_format != "@") for column in YEAR_COLUMNS],
+                )
+                for row in units.rows
+            ]
+            # One chart per level: units of a level are alike, a province beside its
+            # townships is not a comparison anyone makes.
+            level_charts = [
+                (
+                    level.label,
+                    bar_chart(
+                        [
+                            (f"{r.unit.name}（目标{r.unit.quota}）", r.held)
+                            for r in units.at_level(level)
+                        ],
+                        unit=" 场",
+                        title=f"{year} 年{level.label}级单位本级协商场数",
+                    ),
+                )
+                for level in units.levels
+            ]
         return await self.render(
             request,
             "stats.html",
@@ -371,6 +413,9 @@ class Console:
                 unit=" 条",
                 title=f"{year} 年各群意见建议",
             ),
+            unit_columns=[column.header for column in YEAR_COLUMNS],
+            unit_rows=unit_rows,
+            level_charts=level_charts,
             **data,
         )
 
@@ -457,17 +502,21 @@ class Console:
         raise web.HTTPSeeOther(f"/console/jobs/{job.id}/view")
 
     def statistics_work(self, year: int) -> Callable[[Progress], bytes]:
-        """The year's workbook: all groups, each month, each group; a short read per step,
-        so no transaction stays open for the whole export."""
+        """The year's workbook: all groups, each month, each group and, with units, a sheet
+        per level; a short read per step, so no transaction stays open for the whole export."""
         now = self.clock.now()
+        tree = self.settings.units.tree_spec()
+        principal = self.settings.units.principal_rule()
 
         def work(progress: Progress) -> bytes:
             with Session(self.engine) as session:
                 groups = queries.group_ids(session)
-            total = len(groups) + 2
+            total = len(groups) + 3
             progress(0, total, "全部群")
             with Session(self.engine) as session:
-                overall = compute_statistics(session, now=now, zone=self.zone, year=year)
+                overall = compute_statistics(
+                    session, now=now, zone=self.zone, year=year, principal=principal
+                )
             progress(1, total, "按月")
             with Session(self.engine) as session:
                 months = queries.monthly_figures(session, zone=self.zone, year=year)
@@ -476,11 +525,24 @@ class Console:
                 progress(index, total, title)
                 with Session(self.engine) as session:
                     figures = compute_statistics(
-                        session, now=now, zone=self.zone, year=year, group_id=group_id, scope=title
+                        session,
+                        now=now,
+                        zone=self.zone,
+                        year=year,
+                        group_id=group_id,
+                        scope=title,
+                        principal=principal,
                     )
                 per_group.append(figures)
+            progress(total - 1, total, "各单位")
+            units = None
+            if tree.units:
+                with Session(self.engine) as session:
+                    units = year_table(
+                        session, tree=tree, now=now, zone=self.zone, year=year, principal=principal
+                    )
             progress(total, total, "生成表格")
-            return statistics_workbook(overall, months, per_group)
+            return statistics_workbook(overall, months, per_group, units)
 
         return work
 
@@ -555,6 +617,19 @@ class Console:
 
     def _local_day(self, moment: datetime | None) -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d")
+
+
+def _shown(column: YearColumn, row: UnitFigures) -> str:
+    """A cell of the year's table as the page shows it: shares as percents, scores with one
+    decimal, nothing to divide as —."""
+    value = column.value(row)
+    if value is None:
+        return "—"
+    if column.number_format == "0%" and isinstance(value, float):
+        return f"{value:.0%}"
+    if column.number_format == "0.0" and isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
 
 
 def require_secretary(identity: Identity) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 
 from bot.core.context import Context
 from reports.letter import last_day
+from storage.followup import follow_up
 from storage.ratings import rating_averages
 from storage.referrals import list_referrals, standing_reply
 from storage.step_tables import ConsultationPlan, Referral
@@ -39,7 +40,13 @@ def short_date(day: date) -> str:
 
 
 def referral_state(ctx: Context, referral: Referral) -> str:
-    """One line on where a referral stands: answered, waiting, or overdue."""
+    """One line on where a referral stands: answered, waiting, or overdue; and what came of
+    it (leaders' 签批, documents issued)."""
+    assert referral.id is not None
+    return _reply_state(ctx, referral) + _outcome(ctx, referral)
+
+
+def _reply_state(ctx: Context, referral: Referral) -> str:
     assert referral.id is not None
     zone = ctx.settings.zone
     final = last_day(referral.deadline, zone)
@@ -57,6 +64,22 @@ def referral_state(ctx: Context, referral: Referral) -> str:
         late = (ctx.now.astimezone(zone).date() - final).days
         return head + f"逾期 {late} 天未答复（期限 {short_date(final)}）"
     return head + f"待答复，期限 {short_date(final)}"
+
+
+def _outcome(ctx: Context, referral: Referral) -> str:
+    """`；签批 1 次，发文 1 件` when there is any."""
+    records = follow_up(
+        ctx.session, consultation_id=referral.consultation_id, referral_id=referral.id
+    )
+    parts = [
+        f"{label} {count} {unit}"
+        for label, count, unit in (
+            ("签批", len(records.signoffs), "次"),
+            ("发文", len(records.documents), "件"),
+        )
+        if count
+    ]
+    return "；" + "，".join(parts) if parts else ""
 
 
 def rating_lines(ctx: Context, consultation_id: int) -> list[str]:

@@ -8,7 +8,7 @@ from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_jso
 
 TOP_LEVEL = {
     "consultation", "participation", "themes", "chatter_ids", "duplicates", "polls",
-    "consensus", "divisive", "suggestions",
+    "consensus", "divisive", "suggestions", "follow_up",
 }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import BytesIO
 
 from openpyxl import load_workbook
@@ -11,6 +12,7 @@ from reports.statistics import (
     render_statistics_xlsx,
     statistics_json,
 )
+from reports.tables import statistics_workbook
 from storage.enums import ReplyClass, Stage
 from storage.stats import Statistics
 
@@ -40,6 +42,10 @@ STATS = Statistics(
     average_handling=4.25,
     average_result=3.5,
     leaders_present=5,
+    signoffs=2,
+    party_documents=1,
+    documents=3,
+    principal_sessions=2,
 )
 
 
@@ -74,3 +80,32 @@ def test_the_workbook_opens_with_every_figure() -> None:
     assert rows["采纳率"] == 2 / 3
     assert rows["办理平均分"] == 4.25
     assert rows["领导和部门负责人出席"] == 5
+
+
+def test_the_loop_to_policy_is_counted_in_every_form() -> None:
+    text = render_statistics_markdown(STATS)
+    data = statistics_json(STATS)
+    rows = {
+        row[0]: row[1]
+        for row in load_workbook(BytesIO(render_statistics_xlsx(STATS)))["协商统计"].iter_rows(
+            min_row=3, values_only=True
+        )
+    }
+
+    assert "签批 2 次；发文 3 件（党委（办）1 件）；党委政府一把手参加 2 场" in text
+    assert (data["signoffs"], data["documents"], data["party_documents"]) == (2, 3, 1)
+    assert data["principal_sessions"] == 2
+    assert (rows["领导签批"], rows["发文（出台文件）"], rows["其中党委（办）发文"]) == (2, 3, 1)
+    assert rows["党委政府一把手参加"] == 2
+
+
+def test_a_group_named_like_a_formula_stays_text_in_the_workbook() -> None:
+    group = replace(STATS, scope='=HYPERLINK("http://evil.example","点我")')
+
+    workbook = load_workbook(BytesIO(statistics_workbook(STATS, [], [group, STATS])))
+    header = workbook["按群"][1]
+
+    assert header[1].value == '\'=HYPERLINK("http://evil.example","点我")'
+    assert header[1].data_type == "s"
+    assert header[2].value == "西湖区政协委员群"
+    assert workbook["按群"]["B2"].value == 3  # a number stays a number

@@ -124,3 +124,29 @@ def test_every_setting_is_in_the_shipped_file_with_a_comment() -> None:
             lines[above].strip().startswith("#") for above in (number - 1, number - 2)
         )
         assert commented, f"config.yaml line {number + 1} has no comment: {line}"
+
+
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [
+        ("[{name: 西湖区, level: 县, parent: 杭州市}]", "西湖区 的上级 杭州市 不在 units.tree 中"),
+        (
+            "[{name: 西湖区, level: 县}, {name: 杭州市, level: 市, parent: 西湖区}]",
+            "杭州市（市）的上级 西湖区 应比它高一级以上",
+        ),
+        ("[{name: 西湖区, level: 国}]", "级别应为 省、市、县 或 乡镇"),
+        ("[{name: 西湖区, level: 县, groups: [cid123]}]", "群应写成 平台:群ID"),
+        (
+            "[{name: A, level: 县, groups: ['x:1']}, {name: B, level: 县, groups: ['x:1']}]",
+            "一个群只能属于一个单位",
+        ),
+    ],
+)
+def test_a_tree_of_units_that_is_no_tree_is_refused(
+    tmp_path: Path, tree: str, message: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"units:\n  tree: {tree}\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)
