@@ -18,7 +18,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.metrics import Metrics
 from bot.core.router import CommandTable
 from bot.core.secrets import env_secret
-from bot.core.settings import Settings
+from bot.core.settings import LocalSettings, Settings
 from bot.delivery.channels import LocalChannels, SharedChannels
 from bot.delivery.outbox import OutboxSender
 from bot.runtime import metrics
@@ -37,6 +37,23 @@ log = logging.getLogger(__name__)
 def credentials_present() -> bool:
     """Whether the environment holds DingTalk app credentials."""
     return bool(env_secret("DINGTALK_CLIENT_ID") and env_secret("DINGTALK_CLIENT_SECRET"))
+
+
+def local_chat_wiring(settings: LocalSettings, *, real_platforms: bool) -> bool | None:
+    """Whether the local chat runs, and if so whether its tabs may choose their roles
+    (None: it does not run).
+
+    The chat is for trying the bot on one's own machine. Once real groups are connected,
+    its groups would feed the console and the year's statistics beside theirs, so it stays
+    off unless config asks for it, and then no tab may make itself moderator.
+    """
+    enabled = settings.enabled if isinstance(settings.enabled, bool) else not real_platforms
+    if not enabled:
+        return None
+    if real_platforms and settings.trust_roles:
+        log.warning("已连接钉钉或企业微信：本地群聊不再让标签页自选角色（trust_roles 视为 false）")
+        return False
+    return settings.trust_roles
 
 
 class App:
@@ -147,14 +164,6 @@ class App:
 
     def _configured_adapters(self) -> list[Adapter]:
         adapters: list[Adapter] = []
-        if self.settings.platforms.local.enabled:
-            adapters.append(
-                LocalAdapter(
-                    clock=self.clock,
-                    zone=self.settings.zone,
-                    trust_roles=self.settings.platforms.local.trust_roles,
-                )
-            )
         if credentials_present():
             # Imported only here: a bot without DingTalk credentials never loads its SDK.
             from bot.adapters.dingtalk.adapter import adapter_from_environment
@@ -167,6 +176,11 @@ class App:
         )
         if wecom is not None:
             adapters.append(wecom)
+        local = local_chat_wiring(self.settings.platforms.local, real_platforms=bool(adapters))
+        if local is not None:
+            adapters.insert(
+                0, LocalAdapter(clock=self.clock, zone=self.settings.zone, trust_roles=local)
+            )
         return adapters
 
     async def health(self) -> dict[str, object]:
