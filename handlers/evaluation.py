@@ -10,6 +10,7 @@ from bot.core.args import NoArgs
 from bot.core.context import Ack, Context
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
+from reports.cells import score_text
 from storage.enums import Stage
 from storage.ratings import has_rated, rating_averages, record_rating
 from storage.referrals import get_referral, list_referrals, standing_reply
@@ -117,7 +118,7 @@ def rating_lines(ctx: Context, consultation_id: int) -> list[str]:
         else:
             lines.append(
                 f"报送 #{referral.number} {referral.lead_department}：{average.raters} 人评价，"
-                f"办理 {average.handling:.1f} 分，结果 {average.result:.1f} 分"
+                f"办理 {score_text(average.handling)} 分，结果 {score_text(average.result)} 分"
             )
     return lines
 

@@ -16,6 +16,7 @@ from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
 from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
+from reports.cells import score_text
 from reports.letter import last_day, render_letter_markdown
 from storage.consultations import get_consultation
 from storage.enums import ReplyClass, Role, Stage
@@ -400,7 +401,8 @@ def referral_state(ctx: Context, referral: Referral) -> str:
         average = rating_averages(ctx.session, referral_ids=[referral.id]).get(referral.id)
         if average is not None:
             state += (
-                f"，{average.raters} 人评价：办理 {average.handling:.1f}，结果 {average.result:.1f}"
+                f"，{average.raters} 人评价：办理 {score_text(average.handling)}，"
+                f"结果 {score_text(average.result)}"
             )
         return head + state
     if referral.deadline <= ctx.now:

@@ -9,18 +9,20 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from reports.cells import Score, Share, append_cells, score_text, share_text
 from storage.enums import ReplyClass, Stage
 from storage.stats import Statistics
 
-Row = tuple[str, int | float | None, str]
+# (label, the figure as a spreadsheet keeps it, the figure as the group reads it)
+Row = tuple[str, int | Score | Share | None, str]
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+def _score(value: float | None) -> Score | None:
+    return None if value is None else Score(value)
 
 
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+def _share(value: float | None) -> Share | None:
+    return None if value is None else Share(value)
 
 
 def title(stats: Statistics) -> str:
@@ -54,13 +56,13 @@ def statistics_rows(stats: Statistics) -> list[Row]:
     ]
     rows += [
         ("待答复", stats.awaiting_reply, f"{stats.awaiting_reply} 件"),
-        ("采纳率", stats.adoption_rate, _share(stats.adoption_rate)),
+        ("采纳率", _share(stats.adoption_rate), share_text(stats.adoption_rate)),
         ("逾期", stats.overdue, f"{stats.overdue} 件"),
         ("其中逾期答复", stats.replied_late, f"{stats.replied_late} 件"),
         ("其中逾期未答复", stats.overdue_unanswered, f"{stats.overdue_unanswered} 件"),
         ("评价", stats.ratings, f"{stats.ratings} 份"),
-        ("办理平均分", stats.average_handling, _score(stats.average_handling)),
-        ("结果平均分", stats.average_result, _score(stats.average_result)),
+        ("办理平均分", _score(stats.average_handling), score_text(stats.average_handling)),
+        ("结果平均分", _score(stats.average_result), score_text(stats.average_result)),
         ("领导和部门负责人出席", stats.leaders_present, f"{stats.leaders_present} 人次"),
     ]
     return rows
@@ -82,10 +84,10 @@ def render_statistics_markdown(stats: Statistics) -> str:
             f"报送 {s.referrals} 件（意见建议 {s.referred_items} 条），已答复 {s.replies} 件，"
             f"待答复 {s.awaiting_reply} 件",
             f"答复分类：{classes}",
-            f"采纳率 {_share(s.adoption_rate)}（A、B、C 类答复占已答复件数）",
+            f"采纳率 {share_text(s.adoption_rate)}（A、B、C 类答复占已答复件数）",
             f"逾期 {s.overdue} 件（逾期答复 {s.replied_late}，逾期未答复 {s.overdue_unanswered}）",
-            f"评价 {s.ratings} 份，办理平均 {_score(s.average_handling)} 分，"
-            f"结果平均 {_score(s.average_result)} 分",
+            f"评价 {s.ratings} 份，办理平均 {score_text(s.average_handling)} 分，"
+            f"结果平均 {score_text(s.average_result)} 分",
         ]
     )
 
@@ -124,17 +126,14 @@ def render_statistics_xlsx(stats: Statistics) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "协商统计"
-    sheet.append([title(stats)])
+    # The title names the scope, a group's title among them: written as text like any cell.
+    append_cells(sheet, [title(stats)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(["指标", "数值"])
+    append_cells(sheet, ["指标", "数值"])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for label, value, _ in statistics_rows(stats):
-        sheet.append([label, value])
-        if label == "采纳率" and value is not None:
-            sheet.cell(row=sheet.max_row, column=2).number_format = "0%"
-        elif isinstance(value, float):
-            sheet.cell(row=sheet.max_row, column=2).number_format = "0.0"
+        append_cells(sheet, [label, value])
     sheet.column_dimensions["A"].width = 26
     sheet.column_dimensions["B"].width = 12
     buffer = BytesIO()

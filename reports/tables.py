@@ -1,7 +1,9 @@
 """The console's downloads as tables: opinions, ballots and referrals as XLSX (openpyxl) and
 CSV, and the statistics of a year as one workbook with a sheet per view.
 
-Pure: rows of the storage data classes in, bytes out.
+Pure: rows of the storage data classes in, bytes out. Every cell goes through
+`reports.cells`: text as neutralised strings, figures as numbers with their formats, times
+as local dates.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cells import Cell, append_cells, csv_cell
 from reports.statistics import statistics_rows, title
 from storage.console import BallotRow, OpinionRow, PeriodFigures, ReferralRow
 from storage.stats import Statistics
-
-Cell = str | int | float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,11 @@ class Table:
     rows: list[tuple[Cell, ...]]
 
 
-def _time(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def _time(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """The local time a spreadsheet shows (it has no zones), to the minute."""
+    if moment is None:
+        return None
+    return moment.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def opinions_table(rows: Sequence[OpinionRow], zone: ZoneInfo) -> Table:
@@ -110,11 +114,11 @@ def referrals_table(rows: Sequence[ReferralRow], zone: ZoneInfo) -> Table:
 
 def _fill(sheet: Worksheet, table: Table) -> None:
     sheet.title = table.name[:31]
-    sheet.append(list(table.header))
+    append_cells(sheet, table.header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append(list(row))
+        append_cells(sheet, row)
     for index, name in enumerate(table.header, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 40 if name in ("内容", "问题", "答复") else 14
@@ -138,8 +142,8 @@ def table_csv(table: Table) -> bytes:
     """UTF-8 with a byte order mark, so Excel opens the Chinese text as it is."""
     text = StringIO()
     writer = csv.writer(text)
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
+    writer.writerow([csv_cell(name) for name in table.header])
+    writer.writerows([csv_cell(value) for value in row] for row in table.rows)
     return ("\ufeff" + text.getvalue()).encode("utf-8")
 
 
