@@ -102,7 +102,7 @@ def referrals_table(rows: Sequence[ReferralRow], zone: ZoneInfo) -> Table:
                 "、".join(row.co_departments),
                 " ".join(f"#{n}" for n in row.opinion_numbers),
                 _time(row.referred_at, zone),
-                _time(row.deadline, zone),
+                row.due_on,
                 row.status,
                 _time(row.replied_at, zone),
                 row.reply_text,

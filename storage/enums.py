@@ -173,3 +173,15 @@ _REPLY_LABELS = {
     ReplyClass.PLANNED: "C 列入计划",
     ReplyClass.DECLINED: "未采纳",
 }
+
+
+class LetterKind(StrEnum):
+    """A letter to a department: the referral itself, or a reply sent back to be redone."""
+
+    REFERRAL = "referral"
+    REOPEN = "reopen"
+
+    @property
+    def label(self) -> str:
+        """`报送函` or `重办函`."""
+        return "报送函" if self is LetterKind.REFERRAL else "重办函"

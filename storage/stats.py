@@ -135,7 +135,8 @@ def compute_statistics(
         awaiting_reply=len(unanswered),
         adoption_rate=adopted / answered if answered else None,
         replied_late=sum(1 for reply in standing.values() if not reply.on_time),
-        overdue_unanswered=sum(1 for r in unanswered if r.deadline <= now),
+        # Overdue once the last day to answer (a local date) has passed.
+        overdue_unanswered=sum(1 for r in unanswered if r.due_on < now.astimezone(zone).date()),
         ratings=int(count),
         average_handling=float(handling) if handling is not None else None,
         average_result=float(result) if result is not None else None,

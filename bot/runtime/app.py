@@ -197,7 +197,9 @@ class App:
 
     async def start(self) -> None:
         """Upgrade the database, then start jobs, the web server, adapters and the outbox."""
-        await self.database.call(upgrade_database, self.engine)
+        await self.database.call(
+            lambda: upgrade_database(self.engine, timezone=self.settings.timezone)
+        )
         self.scheduler.start(fire=self.fire_jobs and self.leadership is None)
         await self._run_startup_jobs()
         if self.leadership is not None:

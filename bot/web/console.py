@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -45,7 +45,6 @@ from bot.web.auth import (
 from bot.web.charts import bar_chart, column_chart
 from bot.web.jobs import Jobs, Progress
 from bot.web.minutes_source import minutes_version, minutes_versions, themes_of
-from reports.letter import render_letter_docx
 from reports.tables import (
     Table,
     ballots_table,
@@ -65,7 +64,6 @@ from storage.console_users import (
 )
 from storage.engine import make_engine
 from storage.enums import OpinionKind
-from storage.referrals import referral_dossier
 from storage.stats import compute_statistics
 
 log = logging.getLogger(__name__)
@@ -129,6 +127,7 @@ class Console:
         add("/consultations/{id:\\d+}", self.consultation_page, name="consultation")
         add("/consultations/{id:\\d+}/{what:opinions|ballots|referrals}.{fmt:xlsx|csv}", self.table)
         add("/consultations/{id:\\d+}/referrals/{number:\\d+}/letter.docx", self.letter)
+        add("/consultations/{id:\\d+}/letters/{letter:\\d+}.docx", self.issued_letter)
         add("/consultations/{id:\\d+}/minutes/{number:\\d+}.{fmt:docx|md}", self.minutes_file)
         add("/stats", self.stats_page, name="stats")
         console.router.add_post("/exports/statistics", self.start_statistics_export)
@@ -282,7 +281,7 @@ class Console:
         member = request.query.get("member", "")
         member_id = int(member) if member.isdigit() else None
         theme_index = request.query.get("theme", "")
-        now = self.clock.now()
+        today = self._today()
 
         def gather(session: Session) -> dict[str, Any] | None:
             overview = queries.consultation_overview(session, consultation_id=consultation_id)
@@ -305,7 +304,7 @@ class Console:
                 "authors": queries.opinion_authors(session, consultation_id=consultation_id),
                 "polls": queries.list_poll_results(session, consultation_id=consultation_id),
                 "referrals": queries.list_referral_rows(
-                    session, consultation_id=consultation_id, now=now
+                    session, consultation_id=consultation_id, today=today
                 ),
                 "versions": versions,
                 "themes": themes,
@@ -380,7 +379,7 @@ class Console:
         """Opinions, ballots (anonymous polls without names) or referrals as XLSX or CSV."""
         consultation_id = int(request.match_info["id"])
         what, fmt = request.match_info["what"], request.match_info["fmt"]
-        now = self.clock.now()
+        today = self._today()
 
         def build(session: Session) -> Table | None:
             if queries.consultation_overview(session, consultation_id=consultation_id) is None:
@@ -392,7 +391,7 @@ class Console:
                 ballots = queries.list_ballot_rows(session, consultation_id=consultation_id)
                 return ballots_table(ballots, self.zone)
             referrals = queries.list_referral_rows(
-                session, consultation_id=consultation_id, now=now
+                session, consultation_id=consultation_id, today=today
             )
             return referrals_table(referrals, self.zone)
 
@@ -405,23 +404,28 @@ class Console:
         return _download(tables_xlsx([table]), name, XLSX)
 
     async def letter(self, request: web.Request) -> web.StreamResponse:
-        """A referral letter as DOCX."""
+        """A referral's 报送函 as DOCX, exactly as it was issued."""
         consultation_id = int(request.match_info["id"])
         number = int(request.match_info["number"])
-
-        def build(session: Session) -> bytes | None:
-            rows = queries.list_referral_rows(
-                session, consultation_id=consultation_id, now=self.clock.now()
-            )
-            found = [row for row in rows if row.number == number]
-            if not found:
-                return None
-            return render_letter_docx(referral_dossier(session, referral_id=found[0].id), self.zone)
-
-        data = await self.read(build)
-        if data is None:
+        letter = await self.read(
+            lambda s: queries.referral_letter_of(s, consultation_id=consultation_id, number=number)
+        )
+        if letter is None or not letter.docx:
             raise web.HTTPNotFound(text=f"这场协商没有报送 #{number}。")
-        return _download(data, f"报送函-协商{consultation_id}-{number}.docx", DOCX)
+        return _download(letter.docx, f"报送函-协商{consultation_id}-{number}.docx", DOCX)
+
+    async def issued_letter(self, request: web.Request) -> web.StreamResponse:
+        """Any letter of the consultation (报送函 or 重办函) as DOCX, as it was issued."""
+        consultation_id = int(request.match_info["id"])
+        letter_id = int(request.match_info["letter"])
+        letter = await self.read(
+            lambda s: queries.consultation_letter(
+                s, consultation_id=consultation_id, letter_id=letter_id
+            )
+        )
+        if letter is None or not letter.docx:
+            raise web.HTTPNotFound(text=f"这场协商没有第 {letter_id} 号函。")
+        return _download(letter.docx, f"{letter.kind.label}-{letter_id}.docx", DOCX)
 
     async def minutes_file(self, request: web.Request) -> web.StreamResponse:
         """One version of the minutes as DOCX or Markdown."""
@@ -552,6 +556,10 @@ class Console:
 
     def _local_time(self, moment: datetime | None) -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def _today(self) -> date:
+        """Today in the bot's zone: deadlines are local dates."""
+        return self.clock.now().astimezone(self.zone).date()
 
     def _local_day(self, moment: datetime | None) -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d")
