@@ -129,6 +129,8 @@ class App:
                 settings,
                 engine=make_engine(settings.database.url, read_only=True),
                 clock=self.clock,
+                writer=self.database,
+                local_chat="local" in self.adapters,
             )
             self.console.install(self.web)
         self.outbox.views = self.commands.views

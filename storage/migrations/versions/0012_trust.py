@@ -1,4 +1,4 @@
-"""trust: a deadline is a local date, and letters are kept as they were issued
+"""trust: a deadline is a local date, letters are kept as issued, console sessions on the server
 
 A referral's deadline was stored as the moment it passed (the start of the day after the
 last day to answer), which the console and the exports showed as "00:00 of the next day".
@@ -10,6 +10,10 @@ reserved here under the number it was posted with (〔年〕N号, N = the referr
 its date and deadline; its text is rendered once by the bot at its next start (storage
 cannot render documents). A referral reopened before this upgrade has lost its first
 deadline: the one in force is reserved.
+
+Console sign-ins move from the cookie alone to `console_session` rows (the cookie keeps a
+random key, the row its hash), so signing out ends a session for every copy of the cookie.
+Sessions in cookies from before end with the upgrade: everyone signs in once more.
 
 Revision ID: 0012
 Revises: 0009
@@ -131,12 +135,35 @@ def _letters() -> None:
         )
 
 
+def _console_sessions() -> None:
+    op.create_table(
+        "console_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column(
+            "role", sa.Enum("secretary", "leader", native_enum=False, length=16), nullable=False
+        ),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("stamp", sa.String(length=16), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key_hash"),
+    )
+    with op.batch_alter_table("console_session") as batch:
+        batch.create_index("ix_console_session_expires_at", ["expires_at"], unique=False)
+        batch.create_index("ix_console_session_user_id", ["user_id"], unique=False)
+
+
 def upgrade() -> None:
     _deadline_to_date()
     _letters()
+    _console_sessions()
 
 
 def downgrade() -> None:
+    op.drop_table("console_session")
     op.drop_table("referral_letter")
     zone = _zone()
     connection = op.get_bind()
