@@ -263,15 +263,16 @@ def issue_letter(
             reason=reopening.reopen_reason,
         )
     issue = Issue(letter_number(kind, today, letter.id), today, referral.due_on)
-    render(ctx, letter, issue, why)
+    filled = render(ctx, letter, issue, why)
+    assert filled, "a letter reserved in this transaction has no text yet"
     return letter
 
 
-def render(ctx: Context, letter: ReferralLetter, issue: Issue, why: Reopening | None) -> None:
-    """Give a letter its text and DOCX, once."""
+def render(ctx: Context, letter: ReferralLetter, issue: Issue, why: Reopening | None) -> bool:
+    """Give a letter its text and DOCX, once (False: it had them already)."""
     zone = ctx.settings.zone
     dossier = referral_dossier(ctx.session, referral_id=letter.referral_id)
-    fill_letter(
+    return fill_letter(
         ctx.session,
         letter=letter,
         number=issue.number,

@@ -382,15 +382,22 @@ def reserve_letter(
 
 def fill_letter(
     session: Session, *, letter: ReferralLetter, number: str, markdown: str, docx: bytes
-) -> None:
-    """Give a reserved (or never rendered) letter its text; an issued one is refused."""
-    if letter.docx:
-        raise ValueError(f"letter {letter.id} was issued already and cannot change")
-    letter.number = number
-    letter.markdown = markdown
-    letter.docx = docx
-    session.add(letter)
-    session.flush()
+) -> bool:
+    """Give a reserved (or never rendered) letter its text; False, changing nothing, when
+    it has its text already (another process rendered it first). Nothing else ever writes
+    to an issued letter."""
+    filled = session.execute(
+        sa.update(ReferralLetter)
+        .where(
+            col(ReferralLetter.id) == letter.id,
+            sa.func.length(col(ReferralLetter.docx)) == 0,
+        )
+        .values(number=number, markdown=markdown, docx=docx)
+        .returning(col(ReferralLetter.id))
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.expire(letter)
+    return filled is not None
 
 
 def get_letter(session: Session, *, letter_id: int) -> ReferralLetter | None:

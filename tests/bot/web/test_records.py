@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from sqlmodel import Session
 
 from bot.core.clock import ManualClock
 from bot.runtime.cli import main as cli_main
 from storage.enums import Role
+from storage.referrals import fill_letter, get_letter
 from tests.bot.web.support import SECRETARY_TOKEN, Console, browser, sign_in
 from tests.support import MODERATOR, Group
 
@@ -166,7 +168,17 @@ async def test_letter_one_reads_the_same_before_and_after_a_reopening(
     second_cli = cli_letter(2, database_url, monkeypatch, capsys)
     listing = await page(console, "consultations/1")
 
+    def rewrite_first(session: Session) -> bool:
+        letter = get_letter(session, letter_id=1)
+        assert letter is not None
+        return fill_letter(session, letter=letter, number="改", markdown="改", docx=b"changed")
+
+    rewritten = await console.app.database.run(rewrite_first)
+    after_attempt = cli_letter(1, database_url, monkeypatch, capsys)
+
     assert after == before
+    assert not rewritten  # the repository never writes over an issued letter
+    assert after_attempt == before[1]
     assert "协商报送〔2026〕1号" in posted
     assert "请于2026年12月31日前答复" in posted
     assert before[1].rstrip("\n") == posted
