@@ -84,6 +84,18 @@ class LocalSettings(_Section):
     trust_roles: bool = True
     rate_limit: RateLimit = RateLimit()
 
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _auto_or_switch(cls, value: object) -> object:
+        # One message for the three choices, rather than pydantic's one per union member.
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        switches = {"auto": "auto", "true": True, "on": True, "false": False, "off": False}
+        if text not in switches:
+            raise ValueError(f"应为 auto、true 或 false，而不是 {value!r}")
+        return switches[text]
+
 
 class DingTalkSettings(_Section):
     admins_are_moderators: bool = True
