@@ -219,7 +219,9 @@ class TrustedProxies:
 
 
 def _host_and_port(netloc: str) -> tuple[str, int | None] | None:
-    """(host, port) of `host[:port]`, lower-cased; None when it cannot be read."""
+    """(host, port) of `host[:port]`, lower-cased; None when it cannot be read. The
+    default ports count as none, as a browser leaves them out of Origin and a proxy may
+    not of Host."""
     try:
         parts = urlsplit("//" + netloc)
         host, port = parts.hostname, parts.port
@@ -227,7 +229,7 @@ def _host_and_port(netloc: str) -> tuple[str, int | None] | None:
         return None
     if not host or parts.username is not None or parts.path or parts.query:
         return None
-    return host, port
+    return host, None if port in (80, 443) else port
 
 
 class Boundary:
@@ -247,8 +249,9 @@ class Boundary:
         self._any_port = frozenset(names)
         self._origins: dict[str, tuple[str, int | None]] = {}
         for origin in settings.public_origins:
-            parts = urlsplit(origin)
-            self._origins[origin] = (parts.hostname or "", parts.port)
+            named = _host_and_port(urlsplit(origin).netloc)
+            if named is not None:
+                self._origins[origin] = named
 
     def host_allowed(self, host: str) -> bool:
         """Whether the Host header names this bot."""
@@ -261,12 +264,9 @@ class Boundary:
         """Whether a form may come from `origin` (an Origin header, or a Referer's origin)
         to a request for `host`: a configured public origin, or the page's own address."""
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        named = _host_and_port(parts.netloc)
+        if parts.scheme not in ("http", "https") or named is None:
             return False  # "null" (a sandboxed frame, a local file) among them
-        try:
-            named = (parts.hostname, parts.port)
-        except ValueError:
-            return False
         if f"{parts.scheme}://{parts.netloc}".lower() in self._origins:
             return True
         return named == _host_and_port(host) and self.host_allowed(host)

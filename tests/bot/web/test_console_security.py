@@ -13,6 +13,7 @@ from yarl import URL
 
 from bot.core.clock import ManualClock
 from bot.core.settings import WebSettings
+from bot.web.auth import Boundary
 from storage.console_users import ConsoleRole, save_console_user
 from tests.bot.web.support import (
     LEADER_TOKEN,
@@ -334,3 +335,41 @@ async def test_a_malformed_form_gets_400_and_changes_nothing(console: Console) -
         (400, "年份应写成 2026 这样的四位数。"),
     ]
     assert state(console) == before
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1:8080", True),
+        ("localhost:8080", True),
+        ("[::1]:8080", True),
+        ("xieshang.example.gov.cn", True),
+        ("xieshang.example.gov.cn:443", True),  # a proxy that keeps the default port
+        ("evil.example:8080", False),
+        ("127.0.0.1.evil.example", False),
+        ("", False),
+        ("127.0.0.1:99999", False),
+    ],
+)
+def test_the_pages_answer_to_their_own_names_only(host: str, allowed: bool) -> None:
+    boundary = Boundary(WebSettings(public_origins=[PUBLIC]))
+
+    assert boundary.host_allowed(host) is allowed
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
+        ("https://xieshang.example.gov.cn", "127.0.0.1:8080", True),  # proxy without Host
+        ("https://xieshang.example.gov.cn", "xieshang.example.gov.cn:443", True),
+        ("http://127.0.0.1:3000", "127.0.0.1:8080", False),  # another program on this machine
+        ("http://evil.example:8080", "evil.example:8080", False),  # rebinding
+        ("null", "127.0.0.1:8080", False),
+        ("file://", "127.0.0.1:8080", False),
+    ],
+)
+def test_forms_come_from_the_pages_own_origin_only(origin: str, host: str, allowed: bool) -> None:
+    boundary = Boundary(WebSettings(public_origins=[PUBLIC]))
+
+    assert boundary.origin_allowed(origin, host) is allowed
