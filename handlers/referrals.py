@@ -16,26 +16,36 @@ from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
 from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
-from handlers.shared.followup import short_date
-from reports.letter import last_day, render_letter_markdown
+from handlers.shared.followup import local_today, short_date
+from reports.letter import (
+    Issue,
+    Reopening,
+    letter_number,
+    render_letter_docx,
+    render_letter_markdown,
+)
 from storage.consultations import get_consultation
-from storage.enums import ReplyClass, Role, Stage
+from storage.enums import LetterKind, ReplyClass, Role, Stage
 from storage.opinions import get_opinions
 from storage.referrals import (
     create_referral,
+    fill_letter,
     find_referral,
     get_referral_by_id,
     list_overdue_referrals,
     mark_reminder_sent,
     record_reply,
     referral_dossier,
+    referral_letters,
     referrals_awaiting_reply,
     referrals_to_department,
     reopen_reply,
+    reserve_letter,
     sent_reminder_keys,
     standing_reply,
+    unrendered_letters,
 )
-from storage.step_tables import Referral
+from storage.step_tables import Referral, ReferralLetter, ReferralReply
 
 router = Router("referrals")
 
@@ -89,13 +99,10 @@ class DeadlineSpec:
         return chosen
 
 
-def deadline_after(
-    spec: DeadlineSpec | None, *, default_days: int, now: datetime, zone: ZoneInfo
-) -> datetime:
-    """The moment the deadline passes: the start of the day after the last day to answer."""
-    today = now.astimezone(zone).date()
-    final = (spec or DeadlineSpec(default_days, None)).last_day(today)
-    return datetime.combine(final + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+def due_date(spec: DeadlineSpec | None, *, default_days: int, today: date) -> date:
+    """The deadline: the last day (local) on which a reply is on time. It is the one date
+    the chat, the letters, the console and the exports show, and reminders count to."""
+    return (spec or DeadlineSpec(default_days, None)).last_day(today)
 
 
 def _departments(text: str) -> list[str]:
@@ -176,12 +183,10 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
         raise UserError(
             f"{format_refs(again)} 已报送{args.lead}（报送 {format_refs(earlier.values())}）。"
         )
-    zone = ctx.settings.zone
-    deadline = deadline_after(
+    due_on = due_date(
         args.deadline,
         default_days=ctx.settings.referrals.default_deadline_days,
-        now=ctx.now,
-        zone=zone,
+        today=local_today(ctx),
     )
     referral = create_referral(
         ctx.session,
@@ -189,7 +194,7 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
         opinion_ids=opinion_ids,
         lead_department=args.lead,
         co_departments=list(args.co),
-        deadline=deadline,
+        due_on=due_on,
         member_id=ctx.member_id,
         message_id=ctx.message.message_id,
         now=ctx.now,
@@ -199,14 +204,86 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
     co = f"，{'、'.join(args.co)}协办" if args.co else ""
     ctx.post(
         f"报送 #{referral.number}：{format_refs(args.numbers)} 已报送{args.lead}{co}，"
-        f"请于 {short_date(last_day(deadline, zone))} 前答复。"
+        f"请于 {short_date(due_on)} 前答复。"
     )
-    dossier = referral_dossier(ctx.session, referral_id=referral.id)
-    ctx.post(render_letter_markdown(dossier, zone), markdown=True)
+    letter = issue_letter(ctx, referral)
+    ctx.post(letter.markdown, markdown=True)
     ctx.reply(
         f"报送函已生成；公文版（Word）可在协商助手后台本场协商的页面下载"
-        f"（命令行：xieshang letter {referral.id}）。"
+        f"（命令行：xieshang letter {letter.id}）。"
     )
+
+
+def issue_letter(
+    ctx: Context, referral: Referral, *, reopening: ReferralReply | None = None
+) -> ReferralLetter:
+    """Issue and store the referral's 报送函, or with `reopening` (the reply sent back) a
+    重办函 that refers to it. Stored as issued: later changes to the referral never reach
+    a letter already sent."""
+    assert referral.id is not None
+    assert ctx.message is not None
+    zone = ctx.settings.zone
+    today = local_today(ctx)
+    earlier = referral_letters(ctx.session, referral_id=referral.id)
+    first = next((letter for letter in earlier if letter.kind is LetterKind.REFERRAL), None)
+    kind = LetterKind.REFERRAL if reopening is None else LetterKind.REOPEN
+    letter = reserve_letter(
+        ctx.session,
+        referral_id=referral.id,
+        kind=kind,
+        refers_to=first.id if first is not None and reopening is not None else None,
+        issued_on=today,
+        due_on=referral.due_on,
+        message_id=ctx.message.message_id,
+        now=ctx.now,
+    )
+    assert letter.id is not None
+    why = None
+    if reopening is not None:
+        # Every referral has its 报送函 (the upgrade reserved those of older referrals);
+        # the fallback only keeps a 重办函 sensible should one be missing.
+        why = Reopening(
+            first_number=first.number if first else f"报送 #{referral.number}",
+            first_issued_on=first.issued_on
+            if first
+            else referral.referred_at.astimezone(zone).date(),
+            reply_class=reopening.reply_class,
+            replied_on=reopening.replied_at.astimezone(zone).date(),
+            reason=reopening.reopen_reason,
+        )
+    issue = Issue(letter_number(kind, today, letter.id), today, referral.due_on)
+    filled = render(ctx, letter, issue, why)
+    assert filled, "a letter reserved in this transaction has no text yet"
+    return letter
+
+
+def render(ctx: Context, letter: ReferralLetter, issue: Issue, why: Reopening | None) -> bool:
+    """Give a letter its text and DOCX, once (False: it had them already)."""
+    zone = ctx.settings.zone
+    dossier = referral_dossier(ctx.session, referral_id=letter.referral_id)
+    return fill_letter(
+        ctx.session,
+        letter=letter,
+        number=issue.number,
+        markdown=render_letter_markdown(dossier, issue, zone, reopening=why),
+        docx=render_letter_docx(dossier, issue, zone, reopening=why),
+    )
+
+
+@router.on_startup
+async def render_letters_issued_before_storage(ctx: Context) -> None:
+    """Letters posted before letters were stored were reserved by the upgrade with their
+    number, date and deadline; render them once from the record, then keep them as they
+    are (a referral reopened before the upgrade has lost its first deadline: the
+    reserved one is the deadline then in force)."""
+    for letter in unrendered_letters(ctx.session):
+        assert letter.id is not None
+        issue = Issue(
+            letter_number(letter.kind, letter.issued_on, letter.id),
+            letter.issued_on,
+            letter.due_on,
+        )
+        render(ctx, letter, issue, None)
 
 
 def _referral(ctx: Context, number: int) -> Referral:
@@ -274,12 +351,12 @@ async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
         text=args.text,
         member_id=ctx.member_id,
         now=ctx.now,
+        today=local_today(ctx),
     )
-    zone = ctx.settings.zone
     if reply.on_time:
         timing = "按期答复"
     else:
-        late = (ctx.now.astimezone(zone).date() - last_day(referral.deadline, zone)).days
+        late = (local_today(ctx) - referral.due_on).days
         timing = f"逾期 {late} 天答复"
     dossier = referral_dossier(ctx.session, referral_id=referral.id)
     people = dossier.people
@@ -339,42 +416,44 @@ async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     reply = standing_reply(ctx.session, referral_id=referral.id)
     if reply is None:
         raise UserError(f"报送 #{referral.number} 还没有答复，无需重办。")
-    zone = ctx.settings.zone
-    deadline = deadline_after(
+    due_on = due_date(
         args.deadline,
         default_days=ctx.settings.referrals.reopen_deadline_days,
-        now=ctx.now,
-        zone=zone,
+        today=local_today(ctx),
     )
     reopen_reply(
         ctx.session,
         referral=referral,
         reply=reply,
         reason=args.reason,
-        deadline=deadline,
+        due_on=due_on,
         member_id=ctx.member_id,
         now=ctx.now,
     )
     arm_next_reminder(ctx, referral)
     ctx.post(
         f"报送 #{referral.number} 的答复（{reply.reply_class.label}）退回重办：{args.reason}\n"
-        f"请{referral.lead_department}于 {short_date(last_day(deadline, zone))} 前重新答复。"
+        f"请{referral.lead_department}于 {short_date(due_on)} 前重新答复。"
     )
+    # A new letter with its own number and date; the first one stays as it was sent.
+    letter = issue_letter(ctx, referral, reopening=reply)
+    ctx.post(letter.markdown, markdown=True)
+    ctx.reply(f"重办函已生成（命令行：xieshang letter {letter.id}）。")
 
 
 @router.command("督办", "overdue", usage="/督办", summary="查看逾期未答复的报送")
 async def list_overdue(ctx: Context, args: NoArgs) -> None:
     """List the group's referrals past their deadline without a reply."""
-    overdue = list_overdue_referrals(ctx.session, now=ctx.now, group_id=ctx.group_id)
+    today = local_today(ctx)
+    overdue = list_overdue_referrals(ctx.session, today=today, group_id=ctx.group_id)
     if not overdue:
         ctx.reply("目前没有逾期未答复的报送。", mention=False)
         return
-    zone = ctx.settings.zone
     lines = [f"逾期未答复的报送 {len(overdue)} 件："]
     for item in overdue:
         referral = item.referral
-        final = last_day(referral.deadline, zone)
-        late = (ctx.now.astimezone(zone).date() - final).days
+        final = referral.due_on
+        late = (today - final).days
         closed = "" if item.consultation_open else "（协商已结束）"
         lines.append(
             f"报送 #{referral.number}「{one_line(item.topic, 20)}」{referral.lead_department}："
@@ -398,10 +477,10 @@ class Reminder:
 
 
 def reminder_schedule(
-    deadline: datetime, settings: ReferralSettings, zone: ZoneInfo
+    final: date, settings: ReferralSettings, zone: ZoneInfo
 ) -> Iterator[Reminder]:
-    """The reminders of a deadline in time order; endless, since overdue ones repeat."""
-    final = last_day(deadline, zone)
+    """The reminders of a deadline (its last day) in time order; endless, since overdue
+    ones repeat from the day after it."""
     stamp = f"{final:%Y%m%d}"
     hour = time(settings.reminder_hour)
 
@@ -421,7 +500,7 @@ def arm_next_reminder(ctx: Context, referral: Referral) -> None:
     """Schedule the referral's next reminder not yet sent (in the past after downtime)."""
     assert referral.id is not None
     sent = sent_reminder_keys(ctx.session, referral_id=referral.id)
-    for reminder in reminder_schedule(referral.deadline, ctx.settings.referrals, ctx.settings.zone):
+    for reminder in reminder_schedule(referral.due_on, ctx.settings.referrals, ctx.settings.zone):
         if reminder.at <= referral.deadline_set_at or reminder.key in sent:
             continue
         ctx.schedule(
@@ -445,7 +524,7 @@ async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> Non
         return
     sent = sent_reminder_keys(ctx.session, referral_id=referral_id)
     due: list[Reminder] = []
-    for reminder in reminder_schedule(referral.deadline, ctx.settings.referrals, ctx.settings.zone):
+    for reminder in reminder_schedule(referral.due_on, ctx.settings.referrals, ctx.settings.zone):
         if reminder.at > ctx.now:
             break
         if reminder.at > referral.deadline_set_at and reminder.key not in sent:
@@ -455,8 +534,7 @@ async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> Non
     for reminder in due:
         mark_reminder_sent(ctx.session, referral_id=referral_id, key=reminder.key, now=ctx.now)
     ctx.use_group(consultation.group_id)
-    zone = ctx.settings.zone
-    final = last_day(referral.deadline, zone)
+    final = referral.due_on
     latest = due[-1]
     where = (
         f"报送 #{referral.number}（{one_line(consultation.topic, 20)}）{referral.lead_department}"
@@ -467,7 +545,7 @@ async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> Non
             f"答复后请发送 /反馈 #{referral.number} <A|B|C|未采纳> <答复内容>。"
         )
     else:
-        late = (ctx.now.astimezone(zone).date() - final).days
+        late = (local_today(ctx) - final).days
         ctx.post(
             f"督办：{where}已逾期 {late} 天（期限 {short_date(final)}），尚未答复。"
             f"发送 /督办 查看全部逾期报送。"

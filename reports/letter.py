@@ -1,11 +1,16 @@
 """The referral letter (报送函): the referred suggestions grouped by kind, each with who
-proposed and who seconded it, addressed to the lead department with the deadline."""
+proposed and who seconded it, addressed to the lead department with the deadline; and the
+重办函 that sends an unsatisfying reply back, referring to the first letter.
+
+A letter is rendered once, when it is issued, and stored as issued (storage.referrals);
+its number, date and deadline are given to it rather than read from the referral, which
+moves on (a /重办 sets a new deadline)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -14,7 +19,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from minutes import escape_markdown
 from reports.docx_style import HEADING_FONT, TITLE_SIZE, add_line, prepare_document
-from storage.enums import OpinionKind
+from storage.enums import LetterKind, OpinionKind, ReplyClass
 from storage.referrals import DossierItem, ReferralDossier
 
 SENDER = "协商助手"
@@ -62,9 +67,32 @@ class Letter:
     issued: str
 
 
-def last_day(deadline: datetime, zone: ZoneInfo) -> date:
-    """The last day to answer: the deadline is the start of the following day."""
-    return (deadline.astimezone(zone) - timedelta(microseconds=1)).date()
+def letter_number(kind: LetterKind, issued_on: date, letter_id: int) -> str:
+    """`协商报送〔2026〕3号` or `协商重办〔2026〕5号`: one series of N for both kinds, so
+    `xieshang letter N` names one letter."""
+    prefix = "协商报送" if kind is LetterKind.REFERRAL else "协商重办"
+    return f"{prefix}〔{issued_on.year}〕{letter_id}号"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """What a letter says about itself: its number, the day it was issued, and the last
+    day on which a reply is on time."""
+
+    number: str
+    issued_on: date
+    due_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Reopening:
+    """Why a reply goes back: the first letter, the reply, and the members' reason."""
+
+    first_number: str
+    first_issued_on: date
+    reply_class: ReplyClass
+    replied_on: date
+    reason: str
 
 
 def _as_typed(text: str) -> str:
@@ -72,11 +100,16 @@ def _as_typed(text: str) -> str:
 
 
 def compose_letter(
-    dossier: ReferralDossier, zone: ZoneInfo, *, escape: Callable[[str], str] = _as_typed
+    dossier: ReferralDossier,
+    issue: Issue,
+    zone: ZoneInfo,
+    *,
+    reopening: Reopening | None = None,
+    escape: Callable[[str], str] = _as_typed,
 ) -> Letter:
     """Lay the letter out from the referral; `escape` is applied to everything members typed
-    (the topic, the group's and departments' names), not to the letter's own words."""
-    issued = dossier.referred_at.astimezone(zone).date()
+    (the topic, the group's and departments' names, a reason), not to the letter's own
+    words."""
     held = dossier.consultation_opened_at.astimezone(zone).date()
     # Remarks (plain text kept during 开展协商) may be referred too, and must be listed.
     kinds = [OpinionKind.SUGGESTION, OpinionKind.OPINION, OpinionKind.REMARK]
@@ -90,25 +123,38 @@ def compose_letter(
     where = f"在「{group}」" if dossier.group_title else ""
     co_names = "、".join(escape(name) for name in dossier.co_departments)
     co = f"，{co_names}协办" if dossier.co_departments else ""
-    opening = (
-        f"{chinese_date(held)}，委员们{where}就「{topic}」开展协商。"
-        f"现将其中 {len(dossier.items)} 条意见建议转请贵单位研究办理{co}，"
-        f"请于{chinese_date(last_day(dossier.deadline, zone))}前答复。"
-    )
+    count = len(dossier.items)
+    referral_title = f"关于报送「{topic}」协商意见建议的函"
+    if reopening is None:
+        title = referral_title
+        opening = (
+            f"{chinese_date(held)}，委员们{where}就「{topic}」开展协商。"
+            f"现将其中 {count} 条意见建议转请贵单位研究办理{co}，"
+            f"请于{chinese_date(issue.due_on)}前答复。"
+        )
+    else:
+        title = f"关于重新办理「{topic}」协商意见建议的函"
+        opening = (
+            f"{chinese_date(reopening.first_issued_on)}，《{referral_title}》"
+            f"（{reopening.first_number}）将 {count} 条意见建议转请贵单位研究办理，"
+            f"贵单位于{chinese_date(reopening.replied_on)}答复（{reopening.reply_class.label}）。"
+            f"委员对答复不满意：{escape(reopening.reason)}。"
+            f"现退回重新办理{co}，请于{chinese_date(issue.due_on)}前重新答复。"
+        )
     closing = (
         f"答复时请注明办理结果分类（{REPLY_CLASSES}），由部门联络员在协商群内发送"
         f"「/反馈 #{dossier.number} 分类 答复内容」，或交协商秘书代为录入。"
     )
     return Letter(
-        number=f"协商报送〔{issued.year}〕{dossier.referral_id}号",
-        title=f"关于报送「{topic}」协商意见建议的函",
+        number=issue.number,
+        title=title,
         addressee=f"{escape(dossier.lead_department)}：",
         opening=opening,
         sections=sections,
         closing=closing,
         copy_to=f"抄送：{co_names}（协办）" if co else "",
         sender=SENDER + (f"（{group}）" if dossier.group_title else ""),
-        issued=chinese_date(issued),
+        issued=chinese_date(issue.issued_on),
     )
 
 
@@ -121,10 +167,12 @@ def item_line(item: DossierItem, escape: Callable[[str], str] = _as_typed) -> st
     return f"#{item.number} {escape(item.text)}（{people}）"
 
 
-def render_letter_markdown(dossier: ReferralDossier, zone: ZoneInfo) -> str:
+def render_letter_markdown(
+    dossier: ReferralDossier, issue: Issue, zone: ZoneInfo, *, reopening: Reopening | None = None
+) -> str:
     """The letter as Markdown, for the group and for the record. What members typed is
     escaped: a suggestion or a department's name never becomes a heading or a link."""
-    letter = compose_letter(dossier, zone, escape=escape_markdown)
+    letter = compose_letter(dossier, issue, zone, reopening=reopening, escape=escape_markdown)
     lines = [
         letter.number,
         "",
@@ -148,9 +196,11 @@ def render_letter_markdown(dossier: ReferralDossier, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def render_letter_docx(dossier: ReferralDossier, zone: ZoneInfo) -> bytes:
+def render_letter_docx(
+    dossier: ReferralDossier, issue: Issue, zone: ZoneInfo, *, reopening: Reopening | None = None
+) -> bytes:
     """The letter as a DOCX in the 公文 layout (仿宋 body, 黑体 title and headings)."""
-    letter = compose_letter(dossier, zone)
+    letter = compose_letter(dossier, issue, zone, reopening=reopening)
     document = new_document()
     prepare_document(document)
     add_line(document, letter.number, align=WD_ALIGN_PARAGRAPH.CENTER)

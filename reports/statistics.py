@@ -11,30 +11,21 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from reports.cells import Cell, Score, Share, append_cells, score_text, share_text
 from storage.enums import ReplyClass, Stage
 from storage.stats import Figures, Statistics, total
 from storage.units import ALL_UNITS, UnitFigures, YearTable
 
-Row = tuple[str, int | float | None, str]
-Cell = str | int | float | None
-# Excel starts a formula with these; a text cell that starts with one is written after a '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# (label, the figure as a spreadsheet keeps it, the figure as the group reads it)
+Row = tuple[str, int | Score | Share | None, str]
 
 
-def inert_cell(value: Cell) -> Cell:
-    """A value for a spreadsheet cell: text that Excel would read as a formula gets a
-    leading ' (someone's words must never run as one); numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+def _score(value: float | None) -> Score | None:
+    return None if value is None else Score(value)
 
 
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+def _share(value: float | None) -> Share | None:
+    return None if value is None else Share(value)
 
 
 def title(stats: Statistics) -> str:
@@ -68,13 +59,13 @@ def statistics_rows(stats: Statistics) -> list[Row]:
     ]
     rows += [
         ("待答复", stats.awaiting_reply, f"{stats.awaiting_reply} 件"),
-        ("采纳率", stats.adoption_rate, _share(stats.adoption_rate)),
+        ("采纳率", _share(stats.adoption_rate), share_text(stats.adoption_rate)),
         ("逾期", stats.overdue, f"{stats.overdue} 件"),
         ("其中逾期答复", stats.replied_late, f"{stats.replied_late} 件"),
         ("其中逾期未答复", stats.overdue_unanswered, f"{stats.overdue_unanswered} 件"),
         ("评价", stats.ratings, f"{stats.ratings} 份"),
-        ("办理平均分", stats.average_handling, _score(stats.average_handling)),
-        ("结果平均分", stats.average_result, _score(stats.average_result)),
+        ("办理平均分", _score(stats.average_handling), score_text(stats.average_handling)),
+        ("结果平均分", _score(stats.average_result), score_text(stats.average_result)),
         ("领导和部门负责人出席", stats.leaders_present, f"{stats.leaders_present} 人次"),
         ("党委政府一把手参加", stats.principal_sessions, f"{stats.principal_sessions} 场"),
         ("领导签批", stats.signoffs, f"{stats.signoffs} 次"),
@@ -100,10 +91,10 @@ def render_statistics_markdown(stats: Statistics) -> str:
             f"报送 {s.referrals} 件（意见建议 {s.referred_items} 条），已答复 {s.replies} 件，"
             f"待答复 {s.awaiting_reply} 件",
             f"答复分类：{classes}",
-            f"采纳率 {_share(s.adoption_rate)}（A、B、C 类答复占已答复件数）",
+            f"采纳率 {share_text(s.adoption_rate)}（A、B、C 类答复占已答复件数）",
             f"逾期 {s.overdue} 件（逾期答复 {s.replied_late}，逾期未答复 {s.overdue_unanswered}）",
-            f"评价 {s.ratings} 份，办理平均 {_score(s.average_handling)} 分，"
-            f"结果平均 {_score(s.average_result)} 分",
+            f"评价 {s.ratings} 份，办理平均 {score_text(s.average_handling)} 分，"
+            f"结果平均 {score_text(s.average_result)} 分",
             f"签批 {s.signoffs} 次；发文 {s.documents} 件（党委（办）{s.party_documents} 件）；"
             f"党委政府一把手参加 {s.principal_sessions} 场",
         ]
@@ -148,17 +139,14 @@ def render_statistics_xlsx(stats: Statistics) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "协商统计"
-    sheet.append([title(stats)])
+    # The title names the scope, a group's title among them: written as text like any cell.
+    append_cells(sheet, [title(stats)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(["指标", "数值"])
+    append_cells(sheet, ["指标", "数值"])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for label, value, _ in statistics_rows(stats):
-        sheet.append([inert_cell(label), value])
-        if label == "采纳率" and value is not None:
-            sheet.cell(row=sheet.max_row, column=2).number_format = "0%"
-        elif isinstance(value, float):
-            sheet.cell(row=sheet.max_row, column=2).number_format = "0.0"
+        append_cells(sheet, [label, value])
     sheet.column_dimensions["A"].width = 26
     sheet.column_dimensions["B"].width = 12
     buffer = BytesIO()
@@ -176,18 +164,19 @@ def quota_text(row: UnitFigures) -> str:
 
 @dataclass(frozen=True, slots=True)
 class YearColumn:
-    """One column of the year's table: its header, its value in a row, its number format,
-    and its value in the 合计 of several units when that is not the value of their sum."""
+    """One column of the year's table: its header, its value in a row (shares and scores as
+    `Share` and `Score`, which carry their formats), whether it holds text, and its value in
+    the 合计 of several units when that is not the value of their sum."""
 
     header: str
     value: Callable[[UnitFigures], Cell]
-    number_format: str = "0"
+    text: bool = False
     summed: Callable[[Sequence[UnitFigures]], Cell] | None = None
 
 
-def _total(header: str, read: Callable[[Figures], Cell], number_format: str = "0") -> YearColumn:
+def _total(header: str, read: Callable[[Figures], Cell]) -> YearColumn:
     """A column of the unit's figures with everything under it."""
-    return YearColumn(header, lambda row: read(row.total), number_format)
+    return YearColumn(header, lambda row: read(row.total))
 
 
 def _replies(reply_class: ReplyClass) -> Callable[[Figures], Cell]:
@@ -196,21 +185,22 @@ def _replies(reply_class: ReplyClass) -> Callable[[Figures], Cell]:
 
 # Everything but the quota counts the unit with all the units under it (含下级).
 YEAR_COLUMNS: tuple[YearColumn, ...] = (
-    YearColumn("单位", lambda row: row.unit.name, "@", lambda rows: "合计"),
-    YearColumn("级别", lambda row: row.unit.level.label, "@", lambda rows: ""),
-    YearColumn("上级单位", lambda row: row.unit.parent, "@", lambda rows: ""),
+    YearColumn("单位", lambda row: row.unit.name, True, lambda rows: "合计"),
+    YearColumn("级别", lambda row: row.unit.level.label, True, lambda rows: ""),
+    YearColumn("上级单位", lambda row: row.unit.parent, True, lambda rows: ""),
     YearColumn("协商场数（本级）", lambda row: row.held),
     YearColumn(
         "年度目标（6+X）",
         lambda row: row.unit.quota,
-        "0",
-        lambda rows: sum(r.unit.quota for r in rows),
+        summed=lambda rows: sum(r.unit.quota for r in rows),
     ),
-    YearColumn("差额", lambda row: row.shortfall, "0", lambda rows: sum(r.shortfall for r in rows)),
+    YearColumn(
+        "差额", lambda row: row.shortfall, summed=lambda rows: sum(r.shortfall for r in rows)
+    ),
     YearColumn(
         "完成情况",
         quota_text,
-        "@",
+        True,
         lambda rows: f"达标 {sum(r.met for r in rows)} 个，共 {len(rows)} 个",
     ),
     _total("协商场数（含下级）", lambda f: f.consultations),
@@ -221,11 +211,11 @@ YEAR_COLUMNS: tuple[YearColumn, ...] = (
     _total("报送件数", lambda f: f.referrals),
     _total("已答复", lambda f: f.replies),
     *(_total(f"答复：{cls.label}", _replies(cls)) for cls in ReplyClass),
-    _total("采纳率", lambda f: f.adoption_rate, "0%"),
+    _total("采纳率", lambda f: _share(f.adoption_rate)),
     _total("逾期", lambda f: f.overdue),
     _total("评价份数", lambda f: f.ratings),
-    _total("办理平均分", lambda f: f.average_handling, "0.0"),
-    _total("结果平均分", lambda f: f.average_result, "0.0"),
+    _total("办理平均分", lambda f: _score(f.average_handling)),
+    _total("结果平均分", lambda f: _score(f.average_result)),
     _total("签批次数", lambda f: f.signoffs),
     _total("党委（办）发文数", lambda f: f.party_documents),
     _total("发文总数", lambda f: f.documents),
@@ -275,9 +265,9 @@ def _figures_lines(label: str, f: Figures) -> list[str]:
     return [
         f"{label}：参与委员 {f.participants} 人（{f.participations} 人次），"
         f"意见 {f.opinions} 条，建议 {f.suggestions} 条；报送 {f.referrals} 件，"
-        f"已答复 {f.replies} 件（{classes}），采纳率 {_share(f.adoption_rate)}；"
-        f"逾期 {f.overdue} 件；评价 {f.ratings} 份，办理平均 {_score(f.average_handling)} 分，"
-        f"结果平均 {_score(f.average_result)} 分",
+        f"已答复 {f.replies} 件（{classes}），采纳率 {share_text(f.adoption_rate)}；"
+        f"逾期 {f.overdue} 件；评价 {f.ratings} 份，办理平均 {score_text(f.average_handling)} 分，"
+        f"结果平均 {score_text(f.average_result)} 分",
         f"签批 {f.signoffs} 次；发文 {f.documents} 件（党委（办）{f.party_documents} 件）；"
         f"党委政府一把手参加 {f.principal_sessions} 场",
     ]

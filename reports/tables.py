@@ -1,7 +1,9 @@
 """The console's downloads as tables: opinions, ballots and referrals as XLSX (openpyxl) and
 CSV, and the statistics of a year as one workbook with a sheet per view.
 
-Pure: rows of the storage data classes in, bytes out.
+Pure: rows of the storage data classes in, bytes out. Every cell goes through
+`reports.cells`: text as neutralised strings, figures as numbers with their formats, times
+as local dates.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cells import Cell, append_cells, csv_cell
 from reports.statistics import (
     YEAR_COLUMNS,
-    Cell,
-    inert_cell,
     statistics_rows,
     title,
     year_title,
@@ -34,17 +35,19 @@ from storage.units import YearTable
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A sheet's name, its header and its rows; `formats` gives a number format per column
-    (Excel's own, e.g. "0%"), where one is wanted."""
+    """A sheet's name, its header and its rows (each cell carries its own format: see
+    `reports.cells`)."""
 
     name: str
     header: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
-    formats: tuple[str, ...] = ()
 
 
-def _time(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def _time(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """The local time a spreadsheet shows (it has no zones), to the minute."""
+    if moment is None:
+        return None
+    return moment.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def opinions_table(rows: Sequence[OpinionRow], zone: ZoneInfo) -> Table:
@@ -107,7 +110,7 @@ def referrals_table(rows: Sequence[ReferralRow], zone: ZoneInfo) -> Table:
                 "、".join(row.co_departments),
                 " ".join(f"#{n}" for n in row.opinion_numbers),
                 _time(row.referred_at, zone),
-                _time(row.deadline, zone),
+                row.due_on,
                 row.status,
                 _time(row.replied_at, zone),
                 row.reply_text,
@@ -119,17 +122,11 @@ def referrals_table(rows: Sequence[ReferralRow], zone: ZoneInfo) -> Table:
 
 def _fill(sheet: Worksheet, table: Table) -> None:
     sheet.title = table.name[:31]
-    sheet.append([inert_cell(name) for name in table.header])
+    append_cells(sheet, table.header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        sheet.append([inert_cell(value) for value in row])
-    for index, number_format in enumerate(table.formats, start=1):
-        if number_format in ("", "@"):
-            continue
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-            if isinstance(cell.value, int | float):
-                cell.number_format = number_format
+        append_cells(sheet, row)
     for index, name in enumerate(table.header, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 40 if name in ("内容", "问题", "答复") else 14
@@ -153,8 +150,8 @@ def table_csv(table: Table) -> bytes:
     """UTF-8 with a byte order mark, so Excel opens the Chinese text as it is."""
     text = StringIO()
     writer = csv.writer(text)
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
+    writer.writerow([csv_cell(name) for name in table.header])
+    writer.writerows([csv_cell(value) for value in row] for row in table.rows)
     return ("\ufeff" + text.getvalue()).encode("utf-8")
 
 
@@ -179,7 +176,6 @@ def year_tables(table: YearTable) -> list[Table]:
                 tuple(column.header for column in YEAR_COLUMNS),
                 [tuple(column.value(row) for column in YEAR_COLUMNS) for row in rows]
                 + [year_total_row(rows)],
-                tuple(column.number_format for column in YEAR_COLUMNS),
             )
         )
     return sheets

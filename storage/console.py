@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
 from storage.consultations import consultation_counts, stage_history
-from storage.enums import OpinionKind, PollStatus, ReplyClass, Stage
+from storage.enums import LetterKind, OpinionKind, PollStatus, ReplyClass, Stage
 from storage.followup import follow_up
 from storage.groups import get_group, member_names
 from storage.models import Ballot, ChatGroup, Consultation, Member, Opinion, Poll, Second
 from storage.polls import Tally, tally
-from storage.step_tables import Referral, ReferralItem, ReferralReply
+from storage.step_tables import Referral, ReferralItem, ReferralLetter, ReferralReply
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +291,18 @@ def list_ballot_rows(session: Session, *, consultation_id: int) -> list[BallotRo
 
 
 @dataclass(frozen=True, slots=True)
+class LetterLink:
+    """A letter of a referral as the console lists it."""
+
+    id: int
+    kind: LetterKind
+    number: str
+    issued_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class ReferralRow:
-    """A referral with where it stands."""
+    """A referral with where it stands; `due_on` is the last day to answer (local)."""
 
     id: int
     number: int
@@ -300,11 +310,12 @@ class ReferralRow:
     co_departments: tuple[str, ...]
     opinion_numbers: tuple[int, ...]
     referred_at: datetime
-    deadline: datetime
+    due_on: date
     reply_class: ReplyClass | None
     replied_at: datetime | None
     reply_text: str
     overdue: bool
+    letters: tuple[LetterLink, ...] = ()
 
     @property
     def status(self) -> str:
@@ -314,10 +325,9 @@ class ReferralRow:
         return "逾期未答复" if self.overdue else "待答复"
 
 
-def list_referral_rows(
-    session: Session, *, consultation_id: int, now: datetime
-) -> list[ReferralRow]:
-    """The consultation's referrals by number, with their standing reply if any."""
+def list_referral_rows(session: Session, *, consultation_id: int, today: date) -> list[ReferralRow]:
+    """The consultation's referrals by number, with their standing reply if any and their
+    letters; overdue when `today` (local) is past the last day to answer."""
     result = []
     referrals = session.exec(
         select(Referral)
@@ -337,6 +347,16 @@ def list_referral_rows(
                 ReferralReply.referral_id == referral.id, col(ReferralReply.reopened_at).is_(None)
             )
         ).first()
+        letters = session.exec(
+            select(
+                col(ReferralLetter.id),
+                col(ReferralLetter.kind),
+                col(ReferralLetter.number),
+                col(ReferralLetter.issued_on),
+            )
+            .where(ReferralLetter.referral_id == referral.id)
+            .order_by(col(ReferralLetter.id))
+        ).all()
         result.append(
             ReferralRow(
                 id=referral.id,
@@ -345,11 +365,16 @@ def list_referral_rows(
                 co_departments=tuple(referral.co_departments),
                 opinion_numbers=tuple(numbers),
                 referred_at=referral.referred_at,
-                deadline=referral.deadline,
+                due_on=referral.due_on,
                 reply_class=reply.reply_class if reply else None,
                 replied_at=reply.replied_at if reply else None,
                 reply_text=reply.text if reply else "",
-                overdue=reply is None and referral.deadline <= now,
+                overdue=reply is None and referral.due_on < today,
+                letters=tuple(
+                    LetterLink(letter_id, kind, number, issued_on)
+                    for letter_id, kind, number, issued_on in letters
+                    if letter_id is not None
+                ),
             )
         )
     return result
@@ -454,3 +479,30 @@ def group_ids(session: Session) -> list[tuple[int, str]]:
         .distinct()
     ).all()
     return sorted((gid, title or conv) for gid, title, conv in rows if gid is not None)
+
+
+def consultation_letter(
+    session: Session, *, consultation_id: int, letter_id: int
+) -> ReferralLetter | None:
+    """A letter (报送函 or 重办函) of one of the consultation's referrals, as issued."""
+    return session.exec(
+        select(ReferralLetter)
+        .join(Referral, col(Referral.id) == col(ReferralLetter.referral_id))
+        .where(ReferralLetter.id == letter_id, Referral.consultation_id == consultation_id)
+    ).first()
+
+
+def referral_letter_of(
+    session: Session, *, consultation_id: int, number: int
+) -> ReferralLetter | None:
+    """The 报送函 of the consultation's referral #number, as issued."""
+    return session.exec(
+        select(ReferralLetter)
+        .join(Referral, col(Referral.id) == col(ReferralLetter.referral_id))
+        .where(
+            Referral.consultation_id == consultation_id,
+            Referral.number == number,
+            ReferralLetter.kind == LetterKind.REFERRAL,
+        )
+        .order_by(col(ReferralLetter.id))
+    ).first()

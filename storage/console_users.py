@@ -1,8 +1,11 @@
-"""People who sign in to the secretary console, and the hashes of their tokens.
+"""People who sign in to the secretary console, the hashes of their tokens, and their
+sessions.
 
 Only a SHA-256 hash of each token is kept: tokens are 256 random bits made by
 `xieshang user add`, so a fast hash cannot be reversed by guessing, and a stolen database
-holds nothing to sign in with.
+holds nothing to sign in with. Sessions are kept the same way: the browser's cookie holds
+a random key, the database its hash; signing out deletes the row, so a copied cookie stops
+working at once, in every process.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from storage.models import _enum, _utc
 
@@ -42,6 +45,25 @@ class ConsoleUser(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser: who it is, until when. Found by the hash of the cookie's key."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (sa.UniqueConstraint("key_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64)
+    name: str = Field(max_length=32)
+    role: ConsoleRole = Field(sa_type=_enum(ConsoleRole))
+    # The database user's id; None for a user named in config. No foreign key: removing a
+    # user deletes their sessions itself (`_end_sessions_of`).
+    user_id: int | None = Field(default=None, index=True)
+    # A prefix of the token's hash at sign-in: a new token ends the old sessions.
+    stamp: str = Field(max_length=16)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc(index=True)
+
+
 def hash_token(token: str) -> str:
     """The stored form of a token (hex SHA-256)."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -58,6 +80,7 @@ def save_console_user(
     else:
         user.role = role
         user.token_hash = hash_token(token)
+        _end_sessions_of(session, user.id)
     session.add(user)
     session.flush()
     return created
@@ -85,6 +108,7 @@ def remove_console_user_by_id(session: Session, *, user_id: int) -> bool:
     user = session.get(ConsoleUser, user_id)
     if user is None:
         return False
+    _end_sessions_of(session, user.id)
     session.delete(user)
     session.flush()
     return True
@@ -95,6 +119,60 @@ def remove_console_user(session: Session, *, name: str) -> bool:
     user = session.exec(select(ConsoleUser).where(ConsoleUser.name == name)).first()
     if user is None:
         return False
+    _end_sessions_of(session, user.id)
     session.delete(user)
+    session.flush()
+    return True
+
+
+def _end_sessions_of(session: Session, user_id: int | None) -> None:
+    if user_id is not None:
+        session.exec(delete(ConsoleSession).where(col(ConsoleSession.user_id) == user_id))
+
+
+def open_console_session(
+    session: Session,
+    *,
+    key: str,
+    name: str,
+    role: ConsoleRole,
+    user_id: int | None,
+    stamp: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Keep a new sign-in under the hash of its cookie's key (and forget expired ones)."""
+    session.exec(delete(ConsoleSession).where(col(ConsoleSession.expires_at) <= now))
+    session.add(
+        ConsoleSession(
+            key_hash=hash_token(key),
+            name=name,
+            role=role,
+            user_id=user_id,
+            stamp=stamp,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+
+
+def console_session_by_key(session: Session, *, key: str, now: datetime) -> ConsoleSession | None:
+    """The unexpired sign-in whose cookie carries `key`, if it was not signed out."""
+    return session.exec(
+        select(ConsoleSession).where(
+            ConsoleSession.key_hash == hash_token(key), col(ConsoleSession.expires_at) > now
+        )
+    ).first()
+
+
+def close_console_session(session: Session, *, key: str) -> bool:
+    """Sign out: the session ends for every copy of its cookie. False if it had ended."""
+    found = session.exec(
+        select(ConsoleSession).where(ConsoleSession.key_hash == hash_token(key))
+    ).first()
+    if found is None:
+        return False
+    session.delete(found)
     session.flush()
     return True

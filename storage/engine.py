@@ -93,17 +93,22 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def alembic_config(engine: Engine) -> Config:
-    """An Alembic config that needs no alembic.ini: the scripts ship inside the package."""
+def alembic_config(engine: Engine, *, timezone: str = "Asia/Shanghai") -> Config:
+    """An Alembic config that needs no alembic.ini: the scripts ship inside the package.
+    `timezone` is the bot's: a migration that turns stored moments into local dates (0012,
+    deadlines) needs it."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser reads % as interpolation; a URL-encoded password or option has them.
     url = engine.url.render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["engine"] = engine
+    config.attributes["timezone"] = timezone
     return config
 
 
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
+def upgrade_database(
+    engine: Engine, revision: str = "head", *, timezone: str = "Asia/Shanghai"
+) -> None:
     """Bring the schema up to date; run at every start, a no-op when already there."""
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine, timezone=timezone), revision)

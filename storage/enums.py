@@ -258,3 +258,15 @@ _ISSUER_LABELS = {
     DocumentIssuer.GOVERNMENT_OFFICE: "政府办",
     DocumentIssuer.DEPARTMENT: "部门",
 }
+
+
+class LetterKind(StrEnum):
+    """A letter to a department: the referral itself, or a reply sent back to be redone."""
+
+    REFERRAL = "referral"
+    REOPEN = "reopen"
+
+    @property
+    def label(self) -> str:
+        """`报送函` or `重办函`."""
+        return "报送函" if self is LetterKind.REFERRAL else "重办函"

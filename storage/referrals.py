@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.enums import OpinionKind, ReplyClass
+from storage.enums import LetterKind, OpinionKind, ReplyClass
 from storage.groups import get_group
 from storage.models import Consultation, Member, Opinion, Second
 from storage.sequences import next_in_group
 from storage.sql import insert
-from storage.step_tables import Referral, ReferralItem, ReferralReminder, ReferralReply
+from storage.step_tables import (
+    Referral,
+    ReferralItem,
+    ReferralLetter,
+    ReferralReminder,
+    ReferralReply,
+)
 
 
 def create_referral(
@@ -23,12 +29,13 @@ def create_referral(
     opinion_ids: list[int],
     lead_department: str,
     co_departments: list[str],
-    deadline: datetime,
+    due_on: date,
     member_id: int,
     message_id: str,
     now: datetime,
 ) -> Referral:
-    """Refer these opinions under the group's next referral number."""
+    """Refer these opinions under the group's next referral number, to be answered by the
+    end of `due_on` (a local date)."""
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise LookupError(f"no consultation {consultation_id}")
@@ -38,7 +45,7 @@ def create_referral(
         number=number,
         lead_department=lead_department,
         co_departments=co_departments,
-        deadline=deadline,
+        due_on=due_on,
         deadline_set_at=now,
         referred_by=member_id,
         referred_at=now,
@@ -134,8 +141,10 @@ def record_reply(
     text: str,
     member_id: int,
     now: datetime,
+    today: date,
 ) -> ReferralReply:
-    """Keep the department's reply; it is on time when given before the deadline passed."""
+    """Keep the department's reply; it is on time when `today` (the local date of `now`)
+    is the deadline's day or before it."""
     assert referral.id is not None
     reply = ReferralReply(
         referral_id=referral.id,
@@ -143,7 +152,7 @@ def record_reply(
         text=text,
         replied_by=member_id,
         replied_at=now,
-        on_time=now < referral.deadline,
+        on_time=today <= referral.due_on,
     )
     session.add(reply)
     session.flush()
@@ -156,15 +165,16 @@ def reopen_reply(
     referral: Referral,
     reply: ReferralReply,
     reason: str,
-    deadline: datetime,
+    due_on: date,
     member_id: int,
     now: datetime,
 ) -> None:
-    """Set a reply aside (members were not satisfied) and await a new one by `deadline`."""
+    """Set a reply aside (members were not satisfied) and await a new one by the end of
+    `due_on`. The letters already issued stay as they were: a 重办函 is a new letter."""
     reply.reopened_at = now
     reply.reopened_by = member_id
     reply.reopen_reason = reason
-    referral.deadline = deadline
+    referral.due_on = due_on
     referral.deadline_set_at = now
     session.add(reply)
     session.add(referral)
@@ -225,14 +235,15 @@ class OverdueReferral:
 
 
 def list_overdue_referrals(
-    session: Session, *, now: datetime, group_id: int | None = None
+    session: Session, *, today: date, group_id: int | None = None
 ) -> list[OverdueReferral]:
-    """Referrals whose deadline passed without a reply, longest overdue first."""
+    """Referrals whose last day is before `today` (local) without a reply, longest overdue
+    first."""
     statement = (
         select(Referral, Consultation)
         .join(Consultation, col(Consultation.id) == col(Referral.consultation_id))
-        .where(col(Referral.deadline) <= now, _awaiting())
-        .order_by(col(Referral.deadline), col(Referral.id))
+        .where(col(Referral.due_on) < today, _awaiting())
+        .order_by(col(Referral.due_on), col(Referral.id))
     )
     if group_id is not None:
         statement = statement.where(Consultation.group_id == group_id)
@@ -272,7 +283,7 @@ class ReferralDossier:
     consultation_opened_at: datetime
     lead_department: str
     co_departments: tuple[str, ...]
-    deadline: datetime
+    due_on: date
     referred_at: datetime
     items: tuple[DossierItem, ...]
 
@@ -329,7 +340,88 @@ def referral_dossier(session: Session, *, referral_id: int) -> ReferralDossier:
         consultation_opened_at=consultation.opened_at,
         lead_department=referral.lead_department,
         co_departments=tuple(referral.co_departments),
-        deadline=referral.deadline,
+        due_on=referral.due_on,
         referred_at=referral.referred_at,
         items=items,
+    )
+
+
+# Letters: issued once, never changed. A letter is reserved (its id is its number's N, so
+# the text can print it) and filled in the same transaction; nothing updates it after.
+
+
+def reserve_letter(
+    session: Session,
+    *,
+    referral_id: int,
+    kind: LetterKind,
+    refers_to: int | None,
+    issued_on: date,
+    due_on: date,
+    message_id: str,
+    now: datetime,
+) -> ReferralLetter:
+    """A new letter of the referral with its number's N (its id); its text comes next,
+    with `fill_letter`, before the transaction commits."""
+    letter = ReferralLetter(
+        referral_id=referral_id,
+        kind=kind,
+        refers_to=refers_to,
+        number="",
+        issued_on=issued_on,
+        due_on=due_on,
+        markdown="",
+        docx=b"",
+        issued_at=now,
+        message_id=message_id,
+    )
+    session.add(letter)
+    session.flush()
+    return letter
+
+
+def fill_letter(
+    session: Session, *, letter: ReferralLetter, number: str, markdown: str, docx: bytes
+) -> bool:
+    """Give a reserved (or never rendered) letter its text; False, changing nothing, when
+    it has its text already (another process rendered it first). Nothing else ever writes
+    to an issued letter."""
+    filled = session.execute(
+        sa.update(ReferralLetter)
+        .where(
+            col(ReferralLetter.id) == letter.id,
+            sa.func.length(col(ReferralLetter.docx)) == 0,
+        )
+        .values(number=number, markdown=markdown, docx=docx)
+        .returning(col(ReferralLetter.id))
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.expire(letter)
+    return filled is not None
+
+
+def get_letter(session: Session, *, letter_id: int) -> ReferralLetter | None:
+    """A letter by its number's N."""
+    return session.get(ReferralLetter, letter_id)
+
+
+def referral_letters(session: Session, *, referral_id: int) -> list[ReferralLetter]:
+    """The referral's letters in the order they were issued: the 报送函, then any 重办函."""
+    return list(
+        session.exec(
+            select(ReferralLetter)
+            .where(ReferralLetter.referral_id == referral_id)
+            .order_by(col(ReferralLetter.id))
+        )
+    )
+
+
+def unrendered_letters(session: Session) -> list[ReferralLetter]:
+    """Letters issued before letters were stored (reserved by the upgrade, no text yet)."""
+    return list(
+        session.exec(
+            select(ReferralLetter)
+            .where(sa.func.length(col(ReferralLetter.docx)) == 0)
+            .order_by(col(ReferralLetter.id))
+        )
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -166,10 +166,11 @@ def consultation_figures(
     session: Session,
     *,
     consultations: Sequence[Consultation],
-    now: datetime,
+    today: date,
     principal: PrincipalRule,
 ) -> dict[int, Figures]:
-    """The figures of each consultation by id; "overdue" is judged at `now`."""
+    """The figures of each consultation by id; "overdue" is judged on `today` (a local
+    date: a reply is late once the last day to answer has passed)."""
     ids = [c.id for c in consultations if c.id is not None]
     kinds: defaultdict[int, dict[OpinionKind, int]] = defaultdict(dict)
     for consultation_id, kind, count in session.exec(
@@ -235,7 +236,7 @@ def consultation_figures(
             replies_by_class={reply.reply_class: 1} if reply is not None else {},
             awaiting_reply=int(reply is None),
             replied_late=int(reply is not None and not reply.on_time),
-            overdue_unanswered=int(reply is None and referral.deadline <= now),
+            overdue_unanswered=int(reply is None and referral.due_on < today),
             ratings=count,
             handling_points=handling,
             result_points=result,
@@ -357,7 +358,7 @@ def compute_statistics(
     figures = consultation_figures(
         session,
         consultations=list(session.exec(statement)),
-        now=now,
+        today=now.astimezone(zone).date(),
         principal=principal or PrincipalRule(),
     )
     return Statistics.of(total(figures.values()), year=year, scope=scope)

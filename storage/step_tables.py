@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from storage.enums import DocumentIssuer, ReplyClass
+from storage.enums import DocumentIssuer, LetterKind, ReplyClass
 from storage.models import _enum, _utc
 
 
@@ -151,13 +151,39 @@ class Referral(SQLModel, table=True):
     number: int
     lead_department: str = Field(max_length=64)
     co_departments: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    # The moment the deadline passes: the start of the day after the last day to answer.
-    deadline: datetime = _utc(index=True)
+    # The deadline: the last day (local date) on which a reply is on time. Chat, letters,
+    # console and exports show this date; a reply dated later is late.
+    due_on: date = Field(sa_type=sa.Date, index=True)
     # When the deadline in force was set (referred, or reopened): reminders that were
     # already past then are skipped rather than sent late.
     deadline_set_at: datetime = _utc()
     referred_by: int = Field(foreign_key="member.id")
     referred_at: datetime = _utc()
+    message_id: str = Field(max_length=128)
+
+
+class ReferralLetter(SQLModel, table=True):
+    """A letter as it was issued (报送函, or a 重办函 that refers to the first): number,
+    date, deadline, text and DOCX are kept as sent and never change afterwards, so the
+    copy downloaded later is the one the department received.
+
+    Its id is the N of its number 〔年〕N号 (one series for both kinds). Letters issued
+    before letters were stored have empty text until the bot renders them once at start.
+    """
+
+    __tablename__ = "referral_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    kind: LetterKind = Field(sa_type=_enum(LetterKind))
+    # The 报送函 a 重办函 sends back to be redone.
+    refers_to: int | None = Field(default=None, foreign_key="referral_letter.id")
+    number: str = Field(max_length=40)
+    issued_on: date = Field(sa_type=sa.Date)
+    due_on: date = Field(sa_type=sa.Date)
+    markdown: str = Field(sa_type=sa.Text)
+    docx: bytes = Field(sa_type=sa.LargeBinary)
+    issued_at: datetime = _utc()
     message_id: str = Field(max_length=128)
 
 

@@ -222,7 +222,7 @@ def year_table(
         statement = statement.where(col(Consultation.group_id).in_(ids))
     consultations = list(session.exec(statement.order_by(col(Consultation.id))))
     per_consultation = consultation_figures(
-        session, consultations=consultations, now=now, principal=principal
+        session, consultations=consultations, today=now.astimezone(zone).date(), principal=principal
     )
     own: defaultdict[str, Figures] = defaultdict(Figures)
     unattached = Figures()

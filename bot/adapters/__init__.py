@@ -7,7 +7,7 @@ May import: `bot.core`, `bot.delivery`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.core.clock import Clock
@@ -35,7 +35,7 @@ class Adapter(Protocol):
         ...
 
 
-# How the runtime makes a platform's adapter: from the settings and the environment's
-# credentials, or None when the platform is not configured. Each platform package offers
-# one (`bot.adapters.<platform>.from_settings`).
-AdapterFactory = Callable[[Settings, Clock], Adapter | None]
+# How the runtime makes a platform's adapter: from the settings, the environment's
+# credentials and the adapters made before it, or None when the platform is not
+# configured. Each platform package offers one (`bot.adapters.<platform>.from_settings`).
+AdapterFactory = Callable[[Settings, Clock, Sequence[Adapter]], Adapter | None]

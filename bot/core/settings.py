@@ -7,8 +7,10 @@ job (`bot.runtime.config`); secrets never live here: they are read from the envi
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,6 +39,41 @@ class DatabaseSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Where browsers reach the pages besides this machine's own addresses (a TLS proxy in
+    # front), as scheme://host[:port]. A request naming any other Host, or a form sent
+    # from any other Origin, is refused: another site cannot act through a visitor.
+    public_origins: list[str] = []
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks);
+    # from anyone else the header is ignored, so it cannot be forged to dodge a limit.
+    trusted_proxies: list[str] = []
+
+    @field_validator("public_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = urlsplit(entry)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(f"应写成 https://主机名[:端口]，而不是 {entry!r}")
+        return [entry.rstrip("/").lower() for entry in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f"应写成 IP 地址或网段（如 10.0.0.0/8），而不是 {entry!r}"
+                ) from error
+        return value
 
 
 class RateLimit(_Section):
@@ -45,9 +82,23 @@ class RateLimit(_Section):
 
 
 class LocalSettings(_Section):
-    enabled: bool = True
+    # auto: on when no real platform (DingTalk, WeCom) is configured, off when one is.
+    enabled: bool | Literal["auto"] = "auto"
+    # Ignored (always off) while a real platform is configured: its groups are real.
     trust_roles: bool = True
     rate_limit: RateLimit = RateLimit()
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _auto_or_switch(cls, value: object) -> object:
+        # One message for the three choices, rather than pydantic's one per union member.
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        switches = {"auto": "auto", "true": True, "on": True, "false": False, "off": False}
+        if text not in switches:
+            raise ValueError(f"应为 auto、true 或 false，而不是 {value!r}")
+        return switches[text]
 
 
 class DingTalkSettings(_Section):

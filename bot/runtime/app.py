@@ -33,11 +33,12 @@ from workers.minutes_worker import MinutesWorker
 log = logging.getLogger(__name__)
 
 
-# Every platform the bot speaks: each line makes one platform's adapter when configured.
+# Every platform the bot speaks: each line makes one platform's adapter when configured
+# (the local chat last: it stays off beside a real platform unless config turns it on).
 PLATFORMS: tuple[AdapterFactory, ...] = (
-    local.from_settings,
     dingtalk.from_settings,
     wecom.from_settings,
+    local.from_settings,
 )
 
 
@@ -114,6 +115,8 @@ class App:
                 settings,
                 engine=make_engine(settings.database.url, read_only=True),
                 clock=self.clock,
+                writer=self.database,
+                local_chat="local" in self.adapters,
             )
             self.console.install(self.web)
         self.cards = CardViews(
@@ -158,8 +161,12 @@ class App:
         self._minutes_task: asyncio.Task[None] | None = None
 
     def _configured_adapters(self) -> list[Adapter]:
-        made = (make(self.settings, self.clock) for make in PLATFORMS)
-        return [adapter for adapter in made if adapter is not None]
+        adapters: list[Adapter] = []
+        for make in PLATFORMS:
+            adapter = make(self.settings, self.clock, adapters)
+            if adapter is not None:
+                adapters.append(adapter)
+        return adapters
 
     async def health(self) -> dict[str, object]:
         """What /healthz reports: the database answers and the outbox sender is running."""
@@ -175,7 +182,9 @@ class App:
 
     async def start(self) -> None:
         """Upgrade the database, then start jobs, the web server, adapters and the outbox."""
-        await self.database.call(upgrade_database, self.engine)
+        await self.database.call(
+            lambda: upgrade_database(self.engine, timezone=self.settings.timezone)
+        )
         self.scheduler.start(fire=self.fire_jobs and self.leadership is None)
         await self._run_startup_jobs()
         if self.leadership is not None:

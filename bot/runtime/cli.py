@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stats":
         return _stats(settings, args.year, args.format, args.output, args.unit, args.level)
     if args.command == "letter":
-        return _letter(settings, args.referral, args.format, args.output)
+        return _letter(settings, args.letter, args.format, args.output)
     if args.command == "user" and args.user_command:
         name, role = getattr(args, "name", ""), getattr(args, "role", "secretary")
         return _user(settings, args.user_command, name, role)
@@ -92,10 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         "--unit", help="按单位出年度统计表：单位名（config.yaml 的 units.tree），all 为全部单位"
     )
     stats.add_argument("--level", help="年度统计表只列这一级的单位：省、市、县 或 乡镇")
-    letter = commands.add_parser("letter", parents=[common], help="导出报送函")
-    letter.add_argument("referral", type=int, help="报送函文号〔年〕N号 中的 N")
+    letter = commands.add_parser("letter", parents=[common], help="导出报送函或重办函（原样）")
+    letter.add_argument("letter", type=int, help="函的文号〔年〕N号 中的 N")
     letter.add_argument("--format", choices=["md", "docx"], default="docx")
-    letter.add_argument("--output", type=Path, help="写入文件（docx 默认写 报送函-N.docx）")
+    letter.add_argument(
+        "--output", type=Path, help="写入文件（docx 默认写 报送函-N.docx 或 重办函-N.docx）"
+    )
     user = commands.add_parser("user", parents=[common], help="秘书工作台的用户")
     user_commands = user.add_subparsers(dest="user_command")
     add = user_commands.add_parser(
@@ -181,7 +183,7 @@ def _upgrade(settings: Settings) -> int:
     from storage.engine import make_engine, upgrade_database
 
     engine = make_engine(settings.database.url)
-    upgrade_database(engine)
+    upgrade_database(engine, timezone=settings.timezone)
     engine.dispose()
     print("数据库已是最新结构。")
     return 0
@@ -253,7 +255,7 @@ def _stats(
         return 2
     engine = make_engine(settings.database.url)
     try:
-        upgrade_database(engine)
+        upgrade_database(engine, timezone=settings.timezone)
         with Session(engine) as session:
             principal = settings.units.principal_rule()
             if by_units:
@@ -310,7 +312,7 @@ def _user(settings: Settings, command: str, name: str, role: str) -> int:
         return 2
     engine = make_engine(settings.database.url)
     try:
-        upgrade_database(engine)
+        upgrade_database(engine, timezone=settings.timezone)
         with Session(engine) as session, session.begin():
             if command == "list":
                 for user in list_console_users(session):
@@ -335,30 +337,39 @@ def _user(settings: Settings, command: str, name: str, role: str) -> int:
     return 0
 
 
-def _letter(settings: Settings, referral_id: int, fmt: str, output: Path | None) -> int:
+def _letter(settings: Settings, letter_id: int, fmt: str, output: Path | None) -> int:
+    """Letter N (报送函 or 重办函) exactly as it was issued and stored."""
     from sqlmodel import Session
 
-    from reports.letter import render_letter_docx, render_letter_markdown
+    from reports.letter import Issue, render_letter_docx, render_letter_markdown
     from storage.engine import make_engine, upgrade_database
-    from storage.referrals import referral_dossier
+    from storage.referrals import get_letter, referral_dossier
 
     engine = make_engine(settings.database.url)
     try:
-        upgrade_database(engine)
+        upgrade_database(engine, timezone=settings.timezone)
         with Session(engine) as session:
-            try:
-                dossier = referral_dossier(session, referral_id=referral_id)
-            except LookupError:
-                print(f"xieshang: 没有第 {referral_id} 号报送函", file=sys.stderr)
+            letter = get_letter(session, letter_id=letter_id)
+            if letter is None:
+                print(f"xieshang: 没有第 {letter_id} 号报送函", file=sys.stderr)
                 return 2
+            markdown, docx = letter.markdown, letter.docx
+            if not docx:
+                # Issued before letters were stored, and the bot has not started since
+                # the upgrade (it stores them then): the same rendering, not stored here.
+                issue = Issue(letter.number, letter.issued_on, letter.due_on)
+                dossier = referral_dossier(session, referral_id=letter.referral_id)
+                markdown = render_letter_markdown(dossier, issue, settings.zone)
+                docx = render_letter_docx(dossier, issue, settings.zone)
+            kind = letter.kind.label
     finally:
         engine.dispose()
     if fmt == "md":
-        _write(render_letter_markdown(dossier, settings.zone), output)
+        _write(markdown, output)
         return 0
-    target = output or Path(f"报送函-{referral_id}.docx")
-    _write(render_letter_docx(dossier, settings.zone), target)
-    print(f"报送函已写入 {target}", file=sys.stderr)
+    target = output or Path(f"{kind}-{letter_id}.docx")
+    _write(docx, target)
+    print(f"{kind}已写入 {target}", file=sys.stderr)
     return 0
 
 
@@ -377,7 +388,7 @@ def _minutes(
 
     engine = make_engine(settings.database.url)
     try:
-        upgrade_database(engine)
+        upgrade_database(engine, timezone=settings.timezone)
         with Session(engine, expire_on_commit=False) as session:
             if session.get(Consultation, consultation_id) is None:
                 print(f"xieshang: 没有第 {consultation_id} 号协商", file=sys.stderr)

@@ -1,7 +1,12 @@
-"""Who may use the secretary console: tokens, sessions, CSRF, and the sign-in rate limit.
+"""Who may use the secretary console, and from where: tokens, sessions, the request guard
+(Host, Origin, content type), CSRF, and the sign-in rate limit. docs/security.md tells the
+whole story.
 
-Sessions are aiohttp-session's encrypted cookies (Fernet, from `cryptography`): nothing to
-store server-side, HttpOnly and SameSite=Strict, Secure when served over HTTPS.
+The cookie is aiohttp-session's encrypted cookie (Fernet, from `cryptography`), HttpOnly
+and SameSite=Strict, Secure when served over HTTPS. It carries the CSRF token and a random
+session key; who is signed in is kept server-side under the key's hash
+(storage.console_users.ConsoleSession), so signing out ends the session for every copy of
+the cookie.
 
 CSRF is a small middleware of our own rather than aiohttp-csrf: that package has had no
 release since 2020. The rule is the usual synchroniser token: a random token kept in the
@@ -10,22 +15,25 @@ session, put in every form, and compared (hmac.compare_digest) on every unsafe r
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from aiohttp_session import Session, get_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from bot.core.ratelimit import SlidingWindowLimiter, Window
 from bot.core.secrets import env_secret
-from bot.core.settings import ConsoleSettings
-from storage.console_users import ConsoleRole, hash_token
+from bot.core.settings import ConsoleSettings, WebSettings
+from storage.console_users import ConsoleRole, ConsoleSession, hash_token
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +41,22 @@ CONSOLE_SECRET = "XIESHANG_CONSOLE_SECRET"
 COOKIE = "xieshang_console"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-USER_KEY = "user"
+SESSION_KEY = "sid"
 CSRF_KEY = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The console's forms are plain HTML forms; nothing else may change anything.
+FORM = "application/x-www-form-urlencoded"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+FOREIGN_HOST = (
+    "拒绝访问：请求的地址（Host）不是协商助手的地址。经反向代理访问时，请把对外地址写入配置 "
+    "web.public_origins。"
+)
+FOREIGN_ORIGIN = "拒绝访问：这个请求来自其他网站，不能在秘书工作台执行。"
+NOT_A_FORM = "请求格式不对：请在秘书工作台的页面上提交表单。"
+UNREADABLE_FORM = "请求格式不对：表单内容无法读取。"
+SERVER_ERROR = "协商助手出了点问题，请稍后再试；如一再出现，请联系管理员。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +74,10 @@ class Identity:
         """Whether this user may change anything (secretaries; leaders only read)."""
         return self.role is ConsoleRole.SECRETARY
 
-    def to_session(self) -> dict[str, Any]:
-        """What the session cookie keeps of the user."""
-        return {"name": self.name, "role": self.role.value, "id": self.user_id, "stamp": self.stamp}
-
     @classmethod
-    def from_session(cls, data: Any) -> Identity | None:
-        """The identity kept in a session, or None when there is none (or it is malformed)."""
-        if not isinstance(data, dict):
-            return None
-        try:
-            return cls(
-                name=str(data["name"]),
-                role=ConsoleRole(data["role"]),
-                user_id=int(data["id"]) if data.get("id") is not None else None,
-                stamp=str(data["stamp"]),
-            )
-        except (KeyError, ValueError):
-            return None
+    def of(cls, session: ConsoleSession) -> Identity:
+        """Who a stored session belongs to."""
+        return cls(session.name, session.role, session.user_id, session.stamp)
 
 
 def stamp_of(token_hash: str) -> str:
@@ -116,37 +122,204 @@ class ConfiguredUsers:
 
 
 class SignInGuard:
-    """Counts wrong tokens per client address; beyond the limit sign-in answers 429."""
+    """Counts wrong tokens per client address and per token tried; once either has
+    `failures_per_minute` in the last minute, sign-in answers 429 for it.
+
+    Per address, so one visitor guessing is stopped without stopping the others behind the
+    same proxy (with the proxy trusted, the address is each visitor's own); per token, so a
+    stale token sent again and again is stopped from wherever it comes. Our own few lines
+    rather than bot.core's send limiter, because these keys are chosen by strangers: stale
+    ones are dropped, so a flood of them cannot grow without end.
+    """
+
+    SPAN = timedelta(minutes=1)
+    _PRUNE_AT = 4096
 
     def __init__(self, failures_per_minute: int) -> None:
-        self._failures = SlidingWindowLimiter([Window(failures_per_minute, timedelta(minutes=1))])
+        self._limit = failures_per_minute
+        self._failures: dict[str, deque[datetime]] = {}
 
-    def retry_after(self, address: str, now: datetime) -> float:
-        """Seconds until this address may try again (0: it may try now)."""
-        return self._failures.wait(address, now)
+    def retry_after(self, keys: Iterable[str], now: datetime) -> float:
+        """Seconds until none of these keys is over the limit (0: sign-in may be tried)."""
+        wait = 0.0
+        for key in keys:
+            recent = [t for t in self._failures.get(key, ()) if now - t < self.SPAN]
+            if len(recent) >= self._limit:
+                oldest = recent[len(recent) - self._limit]
+                wait = max(wait, (oldest + self.SPAN - now).total_seconds())
+        return wait
 
-    def failed(self, address: str, now: datetime) -> None:
-        """Count a wrong token from this address."""
-        self._failures.record(address, now)
+    def failed(self, keys: Iterable[str], now: datetime) -> None:
+        """Count a wrong token against each key."""
+        if len(self._failures) >= self._PRUNE_AT:
+            stale = [k for k, times in self._failures.items() if now - times[-1] >= self.SPAN]
+            for key in stale:
+                del self._failures[key]
+        for key in keys:
+            self._failures.setdefault(key, deque(maxlen=self._limit)).append(now)
 
 
-def client_address(request: web.Request) -> str:
-    """The peer's address (behind a proxy, the proxy's: docs/console.md says so)."""
-    return request.remote or "unknown"
+def sign_in_keys(address: str, token: str) -> tuple[str, str]:
+    """What a sign-in is counted under: the client's address and the token tried (hashed,
+    so no token, right or wrong, stays in memory)."""
+    return f"address:{address}", f"token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
 
-def _served_over_https(request: web.Request) -> bool:
-    if request.secure:
-        return True
-    # A TLS proxy on this machine says so; anyone else could forge the header.
-    proxied = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-    return proxied and client_address(request) in ("127.0.0.1", "::1")
+IPAddress = IPv4Address | IPv6Address
+
+
+def _address(text: str) -> IPAddress | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # 192.0.2.1:443
+        text = text.partition(":")[0]
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+class TrustedProxies:
+    """The reverse proxies whose X-Forwarded-For names the client (web.trusted_proxies)."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self._networks = [ip_network(entry, strict=False) for entry in entries]
+
+    def trusts(self, address: IPAddress | None) -> bool:
+        """Whether `address` is one of the trusted proxies."""
+        return address is not None and any(address in network for network in self._networks)
+
+    def client_address(self, request: web.Request) -> str:
+        """The visitor's address: the peer's, or, when the peer is a trusted proxy, the
+        nearest address in X-Forwarded-For that is not itself a trusted proxy. From anyone
+        else the header is ignored, so a visitor cannot choose the address they are counted
+        under; a malformed header counts the visitor as the proxy."""
+        peer = request.remote or "unknown"
+        current = _address(peer)
+        if current is None or not self.trusts(current):
+            return peer
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())).split(",")
+        for hop in reversed([entry for entry in forwarded if entry.strip()]):
+            found = _address(hop)
+            if found is None:
+                break
+            current = found
+            if not self.trusts(current):
+                break
+        return str(current)
+
+    def proxied_https(self, request: web.Request) -> bool:
+        """Whether a proxy this bot may believe (one on this machine, or a trusted one)
+        says the visitor came over HTTPS."""
+        if request.headers.get("X-Forwarded-Proto", "").lower() != "https":
+            return False
+        peer = _address(request.remote or "")
+        return peer is not None and (peer.is_loopback or self.trusts(peer))
+
+
+def _host_and_port(netloc: str) -> tuple[str, int | None] | None:
+    """(host, port) of `host[:port]`, lower-cased; None when it cannot be read. The
+    default ports count as none, as a browser leaves them out of Origin and a proxy may
+    not of Host."""
+    try:
+        parts = urlsplit("//" + netloc)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host or parts.username is not None or parts.path or parts.query:
+        return None
+    return host, None if port in (80, 443) else port
+
+
+class Boundary:
+    """Which addresses the pages answer to (Host) and which sites may send their forms
+    (Origin): this machine's own names, web.host, and web.public_origins.
+
+    The Host check stops DNS rebinding (a site whose name is pointed at 127.0.0.1 would
+    otherwise be the console's "own" origin); the Origin check stops another site's page
+    from posting a form with the visitor's cookie, beside SameSite and the CSRF token.
+    """
+
+    def __init__(self, settings: WebSettings) -> None:
+        names = set(LOOPBACK_NAMES)
+        bound = _host_and_port(settings.host)
+        if bound is not None and settings.host not in ("0.0.0.0", "::"):
+            names.add(bound[0])
+        self._any_port = frozenset(names)
+        self._origins: dict[str, tuple[str, int | None]] = {}
+        for origin in settings.public_origins:
+            named = _host_and_port(urlsplit(origin).netloc)
+            if named is not None:
+                self._origins[origin] = named
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether the Host header names this bot."""
+        found = _host_and_port(host)
+        if found is None:
+            return False
+        return found[0] in self._any_port or found in self._origins.values()
+
+    def origin_allowed(self, origin: str, host: str) -> bool:
+        """Whether a form may come from `origin` (an Origin header, or a Referer's origin)
+        to a request for `host`: a configured public origin, or the page's own address."""
+        parts = urlsplit(origin)
+        named = _host_and_port(parts.netloc)
+        if parts.scheme not in ("http", "https") or named is None:
+            return False  # "null" (a sandboxed frame, a local file) among them
+        if f"{parts.scheme}://{parts.netloc}".lower() in self._origins:
+            return True
+        return named == _host_and_port(host) and self.host_allowed(host)
+
+
+def request_guard(boundary: Boundary) -> Middleware:
+    """A middleware that refuses, before anything is read or changed: a Host that is not
+    this bot's (403), and for every request that may change something a foreign Origin or
+    Referer (403), a body that is not a form (415), or a form that cannot be read (400)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not boundary.host_allowed(request.host):
+            raise web.HTTPForbidden(text=FOREIGN_HOST)
+        if request.method in SAFE_METHODS:
+            return await handler(request)
+        origin = request.headers.get("Origin")
+        if origin is None and "Referer" in request.headers:
+            referer = urlsplit(request.headers["Referer"])
+            origin = f"{referer.scheme}://{referer.netloc}"
+        # Browsers send Origin with every form; a request with neither header is no other
+        # site's page, and still needs the session's CSRF token.
+        if origin is not None and not boundary.origin_allowed(origin, request.host):
+            log.warning("控制台拒绝了来自其他网站的请求：%s %s", request.method, request.path)
+            raise web.HTTPForbidden(text=FOREIGN_ORIGIN)
+        if request.content_type != FORM:
+            raise web.HTTPUnsupportedMediaType(text=NOT_A_FORM)
+        try:
+            await request.post()  # read once here; handlers get it from aiohttp's cache
+        except (ValueError, LookupError) as error:  # bad UTF-8, an unknown charset
+            raise web.HTTPBadRequest(text=UNREADABLE_FORM) from error
+        return await handler(request)
+
+    return guard
+
+
+@web.middleware
+async def no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected error is logged with its traceback and answered with a short Chinese
+    line: a page never shows the code's insides."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as error:
+        log.exception("控制台处理 %s %s 时出错", request.method, request.path)
+        raise web.HTTPInternalServerError(text=SERVER_ERROR) from error
 
 
 class ConsoleCookies(EncryptedCookieStorage):
     """Encrypted session cookies that are Secure whenever the page is served over HTTPS."""
 
-    def __init__(self, key: bytes, *, settings: ConsoleSettings) -> None:
+    def __init__(self, key: bytes, *, settings: ConsoleSettings, proxies: TrustedProxies) -> None:
         super().__init__(
             key,
             cookie_name=COOKIE,
@@ -156,15 +329,16 @@ class ConsoleCookies(EncryptedCookieStorage):
             samesite="Strict",
         )
         self._secure = settings.secure_cookies
+        self._proxies = proxies
 
     async def save_session(
         self, request: web.Request, response: web.StreamResponse, session: Session
     ) -> None:
         """Save as usual, then mark the cookie Secure when the request came over HTTPS."""
         await super().save_session(request, response, session)
-        secure = self._secure == "always" or (
-            self._secure == "auto" and _served_over_https(request)
-        )
+        # Behind a TLS proxy only a proxy this bot may believe says so; anyone could send it.
+        https = request.secure or self._proxies.proxied_https(request)
+        secure = self._secure == "always" or (self._secure == "auto" and https)
         if secure and COOKIE in response.cookies:
             response.cookies[COOKIE]["secure"] = True
 
@@ -175,8 +349,6 @@ def session_key() -> bytes:
     configured = env_secret(CONSOLE_SECRET)
     if configured is None:
         return secrets.token_bytes(32)
-    import hashlib
-
     return hashlib.sha256(configured.encode()).digest()
 
 

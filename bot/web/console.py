@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -30,22 +31,26 @@ from bot.core.settings import Settings
 from bot.web import STATIC, TEMPLATES
 from bot.web.auth import (
     CSRF_FIELD,
-    USER_KEY,
+    SESSION_KEY,
+    Boundary,
     ConfiguredUsers,
     ConsoleCookies,
     Identity,
     SignInGuard,
-    client_address,
+    TrustedProxies,
     csrf_middleware,
     csrf_token,
+    no_tracebacks,
+    request_guard,
     security_headers,
     session_key,
+    sign_in_keys,
     stamp_of,
 )
 from bot.web.charts import bar_chart, column_chart
 from bot.web.jobs import Jobs, Progress
 from bot.web.minutes_source import minutes_version, minutes_versions, themes_of
-from reports.letter import render_letter_docx
+from reports.cells import Score, Share
 from reports.statistics import YEAR_COLUMNS, YearColumn
 from reports.tables import (
     Table,
@@ -59,15 +64,17 @@ from reports.tables import (
 from storage import console as queries
 from storage.console_users import (
     ConsoleRole,
+    close_console_session,
+    console_session_by_key,
     console_user_by_id,
     console_user_by_token,
     list_console_users,
+    open_console_session,
     remove_console_user_by_id,
 )
-from storage.engine import make_engine
+from storage.database import Database
 from storage.enums import OpinionKind
 from storage.followup import follow_up
-from storage.referrals import referral_dossier
 from storage.stats import compute_statistics
 from storage.units import UnitFigures, YearTable, year_table
 
@@ -87,18 +94,34 @@ NOT_SIGNED_IN = "请先登录秘书工作台。"
 READ_ONLY = "领导账号只能查看和下载，不能修改。"
 WRONG_TOKEN = "令牌不对，请检查后重试。"
 TOO_MANY = "登录失败次数过多，请 {seconds} 秒后再试。"
+# Ids in paths: ASCII digits, few enough for a database integer (a longer one names nothing).
+ID = "[0-9]{1,9}"
 
 
 class Console:
     """The console's routes, templates, sign-in and export jobs."""
 
-    def __init__(self, settings: Settings, *, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine,
+        clock: Clock,
+        writer: Database,
+        local_chat: bool = True,
+    ) -> None:
         self.settings = settings
         self.zone: ZoneInfo = settings.zone
         self.engine = engine
         self.clock = clock
+        # The console's few writes (sign-in, sign-out, removing a user) go through the
+        # bot's own database threads; its engine above only reads.
+        self.writer = writer
+        self.local_chat = local_chat
         self.users = ConfiguredUsers(settings.console)
         self.guard = SignInGuard(settings.console.sign_in_failures_per_minute)
+        self.proxies = TrustedProxies(settings.web.trusted_proxies)
+        self.boundary = Boundary(settings.web)
         self.jobs = Jobs()
         # Pages read on threads of their own, so a page never queues behind the dispatcher.
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console")
@@ -117,8 +140,13 @@ class Console:
         console = web.Application(
             middlewares=[
                 security_headers,
+                no_tracebacks,
+                # Before the session and CSRF: a refused request reads and changes nothing.
+                request_guard(self.boundary),
                 aiohttp_session.session_middleware(
-                    ConsoleCookies(session_key(), settings=self.settings.console)
+                    ConsoleCookies(
+                        session_key(), settings=self.settings.console, proxies=self.proxies
+                    )
                 ),
                 csrf_middleware,
                 self._require_sign_in,
@@ -129,10 +157,16 @@ class Console:
         add("/login", self.login_page, name="login")
         console.router.add_post("/login", self.login, name="login_post")
         console.router.add_post("/logout", self.logout, name="logout")
-        add("/consultations/{id:\\d+}", self.consultation_page, name="consultation")
-        add("/consultations/{id:\\d+}/{what:opinions|ballots|referrals}.{fmt:xlsx|csv}", self.table)
-        add("/consultations/{id:\\d+}/referrals/{number:\\d+}/letter.docx", self.letter)
-        add("/consultations/{id:\\d+}/minutes/{number:\\d+}.{fmt:docx|md}", self.minutes_file)
+        add(f"/consultations/{{id:{ID}}}", self.consultation_page, name="consultation")
+        add(
+            f"/consultations/{{id:{ID}}}/{{what:opinions|ballots|referrals}}.{{fmt:xlsx|csv}}",
+            self.table,
+        )
+        add(f"/consultations/{{id:{ID}}}/referrals/{{number:{ID}}}/letter.docx", self.letter)
+        add(f"/consultations/{{id:{ID}}}/letters/{{letter:{ID}}}.docx", self.issued_letter)
+        add(
+            f"/consultations/{{id:{ID}}}/minutes/{{number:{ID}}}.{{fmt:docx|md}}", self.minutes_file
+        )
         add("/stats", self.stats_page, name="stats")
         console.router.add_post("/exports/statistics", self.start_statistics_export)
         add("/jobs/{job}", self.job_status)
@@ -140,7 +174,7 @@ class Console:
         add("/jobs/{job}/download", self.job_download)
         add("/chat", self.chat_link, name="chat_link")
         add("/users", self.users_page, name="users")
-        console.router.add_post("/users/{user:\\d+}/remove", self.remove_user)
+        console.router.add_post(f"/users/{{user:{ID}}}/remove", self.remove_user)
         app.add_subapp("/console/", console)
         app.router.add_get("/console", self._to_console)
         app.router.add_static("/static/", STATIC)
@@ -183,27 +217,29 @@ class Console:
         return await handler(request)  # type: ignore[no-any-return]
 
     async def _identity(self, request: web.Request) -> Identity | None:
+        """Who the session's key belongs to, while the session stands: not signed out, not
+        expired, and the user still there with the same role and token."""
         session = await aiohttp_session.get_session(request)
-        identity = Identity.from_session(session.get(USER_KEY))
+        key = session.get(SESSION_KEY)
+        if not isinstance(key, str) or not key:
+            return None
+        now = self.clock.now()
+
+        def check(s: Session) -> Identity | None:
+            stored = console_session_by_key(s, key=key, now=now)
+            if stored is None:
+                return None
+            identity = Identity.of(stored)
+            if identity.user_id is None:
+                return identity if self.users.still_valid(identity) else None
+            user = console_user_by_id(s, user_id=identity.user_id)
+            if user is None or user.role is not identity.role:
+                return None
+            return identity if stamp_of(user.token_hash) == identity.stamp else None
+
+        identity = await self.read(check)
         if identity is None:
-            return None
-        if identity.user_id is None:
-            valid = self.users.still_valid(identity)
-        else:
-            user_id = identity.user_id
-
-            def check(s: Session) -> bool:
-                user = console_user_by_id(s, user_id=user_id)
-                return (
-                    user is not None
-                    and user.role is identity.role
-                    and stamp_of(user.token_hash) == identity.stamp
-                )
-
-            valid = await self.read(check)
-        if not valid:
             session.invalidate()
-            return None
         return identity
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
@@ -211,12 +247,15 @@ class Console:
         return await self.render(request, "login.html", error="", next=_next(request), status=200)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        """Check the token; a wrong one answers 401, too many from one address 429."""
-        address = client_address(request)
+        """Check the token; a wrong one answers 401, too many from one address (or with one
+        token) 429."""
+        address = self.proxies.client_address(request)
         now = self.clock.now()
         form = await request.post()
         target = _safe_next(str(form.get("next", "")))
-        wait = self.guard.retry_after(address, now)
+        token = str(form.get("token", "")).strip()
+        keys = sign_in_keys(address, token)
+        wait = self.guard.retry_after(keys, now)
         if wait > 0:
             seconds = max(1, round(wait))
             error = TOO_MANY.format(seconds=seconds)
@@ -225,17 +264,30 @@ class Console:
             )
             response.headers["Retry-After"] = str(seconds)
             return response
-        token = str(form.get("token", "")).strip()
         identity = await self._check_token(token) if 0 < len(token) <= 200 else None
         if identity is None:
-            self.guard.failed(address, now)
+            self.guard.failed(keys, now)
             log.info("控制台登录失败，来自 %s", address)
             return await self.render(
                 request, "login.html", error=WRONG_TOKEN, next=target, status=401
             )
-        # A fresh session at sign-in, so a session fixed before it is worth nothing.
+        key = secrets.token_urlsafe(32)
+        hours = timedelta(hours=self.settings.console.session_hours)
+        await self.writer.run(
+            lambda s: open_console_session(
+                s,
+                key=key,
+                name=identity.name,
+                role=identity.role,
+                user_id=identity.user_id,
+                stamp=identity.stamp,
+                now=now,
+                expires_at=now + hours,
+            )
+        )
+        # A fresh cookie at sign-in, so a session fixed before it is worth nothing.
         session = await aiohttp_session.new_session(request)
-        session[USER_KEY] = identity.to_session()
+        session[SESSION_KEY] = key
         log.info("控制台用户 %s 已登录", identity.name)
         raise web.HTTPSeeOther(target)
 
@@ -253,9 +305,13 @@ class Console:
         return await self.read(lookup)
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        """Forget the session."""
+        """End the session on the server, so no copy of the cookie works any more."""
         session = await aiohttp_session.get_session(request)
+        key = session.get(SESSION_KEY)
+        if isinstance(key, str) and key:
+            await self.writer.run(lambda s: close_console_session(s, key=key))
         session.invalidate()
+        log.info("控制台用户 %s 已退出", request[IDENTITY].name)
         raise web.HTTPSeeOther("/console/login")
 
     # -- pages ----------------------------------------------------------------------------
@@ -269,6 +325,7 @@ class Console:
             csrf_field=CSRF_FIELD,
             csrf=await csrf_token(request),
             path=request.path,
+            local_chat=self.local_chat,
             **context,
         )
         return web.Response(text=page, content_type="text/html", status=status)
@@ -281,11 +338,11 @@ class Console:
     async def consultation_page(self, request: web.Request) -> web.StreamResponse:
         """One consultation: timeline, opinions (filtered), polls, minutes and referrals."""
         consultation_id = int(request.match_info["id"])
-        kind = OpinionKind.__members__.get(request.query.get("kind", "").upper())
-        member = request.query.get("member", "")
-        member_id = int(member) if member.isdigit() else None
-        theme_index = request.query.get("theme", "")
-        now = self.clock.now()
+        kind = _opinion_kind(request.query.get("kind", ""))
+        member_id = _query_number(request, "member", what="委员")
+        theme = _query_number(request, "theme", what="主题")
+        theme_index = "" if theme is None else str(theme)
+        today = self._today()
 
         def gather(session: Session) -> dict[str, Any] | None:
             overview = queries.consultation_overview(session, consultation_id=consultation_id)
@@ -293,8 +350,8 @@ class Console:
                 return None
             versions = minutes_versions(session, consultation_id=consultation_id)
             themes = themes_of(versions[0] if versions else None)
-            chosen = int(theme_index) if theme_index.isdigit() else len(themes)
-            theme = themes[chosen] if chosen < len(themes) else None
+            chosen = theme if theme is not None else len(themes)
+            picked = themes[chosen] if chosen < len(themes) else None
             return {
                 "c": overview,
                 "timeline": queries.consultation_timeline(session, consultation_id=consultation_id),
@@ -303,12 +360,12 @@ class Console:
                     consultation_id=consultation_id,
                     kind=kind,
                     member_id=member_id,
-                    numbers=set(theme.numbers) if theme else None,
+                    numbers=set(picked.numbers) if picked else None,
                 ),
                 "authors": queries.opinion_authors(session, consultation_id=consultation_id),
                 "polls": queries.list_poll_results(session, consultation_id=consultation_id),
                 "referrals": queries.list_referral_rows(
-                    session, consultation_id=consultation_id, now=now
+                    session, consultation_id=consultation_id, today=today
                 ),
                 "versions": versions,
                 "themes": themes,
@@ -328,7 +385,7 @@ class Console:
         ]
         c = data["c"]
         chat_url = ""
-        if c.platform == "local":
+        if c.platform == "local" and self.local_chat:
             chat_url = "/chat?" + urlencode({"conversation": c.conversation_id})
         return await self.render(
             request,
@@ -344,9 +401,9 @@ class Console:
         """Figures per month and per group, with charts, and the year's export."""
         this_year = self.clock.now().astimezone(self.zone).year
         text = request.query.get("year", str(this_year))
-        if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        year = _year(text)
+        if year is None:
             raise web.HTTPBadRequest(text=f"年份应写成 2026 这样的四位数，而不是 {text[:20]}")
-        year = int(text)
         now = self.clock.now()
 
         tree = self.settings.units.tree_spec()
@@ -377,7 +434,7 @@ class Console:
                 (
                     row.depth,
                     row.met,
-                    [(_shown(column, row), column.number_format != "@") for column in YEAR_COLUMNS],
+                    [(_shown(column, row), not column.text) for column in YEAR_COLUMNS],
                 )
                 for row in units.rows
             ]
@@ -425,7 +482,7 @@ class Console:
         """Opinions, ballots (anonymous polls without names) or referrals as XLSX or CSV."""
         consultation_id = int(request.match_info["id"])
         what, fmt = request.match_info["what"], request.match_info["fmt"]
-        now = self.clock.now()
+        today = self._today()
 
         def build(session: Session) -> Table | None:
             if queries.consultation_overview(session, consultation_id=consultation_id) is None:
@@ -437,7 +494,7 @@ class Console:
                 ballots = queries.list_ballot_rows(session, consultation_id=consultation_id)
                 return ballots_table(ballots, self.zone)
             referrals = queries.list_referral_rows(
-                session, consultation_id=consultation_id, now=now
+                session, consultation_id=consultation_id, today=today
             )
             return referrals_table(referrals, self.zone)
 
@@ -450,23 +507,28 @@ class Console:
         return _download(tables_xlsx([table]), name, XLSX)
 
     async def letter(self, request: web.Request) -> web.StreamResponse:
-        """A referral letter as DOCX."""
+        """A referral's 报送函 as DOCX, exactly as it was issued."""
         consultation_id = int(request.match_info["id"])
         number = int(request.match_info["number"])
-
-        def build(session: Session) -> bytes | None:
-            rows = queries.list_referral_rows(
-                session, consultation_id=consultation_id, now=self.clock.now()
-            )
-            found = [row for row in rows if row.number == number]
-            if not found:
-                return None
-            return render_letter_docx(referral_dossier(session, referral_id=found[0].id), self.zone)
-
-        data = await self.read(build)
-        if data is None:
+        letter = await self.read(
+            lambda s: queries.referral_letter_of(s, consultation_id=consultation_id, number=number)
+        )
+        if letter is None or not letter.docx:
             raise web.HTTPNotFound(text=f"这场协商没有报送 #{number}。")
-        return _download(data, f"报送函-协商{consultation_id}-{number}.docx", DOCX)
+        return _download(letter.docx, f"报送函-协商{consultation_id}-{number}.docx", DOCX)
+
+    async def issued_letter(self, request: web.Request) -> web.StreamResponse:
+        """Any letter of the consultation (报送函 or 重办函) as DOCX, as it was issued."""
+        consultation_id = int(request.match_info["id"])
+        letter_id = int(request.match_info["letter"])
+        letter = await self.read(
+            lambda s: queries.consultation_letter(
+                s, consultation_id=consultation_id, letter_id=letter_id
+            )
+        )
+        if letter is None or not letter.docx:
+            raise web.HTTPNotFound(text=f"这场协商没有第 {letter_id} 号函。")
+        return _download(letter.docx, f"{letter.kind.label}-{letter_id}.docx", DOCX)
 
     async def minutes_file(self, request: web.Request) -> web.StreamResponse:
         """One version of the minutes as DOCX or Markdown."""
@@ -488,10 +550,9 @@ class Console:
         """Start the year's statistics workbook in the background; show its progress page."""
         identity = request[IDENTITY]
         form = await request.post()
-        text = str(form.get("year", ""))
-        if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        year = _year(str(form.get("year", "")))
+        if year is None:
             raise web.HTTPBadRequest(text="年份应写成 2026 这样的四位数。")
-        year = int(text)
         job = self.jobs.start(
             owner=identity.name,
             title=f"{year} 年协商工作统计",
@@ -581,22 +642,10 @@ class Console:
         """Take a user's access away; their sign-ins stop at their next request."""
         require_secretary(request[IDENTITY])
         user_id = int(request.match_info["user"])
-        # The console's own engine is read-only; this one write goes through a short-lived
-        # writer of its own, as `xieshang user remove` does.
-        removed = await asyncio.get_running_loop().run_in_executor(
-            self._readers, self._remove_user, user_id
-        )
+        removed = await self.writer.run(lambda s: remove_console_user_by_id(s, user_id=user_id))
         if not removed:
             raise web.HTTPNotFound(text="没有这个用户。")
         raise web.HTTPSeeOther("/console/users")
-
-    def _remove_user(self, user_id: int) -> bool:
-        engine = make_engine(self.settings.database.url)
-        try:
-            with Session(engine) as session, session.begin():
-                return remove_console_user_by_id(session, user_id=user_id)
-        finally:
-            engine.dispose()
 
     # -- the chat ---------------------------------------------------------------------------
 
@@ -615,6 +664,10 @@ class Console:
     def _local_time(self, moment: datetime | None) -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
+    def _today(self) -> date:
+        """Today in the bot's zone: deadlines are local dates."""
+        return self.clock.now().astimezone(self.zone).date()
+
     def _local_day(self, moment: datetime | None) -> str:
         return "" if moment is None else moment.astimezone(self.zone).strftime("%Y-%m-%d")
 
@@ -625,10 +678,8 @@ def _shown(column: YearColumn, row: UnitFigures) -> str:
     value = column.value(row)
     if value is None:
         return "—"
-    if column.number_format == "0%" and isinstance(value, float):
-        return f"{value:.0%}"
-    if column.number_format == "0.0" and isinstance(value, float):
-        return f"{value:.1f}"
+    if isinstance(value, Score | Share):
+        return value.text
     return str(value)
 
 
@@ -651,6 +702,41 @@ def _safe_next(target: str) -> str:
     if target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/console/"
+
+
+def _digits(text: str, longest: int) -> bool:
+    # str.isdigit() alone lets "²" and other digits int() refuses through, and int() of
+    # thousands of digits raises: only a few ASCII digits are a number here.
+    return text.isascii() and text.isdigit() and len(text) <= longest
+
+
+def _year(text: str) -> int | None:
+    """A year from 2000 to 2100 written as four digits, or None."""
+    if not _digits(text, 4):
+        return None
+    year = int(text)
+    return year if 2000 <= year <= 2100 else None
+
+
+def _query_number(request: web.Request, name: str, *, what: str) -> int | None:
+    """A number in the query (None when absent or empty); anything else answers 400."""
+    text = request.query.get(name, "")
+    if not text:
+        return None
+    if not _digits(text, 9):
+        raise web.HTTPBadRequest(text=f"{what}编号应为数字，而不是「{text[:20]}」。")
+    return int(text)
+
+
+def _opinion_kind(text: str) -> OpinionKind | None:
+    """The kind a filter asks for (None: every kind); an unknown one answers 400."""
+    if not text:
+        return None
+    for kind in OpinionKind:
+        if text in (kind.value, kind.label):
+            return kind
+    names = "、".join(kind.value for kind in OpinionKind)
+    raise web.HTTPBadRequest(text=f"类别应为 {names} 之一，而不是「{text[:20]}」。")
 
 
 def _next(request: web.Request) -> str:

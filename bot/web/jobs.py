@@ -83,6 +83,10 @@ class Jobs:
         job = self._jobs.get(job_id)
         return job if job is not None and job.owner == owner else None
 
+    def __len__(self) -> int:
+        """How many exports are remembered (running or finished)."""
+        return len(self._jobs)
+
     async def wait(self) -> None:
         """Wait for the jobs under way (for tests and shutdown)."""
         if self._tasks:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.context import Context
-from reports.letter import last_day
+from reports.cells import score_text
 from storage.followup import follow_up
 from storage.ratings import rating_averages
 from storage.referrals import list_referrals, standing_reply
@@ -34,6 +34,11 @@ def describe_plan(plan: ConsultationPlan) -> list[str]:
     return [f"{label}：{values[name]}" for name, label in PLAN_FIELDS.items() if values[name]]
 
 
+def local_today(ctx: Context) -> date:
+    """Today in the bot's zone: deadlines are local dates."""
+    return ctx.now.astimezone(ctx.settings.zone).date()
+
+
 def short_date(day: date) -> str:
     """`12月24日`, as deadlines are shown in the group."""
     return f"{day.month}月{day.day}日"
@@ -48,8 +53,7 @@ def referral_state(ctx: Context, referral: Referral) -> str:
 
 def _reply_state(ctx: Context, referral: Referral) -> str:
     assert referral.id is not None
-    zone = ctx.settings.zone
-    final = last_day(referral.deadline, zone)
+    final = referral.due_on
     head = f"报送 #{referral.number} {referral.lead_department}："
     reply = standing_reply(ctx.session, referral_id=referral.id)
     if reply is not None:
@@ -57,11 +61,13 @@ def _reply_state(ctx: Context, referral: Referral) -> str:
         average = rating_averages(ctx.session, referral_ids=[referral.id]).get(referral.id)
         if average is not None:
             state += (
-                f"，{average.raters} 人评价：办理 {average.handling:.1f}，结果 {average.result:.1f}"
+                f"，{average.raters} 人评价：办理 {score_text(average.handling)}，"
+                f"结果 {score_text(average.result)}"
             )
         return head + state
-    if referral.deadline <= ctx.now:
-        late = (ctx.now.astimezone(zone).date() - final).days
+    today = local_today(ctx)
+    if final < today:
+        late = (today - final).days
         return head + f"逾期 {late} 天未答复（期限 {short_date(final)}）"
     return head + f"待答复，期限 {short_date(final)}"
 
@@ -98,6 +104,6 @@ def rating_lines(ctx: Context, consultation_id: int) -> list[str]:
         else:
             lines.append(
                 f"报送 #{referral.number} {referral.lead_department}：{average.raters} 人评价，"
-                f"办理 {average.handling:.1f} 分，结果 {average.result:.1f} 分"
+                f"办理 {score_text(average.handling)} 分，结果 {score_text(average.result)} 分"
             )
     return lines

@@ -42,6 +42,20 @@ async def test_ratings_are_acknowledged_and_averaged(group: Group) -> None:
     ]
 
 
+async def test_averages_are_rounded_half_up_as_people_round(group: Group) -> None:
+    await replied_and_evaluating(group)
+    # Handling 3, 3, 3, 4: 3.25; result 4, 4, 4, 3: 3.75. Python's format() shows 3.2.
+    for member, handling, result in (("张三", 3, 4), ("李四", 3, 4), ("王五", 3, 4)):
+        await group.say(member, f"/评价 #1 办理 {handling} 结果 {result}")
+    await group.say("赵六", "/评价 #1 办理 4 结果 3")
+
+    summary = await group.answer("王五", "/评价 汇总")
+    statistics = await group.answer(MODERATOR, "/统计")
+
+    assert "报送 #1 市民政局：4 人评价，办理 3.3 分，结果 3.8 分" in summary
+    assert "办理平均 3.3 分，结果平均 3.8 分" in statistics
+
+
 async def test_a_second_rating_replaces_the_first(group: Group) -> None:
     await replied_and_evaluating(group)
     start = group.clock.now()

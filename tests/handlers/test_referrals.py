@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from bot.core.clock import ManualClock
 from bot.runtime.app import App
+from storage.engine import make_engine, upgrade_database
 from storage.enums import Role
 from storage.step_tables import Referral
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running_app
 from tests.support import MODERATOR, Group, RecordingSender
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -87,7 +88,8 @@ async def test_a_deadline_may_be_a_date_or_the_configured_default(group: Group) 
 
     assert "请于 12月31日 前答复" in dated
     assert "请于 12月24日 前答复" in default  # 30 days, from config
-    assert [r.deadline for r in referrals(group)] == [at(1, 1, 0, year=2027), at(12, 25, 0)]
+    # The last day on which a reply is on time, a local date, as the chat says it.
+    assert [r.due_on for r in referrals(group)] == [date(2026, 12, 31), date(2026, 12, 24)]
 
 
 @pytest.mark.parametrize(
@@ -210,9 +212,9 @@ async def test_a_second_reply_waits_for_a_reopening(group: Group, clock: ManualC
 
     assert "已于 11月24日 09:00 答复（C 列入计划）" in twice
     assert "/重办 仅限主持人、秘书使用" in by_member
-    assert reopened == (
+    assert reopened.startswith(
         "报送 #1 的答复（C 列入计划）退回重办：委员认为应今年解决\n"
-        "请市民政局于 12月4日 前重新答复。"
+        "请市民政局于 12月4日 前重新答复。\n协商重办〔2026〕2号"
     )
     assert "（A 已解决，按期答复）" in answered
     assert group.rows(
@@ -348,3 +350,79 @@ async def test_reminders_survive_a_restart_and_are_not_sent_twice(
     assert len(sent_before_restart) == 1
     assert "还有 1 天" in day_before[0]
     assert group.count("referral_reminder") == 2
+
+
+async def test_letters_posted_before_the_upgrade_keep_their_number_date_and_deadline(
+    database_url: str, clock: ManualClock, sender: RecordingSender
+) -> None:
+    # Before 0012 a deadline was the moment it passed (the start of the day after the last
+    # day) and letters were rendered afresh from the referral each time they were asked for.
+    # A fresh database: rows are numbered from 1 without naming their ids (which would
+    # leave PostgreSQL's sequences behind).
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine, "0009")
+        with engine.begin() as connection:
+            run = connection.exec_driver_sql
+            referred = "2026-12-07 02:00:00+00:00"  # 12月7日 10:00 in Shanghai
+            run(
+                "INSERT INTO chat_group (platform, conversation_id, title, created_at)"
+                f" VALUES ('test', '群1', '群1', '{referred}')"
+            )
+            run(
+                "INSERT INTO member (platform, user_id, name, created_at)"
+                f" VALUES ('test', 'id-张三', '张三', '{referred}')"
+            )
+            run(
+                "INSERT INTO consultation (group_id, topic, stage, opened_by, opened_at,"
+                " closed_at, opinion_seq, poll_seq) VALUES"
+                f" (1, '夜市延长营业时间', 'refer', 1, '{referred}', NULL, 2, 0)"
+            )
+            run(
+                "INSERT INTO opinion (consultation_id, number, member_id, kind, text,"
+                " message_id, created_at) VALUES"
+                f" (1, 1, 1, 'suggestion', '设置降噪屏障', 'm1', '{referred}'),"
+                f" (1, 2, 1, 'suggestion', '增设公共厕所', 'm2', '{referred}')"
+            )
+            # Two referrals, answerable until 1月6日 and 12月31日 (passing at local midnight).
+            for referral_id, passes in (
+                (1, "2027-01-06 16:00:00+00:00"),
+                (2, "2026-12-31 16:00:00+00:00"),
+            ):
+                run(
+                    "INSERT INTO referral (consultation_id, number, lead_department,"
+                    " co_departments, deadline, deadline_set_at, referred_by, referred_at,"
+                    f" message_id) VALUES (1, {referral_id}, '市民政局', '[]',"
+                    f" '{passes}', '{referred}', 1, '{referred}', 'r{referral_id}')"
+                )
+                run(
+                    "INSERT INTO referral_item (referral_id, opinion_id)"
+                    f" VALUES ({referral_id}, {referral_id})"
+                )
+            run("INSERT INTO group_counter (group_id, name, value) VALUES (1, 'referral', 2)")
+    finally:
+        engine.dispose()
+    clock.set(at(12, 8))
+
+    async with running_app(make_settings(database_url), clock, sender) as app:
+        group = Group(app, clock, sender)
+        await as_secretary(group, "/报送 #1 市城管局 期限 30天")
+        letters = group.rows(
+            "SELECT id, number, issued_on, due_on, markdown FROM referral_letter ORDER BY id"
+        )
+
+    assert [r.due_on for r in referrals(group)] == [
+        date(2027, 1, 6),
+        date(2026, 12, 31),
+        date(2027, 1, 7),
+    ]
+    assert [(row[0], row[1], str(row[2]), str(row[3])) for row in letters] == [
+        (1, "协商报送〔2026〕1号", "2026-12-07", "2027-01-06"),
+        (2, "协商报送〔2026〕2号", "2026-12-07", "2026-12-31"),
+        (3, "协商报送〔2026〕3号", "2026-12-08", "2027-01-07"),
+    ]
+    # Rendered once at start, with the number, date and deadline they were posted with.
+    assert letters[0][4].startswith("协商报送〔2026〕1号")
+    assert "请于2027年1月6日前答复" in letters[0][4]
+    assert letters[0][4].endswith("2026年12月7日")
+    assert "请于2026年12月31日前答复" in letters[1][4]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -11,8 +11,14 @@ from docx import Document
 from docx.oxml.ns import qn
 from markdown_it import MarkdownIt
 
-from reports.letter import chinese_number, render_letter_docx, render_letter_markdown
-from storage.enums import OpinionKind
+from reports.letter import (
+    Issue,
+    Reopening,
+    chinese_number,
+    render_letter_docx,
+    render_letter_markdown,
+)
+from storage.enums import OpinionKind, ReplyClass
 from storage.referrals import DossierItem, Person, ReferralDossier
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -24,7 +30,7 @@ DOSSIER = ReferralDossier(
     consultation_opened_at=datetime(2026, 11, 24, 9, tzinfo=SHANGHAI),
     lead_department="市民政局",
     co_departments=("市财政局",),
-    deadline=datetime(2026, 12, 25, tzinfo=SHANGHAI),
+    due_on=date(2026, 12, 24),
     referred_at=datetime(2026, 11, 26, 15, tzinfo=SHANGHAI),
     items=(
         DossierItem(3, OpinionKind.OPINION, "夜市很热闹", Person("王五", "u5"), ()),
@@ -37,6 +43,9 @@ DOSSIER = ReferralDossier(
         ),
     ),
 )
+
+
+ISSUE = Issue("协商报送〔2026〕7号", date(2026, 11, 26), date(2026, 12, 24))
 
 
 def east_asian_font(run: object) -> str | None:
@@ -56,7 +65,7 @@ def test_sections_are_numbered_the_chinese_way() -> None:
 
 
 def test_the_markdown_letter_groups_suggestions_before_opinions() -> None:
-    letter = render_letter_markdown(DOSSIER, SHANGHAI)
+    letter = render_letter_markdown(DOSSIER, ISSUE, SHANGHAI)
 
     assert letter.splitlines()[:3] == [
         "协商报送〔2026〕7号",
@@ -71,7 +80,7 @@ def test_the_markdown_letter_groups_suggestions_before_opinions() -> None:
 
 
 def test_the_docx_letter_opens_and_uses_official_fonts() -> None:
-    document = Document(BytesIO(render_letter_docx(DOSSIER, SHANGHAI)))
+    document = Document(BytesIO(render_letter_docx(DOSSIER, ISSUE, SHANGHAI)))
     paragraphs = [p for p in document.paragraphs if p.text]
     texts = [p.text for p in paragraphs]
 
@@ -102,7 +111,7 @@ def test_what_members_typed_never_becomes_structure_in_the_markdown_letter() -> 
             ),
         ),
     )
-    letter = render_letter_markdown(dossier, SHANGHAI)
+    letter = render_letter_markdown(dossier, ISSUE, SHANGHAI)
     tokens = [
         token
         for block in MarkdownIt("commonmark").parse(letter)
@@ -121,10 +130,39 @@ def test_a_referred_remark_is_listed_in_the_letter() -> None:
     remark = DossierItem(9, OpinionKind.REMARK, "楼道灯坏了很久", Person("钱七", "u7"), ())
     dossier = replace(DOSSIER, items=(remark,))
     for letter in (
-        render_letter_markdown(dossier, SHANGHAI),
+        render_letter_markdown(dossier, ISSUE, SHANGHAI),
         "\n".join(
-            p.text for p in Document(BytesIO(render_letter_docx(dossier, SHANGHAI))).paragraphs
+            p.text
+            for p in Document(BytesIO(render_letter_docx(dossier, ISSUE, SHANGHAI))).paragraphs
         ),
     ):
         assert "#9 楼道灯坏了很久（提出：钱七）" in letter
         assert "现将其中 1 条意见建议" in letter
+
+
+def test_a_reopening_letter_has_its_own_number_and_refers_to_the_first() -> None:
+    issue = Issue("协商重办〔2026〕9号", date(2026, 12, 29), date(2027, 1, 13))
+    why = Reopening(
+        first_number="协商报送〔2026〕7号",
+        first_issued_on=date(2026, 11, 26),
+        reply_class=ReplyClass.IN_PROGRESS,
+        replied_on=date(2026, 12, 20),
+        reason="没有回应夜间噪音",
+    )
+
+    letter = render_letter_markdown(DOSSIER, issue, SHANGHAI, reopening=why)
+    document = Document(BytesIO(render_letter_docx(DOSSIER, issue, SHANGHAI, reopening=why)))
+
+    assert letter.splitlines()[:3] == [
+        "协商重办〔2026〕9号",
+        "",
+        "## 关于重新办理「夜市延长营业时间」协商意见建议的函",
+    ]
+    assert (
+        "2026年11月26日，《关于报送「夜市延长营业时间」协商意见建议的函》（协商报送〔2026〕7号）"
+        "将 2 条意见建议转请贵单位研究办理，贵单位于2026年12月20日答复（B 正在解决）。"
+        "委员对答复不满意：没有回应夜间噪音。现退回重新办理，市财政局协办，"
+        "请于2027年1月13日前重新答复。"
+    ) in letter
+    assert letter.endswith("2026年12月29日")
+    assert document.paragraphs[0].text == "协商重办〔2026〕9号"

@@ -56,7 +56,8 @@ def test_the_group_reads_one_line_per_theme() -> None:
     assert "协商 3 场（进行中 1）：开展协商 1、结果评价 2" in text
     assert "采纳率 67%（A、B、C 类答复占已答复件数）" in text
     assert "逾期 2 件（逾期答复 1，逾期未答复 1）" in text
-    assert "评价 12 份，办理平均 4.2 分，结果平均 3.5 分" in text
+    # 4.25 rounds half up, as people round (Python's format() would say 4.2).
+    assert "评价 12 份，办理平均 4.3 分，结果平均 3.5 分" in text
 
 
 def test_programs_read_stable_keys() -> None:
@@ -72,13 +73,16 @@ def test_the_workbook_opens_with_every_figure() -> None:
     workbook = load_workbook(BytesIO(render_statistics_xlsx(STATS)))
     sheet = workbook["协商统计"]
     rows = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    formats = {row[0].value: row[1].number_format for row in sheet.iter_rows(min_row=3)}
 
     assert sheet["A1"].value == "2026 年协商工作统计（西湖区政协委员群）"
     assert rows["协商场次"] == 3
     assert rows["阶段：结果评价"] == 2
     assert rows["答复：未采纳"] == 1
-    assert rows["采纳率"] == 2 / 3
-    assert rows["办理平均分"] == 4.25
+    # The figures the group reads, as numbers Excel shows the same way.
+    assert (rows["采纳率"], formats["采纳率"]) == (0.67, "0%")
+    assert (rows["办理平均分"], formats["办理平均分"]) == (4.3, "0.0")
+    assert (rows["结果平均分"], formats["结果平均分"]) == (3.5, "0.0")
     assert rows["领导和部门负责人出席"] == 5
 
 

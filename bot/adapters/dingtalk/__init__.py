@@ -6,6 +6,8 @@ May import: `bot.core`, `bot.delivery`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.adapters import Adapter
 from bot.core.clock import Clock
 from bot.core.secrets import env_secret
@@ -15,7 +17,7 @@ CLIENT_ID = "DINGTALK_CLIENT_ID"
 CLIENT_SECRET = "DINGTALK_CLIENT_SECRET"
 
 
-def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
+def from_settings(settings: Settings, clock: Clock, made: Sequence[Adapter]) -> Adapter | None:
     """The DingTalk adapter when DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are set."""
     if not (env_secret(CLIENT_ID) and env_secret(CLIENT_SECRET)):
         return None

@@ -6,15 +6,31 @@ May import: `bot.core`, `bot.delivery`.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from bot.adapters import Adapter
 from bot.adapters.local.adapter import LocalAdapter
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
-    """The local chat, unless the settings turn it off."""
+
+def from_settings(settings: Settings, clock: Clock, made: Sequence[Adapter]) -> Adapter | None:
+    """The local chat, when it runs: by default only while no real platform is connected.
+
+    The chat is for trying the bot on one's own machine. Once real groups are connected,
+    its groups would feed the console and the year's statistics beside theirs, so it stays
+    off unless config asks for it, and then no tab may make itself moderator.
+    """
     local = settings.platforms.local
-    if not local.enabled:
+    real_platforms = bool(made)
+    enabled = local.enabled if isinstance(local.enabled, bool) else not real_platforms
+    if not enabled:
         return None
-    return LocalAdapter(clock=clock, zone=settings.zone, trust_roles=local.trust_roles)
+    trust_roles = local.trust_roles
+    if real_platforms and trust_roles:
+        log.warning("已连接钉钉或企业微信：本地群聊不再让标签页自选角色（trust_roles 视为 false）")
+        trust_roles = False
+    return LocalAdapter(clock=clock, zone=settings.zone, trust_roles=trust_roles)

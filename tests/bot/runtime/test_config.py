@@ -21,7 +21,8 @@ def test_the_shipped_config_is_valid_and_embedded(monkeypatch: pytest.MonkeyPatc
 
     assert settings.database.url.startswith("sqlite:///")
     assert settings.web.host == "127.0.0.1"
-    assert settings.platforms.local.enabled
+    assert settings.platforms.local.enabled == "auto"  # on only without real platforms
+    assert settings.web.trusted_proxies == []  # X-Forwarded-For believed from nobody
     assert settings.platforms.dingtalk.rate_limit.per_minute == 20
     assert settings.platforms.wecom.rate_limit.per_hour == 1000
 
@@ -40,6 +41,24 @@ def test_a_wrong_value_names_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XIESHANG_WEB__PORT", "八千")
 
     with pytest.raises(ConfigError, match=r"web\.port 有误：应为整数.*XIESHANG_WEB__PORT"):
+        load_settings(ROOT / "config.yaml")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("XIESHANG_WEB__TRUSTED_PROXIES", '["nginx"]', "应写成 IP 地址或网段"),
+        ("XIESHANG_WEB__PUBLIC_ORIGINS", '["xieshang.example.gov.cn"]', "应写成 https://主机名"),
+        ("XIESHANG_WEB__PUBLIC_ORIGINS", '["https://x.example/console"]', "应写成 https://主机名"),
+        ("XIESHANG_PLATFORMS__LOCAL__ENABLED", "sometimes", "platforms.local.enabled 有误"),
+    ],
+)
+def test_web_addresses_must_be_addresses(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigError, match=message):
         load_settings(ROOT / "config.yaml")
 
 

@@ -8,108 +8,26 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import aiohttp
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 from sqlmodel import Session
 
 from bot.core.clock import ManualClock
-from bot.core.settings import ConsoleSettings, ConsoleUserEntry, WebSettings
-from bot.runtime.app import App
 from bot.runtime.cli import main as cli_main
 from bot.web.jobs import Progress
-from storage.enums import Role
 from storage.minutes import add_minutes_version
-from tests.conftest import make_settings
-from tests.support import MODERATOR, Group, RecordingSender
-
-SECRETARY_TOKEN = "secretary-token-for-tests-0123456789"
-LEADER_TOKEN = "leader-token-for-tests-0123456789"
-WANG, LI = "XIESHANG_CONSOLE_TOKEN_WANG", "XIESHANG_CONSOLE_TOKEN_LI"
-
-
-@dataclass
-class Console:
-    """The running bot, its group, and the console's address."""
-
-    app: App
-    group: Group
-    base: str
-
-
-@pytest.fixture
-async def console(
-    database_url: str,
-    clock: ManualClock,
-    sender: RecordingSender,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Console]:
-    """The bot with its web server on a free port and two console users from config."""
-    monkeypatch.setenv(WANG, SECRETARY_TOKEN)
-    monkeypatch.setenv(LI, LEADER_TOKEN)
-    settings = make_settings(
-        database_url,
-        web=WebSettings(port=0),
-        console=ConsoleSettings(
-            users=[
-                ConsoleUserEntry(name="王秘书", role="secretary", token_env=WANG),
-                ConsoleUserEntry(name="李主任", role="leader", token_env=LI),
-            ],
-            sign_in_failures_per_minute=3,
-        ),
-    )
-    app = App(settings, clock=clock, adapters=[sender], secret=b"k", fire_jobs=False)
-    await app.start()
-    try:
-        yield Console(app, Group(app, clock, sender), f"http://127.0.0.1:{app.web_port}")
-    finally:
-        await app.stop()
-
-
-def browser() -> aiohttp.ClientSession:
-    """A client that keeps cookies for 127.0.0.1 (as a browser does) and never follows
-    redirects, so the tests see them."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-
-async def csrf_of(session: aiohttp.ClientSession, url: str) -> str:
-    """The CSRF token in the form of the page at `url`."""
-    async with session.get(url) as response:
-        page = await response.text()
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-async def sign_in(session: aiohttp.ClientSession, base: str, token: str) -> aiohttp.ClientResponse:
-    """Fill in the sign-in form as a browser would."""
-    csrf = await csrf_of(session, f"{base}/console/login")
-    return await session.post(
-        f"{base}/console/login",
-        data={"csrf_token": csrf, "token": token, "next": "/console/"},
-        allow_redirects=False,
-    )
-
-
-async def hold_consultation(group: Group) -> None:
-    """Opinions, seconds, an anonymous poll and a referral, all through the dispatcher."""
-    await group.say(MODERATOR, "/协商 开始 夜市延长到23点")
-    await group.say("张三", "/意见 夜市噪音影响居民休息")
-    await group.say("李四", "/建议 设置夜市分区，靠近居民区的摊位22点收摊")
-    await group.say("王五", "/附议 #2")
-    await group.say(MODERATOR, "/投票 是否支持夜市延长到23点？| 支持 | 反对 | 弃权 匿名")
-    await group.say("张三", "/投 2")
-    await group.say("李四", "/投 1")
-    await group.say("王五", "/投 1")
-    await group.say(MODERATOR, "/结束投票")
-    await group.say(MODERATOR, "/协商 阶段 报送意见")
-    await group.say("秘书", "/报送 #2 市商务局 期限 30天", role=Role.SECRETARY)
+from tests.bot.web.support import (
+    LEADER_TOKEN,
+    SECRETARY_TOKEN,
+    Console,
+    browser,
+    csrf_of,
+    hold_consultation,
+    sign_in,
+)
 
 
 async def test_a_signed_out_visitor_is_sent_to_sign_in_and_downloads_are_refused(

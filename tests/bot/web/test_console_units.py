@@ -13,7 +13,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import ConsoleSettings, ConsoleUserEntry, WebSettings
 from bot.runtime.app import App
 from storage.enums import Role
-from tests.bot.web.test_console import LEADER_TOKEN, LI, Console, browser, sign_in
+from tests.bot.web.support import LEADER_TOKEN, LI, Console, browser, sign_in
 from tests.conftest import make_settings
 from tests.support import MODERATOR, Group, RecordingSender
 
