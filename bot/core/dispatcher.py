@@ -16,11 +16,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.core.clock import Clock
-from bot.core.context import NO_CONSULTATION, Context, GroupRef, Job, Reply, ScheduledJob
+from bot.core.context import (
+    NO_CONSULTATION,
+    Context,
+    Envelope,
+    GroupRef,
+    Job,
+    Reply,
+    ScheduledJob,
+)
 from bot.core.drive import drive
 from bot.core.errors import UsageError, UserError
 from bot.core.messages import CardAction, IncomingMessage, Kind
@@ -29,7 +37,6 @@ from bot.core.ratelimit import Flood, FloodGuard
 from bot.core.roles import Role, RoleBook, labels
 from bot.core.router import COMMAND_PREFIXES, Command, CommandTable
 from bot.core.settings import Settings
-from bot.core.text import clean_member_text
 from bot.core.views import CardAnswer
 from storage import events, outbox
 from storage.consultations import prefetch_current
@@ -40,6 +47,8 @@ from storage.sql import drop_behind, flush_behind, forget_memos, memo, writes
 log = logging.getLogger(__name__)
 
 FAILED = "处理这条命令时出错了，已记录。请稍后再试，或联系管理员。"
+# A message the database would not store (answered alone, its batch committed without it).
+NOT_STORED = "这条消息未能保存，请修改后重新发送；如仍不行，请联系管理员。"
 HINT = "发送 /帮助 查看可用的命令。"
 # A remark that is not kept says so and shows at most this many commands: a phone screen.
 NOT_KEPT_COMMANDS = 3
@@ -238,6 +247,73 @@ class Dispatcher:
         received_at = self.clock.now()
         # Decided once, before any attempt, so a careful run does not count a message twice.
         floods = [self._flood_check(message, received_at) for message in batch]
+        try:
+            return self._commit_with_retries(batch, floods, received_at)
+        except (DataError, IntegrityError):
+            # The database refused something of the batch outside a handler (a value it
+            # cannot store). Commit each half on its own, down to single messages: if some
+            # commit, the data of the others is at fault, and they are answered alone. If
+            # none does, it is the database (or a batch of one): nothing is acknowledged,
+            # so the platforms deliver again.
+            if len(batch) == 1:
+                raise
+            outcomes, touched = self._commit_halves(batch, floods, received_at)
+            if all(outcome is None for outcome in outcomes):
+                raise
+        answered: list[Outcome] = []
+        for message, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                log.error(
+                    "message %s refused by the database; answered alone",
+                    message.message_id,
+                    extra={"platform": message.platform},
+                )
+                outcome = Outcome(Status.ERROR, replies=(NOT_STORED,))
+                _merge(touched, self._answer_alone(message, received_at))
+            answered.append(outcome)
+        return answered, touched
+
+    def _commit_halves(
+        self, batch: list[IncomingMessage], floods: list[Flood], received_at: datetime
+    ) -> tuple[list[Outcome | None], Touched]:
+        """Commit what can be committed of the batch, halving it around what the database
+        refuses; None for each message it refused on its own."""
+        try:
+            outcomes, touched = self._commit_with_retries(batch, floods, received_at)
+        except (DataError, IntegrityError):
+            if len(batch) == 1:
+                return [None], {}
+            half = len(batch) // 2
+            first, touched = self._commit_halves(batch[:half], floods[:half], received_at)
+            rest, rest_touched = self._commit_halves(batch[half:], floods[half:], received_at)
+            return first + rest, _merge(touched, rest_touched)
+        return list(outcomes), touched
+
+    def _answer_alone(self, message: IncomingMessage, received_at: datetime) -> Touched:
+        """Tell the sender of a message the database refused that it was not kept, in a
+        transaction of its own (if even that fails, the log has it)."""
+        if message.interactive:
+            return {}  # the clicker's card shows the outcome's reply
+        named = f"{message.sender_name}：" if message.is_group and message.sender_name else ""
+        reply = Reply(
+            platform=message.platform,
+            conversation_id=message.conversation_id,
+            kind=Kind.TEXT,
+            body=named + NOT_STORED,
+            envelope=Envelope(message.route, (message.sender_id,)),
+        )
+        rows = [_row(reply, received_at)]
+        try:
+            with self.database.transaction() as session:
+                outbox.enqueue(session, rows=rows)
+        except DBAPIError:
+            log.exception("could not tell the sender of %s", message.message_id)
+            return {}
+        return _touched(rows)
+
+    def _commit_with_retries(
+        self, batch: list[IncomingMessage], floods: list[Flood], received_at: datetime
+    ) -> tuple[list[Outcome], Touched]:
         careful = False
         for attempt in range(1, RETRIES + 1):
             try:
@@ -651,11 +727,11 @@ def _row(reply: Reply, now: datetime) -> dict[str, Any]:
 
 
 def _recorded_text(message: IncomingMessage) -> str:
-    """What the inbound record keeps of a message: its cleaned text, or what a click
-    named (`poll:12 2`)."""
+    """What the inbound record keeps of a message: its text (cleaned when the message was
+    made), or what a click named (`poll:12 2`)."""
     if message.action is not None:
-        return clean_member_text(" ".join([message.action.key, *message.action.values]))
-    return clean_member_text(message.text)
+        return " ".join([message.action.key, *message.action.values])
+    return message.text
 
 
 def _fold_updates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -667,6 +743,13 @@ def _fold_updates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             last[(row["platform"], row["conversation_id"], row["payload"].get("card"))] = index
     keep = set(last.values())
     return [row for i, row in enumerate(rows) if row["kind"] != Kind.CARD_UPDATE or i in keep]
+
+
+def _merge(touched: Touched, more: Touched) -> Touched:
+    """`touched` with the conversations and kinds of `more` added."""
+    for key, kinds in more.items():
+        touched.setdefault(key, set()).update(kinds)
+    return touched
 
 
 def _touched(rows: list[dict[str, Any]]) -> Touched:

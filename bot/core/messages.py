@@ -7,8 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.text import clean_field, clean_member_text
 from bot.core.views import CardView
 from storage.enums import Role
+
+# The database's widths for what a platform names (ids, a member's name, a group's title).
+MAX_ID_LENGTH = 128
+MAX_NAME_LENGTH = 64
+MAX_TITLE_LENGTH = 128
 
 
 class Kind(StrEnum):
@@ -99,8 +105,26 @@ class IncomingMessage:
     action: CardAction | None = None
 
     def __post_init__(self) -> None:
+        # The boundary of the bot: whatever a platform or a page sent, what goes further is
+        # clean (no NUL, control, bidi or invisible characters) and fits the database, or
+        # the message is refused here, never in the middle of a batch of others.
         if self.timestamp.tzinfo is None:
             raise ValueError("IncomingMessage.timestamp must be timezone-aware")
+        for name in ("platform", "conversation_id", "sender_id", "message_id"):
+            value = clean_field(getattr(self, name))
+            if not value or len(value) > MAX_ID_LENGTH:
+                raise ValueError(f"IncomingMessage.{name} is empty or too long")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "sender_name", clean_field(self.sender_name)[:MAX_NAME_LENGTH])
+        title = clean_field(self.conversation_title)[:MAX_TITLE_LENGTH]
+        object.__setattr__(self, "conversation_title", title)
+        object.__setattr__(self, "text", clean_member_text(self.text))
+        if self.action is not None:
+            action = CardAction(
+                clean_field(self.action.key)[:MAX_ID_LENGTH],
+                tuple(clean_field(value)[:MAX_ID_LENGTH] for value in self.action.values),
+            )
+            object.__setattr__(self, "action", action)
 
     @property
     def interactive(self) -> bool:

@@ -18,11 +18,26 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 def clean_member_text(text: str) -> str:
     """What we store of a member's words: no control or invisible characters, trimmed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Unicode's line and paragraph separators: line breaks as members meant them.
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     text = _INVISIBLE.sub("", text)
     text = "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co")
     )
     return _BLANK_LINES.sub("\n\n", text.replace("\t", " ")).strip()
+
+
+# Characters a name, id or title never needs and that make it look unlike what it stores:
+# controls (NUL among them), format characters (bidi overrides, zero-width marks, the BOM),
+# surrogates, private use, and line or paragraph separators.
+_NOT_IN_FIELDS = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def clean_field(text: str) -> str:
+    """A platform's id, name or title as stored: without control or invisible characters,
+    its whitespace runs made one space, trimmed."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in _NOT_IN_FIELDS)
+    return " ".join(kept.split())
 
 
 def fold(text: str) -> str:

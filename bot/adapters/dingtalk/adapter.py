@@ -296,14 +296,18 @@ class DingTalkAdapter:
         shown = await cards.find(str(click.card_instance_id))
         if shown is None:
             return private_view(notice=STALE_CARD)
-        message = card_click(
-            card_key=shown.card_key,
-            conversation_id=shown.conversation_id,
-            user=user,
-            option=clicked_option(click.content),
-            message_id=str(callback.headers.message_id or f"card:{uuid.uuid4().hex}"),
-            at=epoch_time(callback.headers.time) or self.clock.now(),
-        )
+        try:
+            message = card_click(
+                card_key=shown.card_key,
+                conversation_id=shown.conversation_id,
+                user=user,
+                option=clicked_option(click.content),
+                message_id=str(callback.headers.message_id or f"card:{uuid.uuid4().hex}"),
+                at=epoch_time(callback.headers.time) or self.clock.now(),
+            )
+        except ValueError:  # a user id of nothing but invisible characters
+            log.warning("DingTalk card click with an unusable user id acknowledged and dropped")
+            return {}
         return click_answer(await link.dispatch(message))
 
     def _remember(self, conversation_id: str, route: ReplyRoute | None) -> None:

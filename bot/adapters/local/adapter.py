@@ -134,19 +134,22 @@ class LocalAdapter:
         role = Role.__members__.get(str(data.get("role", "member")).upper(), Role.MEMBER)
         text = fields["text"]
         addressed = bool(_MENTION.match(text)) or text.lstrip().startswith(("/", "／"))
-        message = IncomingMessage(
-            platform=PLATFORM,
-            conversation_id=fields["conversation"],
-            conversation_title=fields["conversation"],
-            sender_id=fields["sender_id"],
-            sender_name=fields["sender_name"] or fields["sender_id"],
-            text=_MENTION.sub("", text),
-            # The page sends its own id, so a retried request is recognised as a duplicate.
-            message_id=fields["id"] or uuid.uuid4().hex,
-            timestamp=self.clock.now(),
-            addressed=addressed,
-            platform_roles=frozenset({role} if self.trust_roles else ()),
-        )
+        try:
+            message = IncomingMessage(
+                platform=PLATFORM,
+                conversation_id=fields["conversation"],
+                conversation_title=fields["conversation"],
+                sender_id=fields["sender_id"],
+                sender_name=fields["sender_name"] or fields["sender_id"],
+                text=_MENTION.sub("", text),
+                # The page sends its own id, so a retried request is recognised as a duplicate.
+                message_id=fields["id"] or uuid.uuid4().hex,
+                timestamp=self.clock.now(),
+                addressed=addressed,
+                platform_roles=frozenset({role} if self.trust_roles else ()),
+            )
+        except ValueError:  # a name or group of nothing but invisible characters
+            return web.json_response({"error": "请填写群名、姓名和消息。"}, status=400)
         try:
             outcome = await self._link.dispatch(message)
         except Exception:

@@ -521,7 +521,8 @@ class WeComCallback(_WeComAdapter):
     def _checked(self, query: Mapping[str, str], encrypted: str) -> str:
         """The plaintext of a callback that passes every check, or CallbackRefused."""
         timestamp = query.get("timestamp", "")
-        if not timestamp.isdigit():
+        # isdigit() alone takes `²` and any number of digits, which int() then refuses.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise CallbackRefused("缺少时间戳")
         skew = abs(self.clock.now().timestamp() - int(timestamp))
         if skew > self.settings.max_clock_skew_seconds:
@@ -556,7 +557,8 @@ class WeComCallback(_WeComAdapter):
         except CallbackRefused as error:
             log.warning("wecom: callback refused: %s", error)
             return web.Response(status=403, text="校验失败")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser goes.
             return web.Response(status=400, text="格式不对")
         if body.get("msgtype") == "event":
             submit = card_submit(body)

@@ -90,20 +90,23 @@ def incoming_message(
     if not sender or not message_id:
         return None
     conversation, is_group = conversation_of(body)
-    return IncomingMessage(
-        platform=PLATFORM,
-        conversation_id=conversation,
-        sender_id=sender,
-        # WeCom gives a bot the member's userid only, never their display name.
-        sender_name=sender,
-        text=without_mention(text_of(body), bot_name),
-        message_id=message_id,
-        timestamp=platform_time(body, clock),
-        # The 智能机器人 only receives group messages that @ it.
-        addressed=True,
-        is_group=is_group,
-        route=route,
-    )
+    try:
+        return IncomingMessage(
+            platform=PLATFORM,
+            conversation_id=conversation,
+            sender_id=sender,
+            # WeCom gives a bot the member's userid only, never their display name.
+            sender_name=sender,
+            text=without_mention(text_of(body), bot_name),
+            message_id=message_id,
+            timestamp=platform_time(body, clock),
+            # The 智能机器人 only receives group messages that @ it.
+            addressed=True,
+            is_group=is_group,
+            route=route,
+        )
+    except ValueError:  # ids of nothing but invisible characters, or too long to keep
+        return None
 
 
 def card_click(submit: CardSubmit, body: Mapping[str, Any], clock: Clock) -> IncomingMessage | None:
@@ -113,17 +116,20 @@ def card_click(submit: CardSubmit, body: Mapping[str, Any], clock: Clock) -> Inc
     if not sender or not message_id:
         return None
     conversation, is_group = conversation_of(body)
-    return IncomingMessage(
-        platform=PLATFORM,
-        conversation_id=conversation,
-        sender_id=sender,
-        sender_name=sender,
-        text="",
-        message_id=message_id,
-        timestamp=platform_time(body, clock),
-        is_group=is_group,
-        action=CardAction(submit.card_key, submit.options),
-    )
+    try:
+        return IncomingMessage(
+            platform=PLATFORM,
+            conversation_id=conversation,
+            sender_id=sender,
+            sender_name=sender,
+            text="",
+            message_id=message_id,
+            timestamp=platform_time(body, clock),
+            is_group=is_group,
+            action=CardAction(submit.card_key, submit.options),
+        )
+    except ValueError:  # ids of nothing but invisible characters, or too long to keep
+        return None
 
 
 def event_type(body: Mapping[str, Any]) -> str:

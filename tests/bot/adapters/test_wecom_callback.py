@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.adapters.wecom.adapter import WeComCallback
@@ -243,3 +244,34 @@ async def test_a_callback_the_database_could_not_keep_is_not_acknowledged(
     assert (refused, redelivered) == (503, 200)
     assert group.count("inbound_event") == 1
     assert group.count("consultation") == 1
+
+
+@pytest.mark.parametrize("timestamp", ["²", "9" * 5000, "１２３"])
+async def test_a_timestamp_that_is_no_plain_number_is_refused_not_a_crash(
+    group: CallbackGroup, timestamp: str
+) -> None:
+    query = {"msg_signature": "x", "timestamp": timestamp, "nonce": "n", "echostr": "e"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(group.wecom.bot_url, params=query) as response,
+    ):
+        status, text = response.status, await response.text()
+
+    assert (status, text) == (403, "校验失败")
+
+
+async def test_json_nested_beyond_reason_is_a_bad_request(group: CallbackGroup) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            group.wecom.bot_url,
+            params=group.wecom.signed_query("x"),
+            data=nested,
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        status, text = response.status, await response.text()
+
+    assert (status, text) == (400, "格式不对")
+    assert group.count("inbound_event") == 0

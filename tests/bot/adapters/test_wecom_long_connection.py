@@ -341,3 +341,19 @@ async def test_broken_and_unknown_frames_are_passed_over(group: WeComGroup) -> N
 
     assert group.count("consultation") == 1
     assert group.count("inbound_event", "outcome = 'ignored'") == 1  # the picture
+
+
+async def test_odd_characters_in_ids_are_cleaned_and_the_batch_commits(group: WeComGroup) -> None:
+    await group.server.member_says(MODERATOR, "/协商 开始 夜市")
+    await group.all_committed()
+
+    await asyncio.gather(
+        group.server.member_says("zhangsan", "/意见 夜市要有厕所"),
+        group.server.member_says("li\x00si", "/意见 夜市要有路灯", chatid="wrGROUP1\u200b"),
+        group.server.member_says("wang\u202ewu", "/意见 夜市要有停车位"),
+    )
+    await group.all_committed()
+
+    assert group.count("opinion") == 3
+    assert group.count("member", "user_id IN ('zhangsan', 'lisi', 'wangwu')") == 3
+    assert group.count("chat_group") == 1

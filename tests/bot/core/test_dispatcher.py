@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from bot.core.args import Text
 from bot.core.clock import ManualClock
 from bot.core.context import Context
-from bot.core.dispatcher import FAILED, Dispatcher, Status
+from bot.core.dispatcher import FAILED, NOT_STORED, Dispatcher, Status
 from bot.core.errors import UserError
 from bot.core.router import CommandTable, Router
 from handlers import ROUTERS
@@ -211,3 +211,48 @@ async def test_plain_text_goes_to_the_stage_text_handler_or_gets_the_hint(group:
         "发言",
         ("张三：听到了：电梯什么时候装？",),
     )
+
+
+def refuse_inbound_from(group: Group, sender_id: str) -> None:
+    """Make the database itself refuse to record messages from `sender_id`, as it refuses a
+    value it cannot store (PostgreSQL: a DataError; SQLite: a failed constraint)."""
+    with group.app.engine.begin() as connection:
+        if group.app.engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN"
+                f" IF NEW.sender_id = '{sender_id}' THEN"
+                " RAISE EXCEPTION 'refused' USING ERRCODE = '22001'; END IF;"
+                " RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON inbound_event"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON inbound_event"
+                f" WHEN NEW.sender_id = '{sender_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+
+
+async def test_a_message_the_database_refuses_is_answered_alone_and_its_batch_commits(
+    group: Group,
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.group_sees()
+    refuse_inbound_from(group, "id-王五")
+    batch = [
+        group.message(name, f"/意见 {name}的意见")
+        for name in ("张三", "李四", "王五", "赵六", "钱七")
+    ]
+
+    outcomes = await group.deliver(batch)
+    seen = await group.group_sees()
+
+    assert [o.status for o in outcomes] == [Status.OK] * 2 + [Status.ERROR] + [Status.OK] * 2
+    assert sorted(text for (text,) in group.rows("SELECT text FROM opinion")) == sorted(
+        f"{name}的意见" for name in ("张三", "李四", "赵六", "钱七")
+    )
+    said = "\n".join(seen)
+    assert "已记录 4 条意见 #1–#4" in said
+    assert f"王五：{NOT_STORED}" in said
