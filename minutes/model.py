@@ -11,6 +11,10 @@ from datetime import datetime
 from typing import Literal
 
 StatementKind = Literal["opinion", "suggestion", "remark"]
+# The speaker's part in the consultation, as the bot's roles name it. The moderator and the
+# secretary run the meeting: most of what they say is procedure ("请大家踊跃发言"), which the
+# minutes set aside unless it argues a matter the way members do.
+SpeakerRole = Literal["member", "moderator", "secretary", "liaison"]
 StanceValue = Literal[1, -1, 0]
 
 AGREE: StanceValue = 1
@@ -32,6 +36,8 @@ class Statement:
     seconds: tuple[str, ...] = ()
     # Withdrawn by its author or removed by the moderator: never quoted nor counted.
     retracted: bool = False
+    # The author's role in this consultation: moderator or secretary if they hold either.
+    role: SpeakerRole = "member"
 
 
 @dataclass(frozen=True, slots=True)
