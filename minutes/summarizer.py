@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from minutes.chatter import chatter_log_odds
 from minutes.cluster import Views, build_views, find_themes, near_duplicates
 from minutes.embed import Embedder
 from minutes.model import ConsultationInfo, PollSummary, Stance, Statement
@@ -29,17 +30,23 @@ from minutes.text import content_words, is_keyword, is_title_word
 
 @dataclass(frozen=True)
 class SummaryOptions:
-    """Knobs of the summarizer, with the defaults documented in docs/minutes.md."""
+    """Knobs of the summarizer, with the defaults documented in docs/minutes.md.
+
+    The defaults were chosen on all labelled consultations together; `bench/minutes_quality.py`
+    shows what each choice does on each of them and what is chosen without each one.
+    """
 
     max_themes: int = 12
     keywords_per_theme: int = 5
     title_keywords: int = 3
-    # A statement with fewer content words than this reacts rather than argues ("收到", "+1",
-    # "同意楼上", "支持延长"): an opinion names a matter and says something about it.
-    min_content_words: int = 3
-    # A theme whose typical statement has at most this many content words is chatter: chat
-    # lines ("同意楼上", "今天几点结束") gather together, and opinions are longer than that.
-    chatter_theme_words: int = 5
+    # A line naming at most this many matters is a reaction ("收到", "+1", "同意楼上", "辛苦了"):
+    # an opinion names a matter and says something about it.
+    reaction_keywords: int = 1
+    # Weights of the word, character and sentence-vector views in the similarity of themes.
+    view_weights: tuple[float, float, float] = (2.0, 1.0, 1.0)
+    # How strongly lines said one after the other are tied, in typical graph edges, when the
+    # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
+    thread_weight: float = 2.0
     seed: int = 0
 
 
@@ -61,34 +68,43 @@ def summarize(
     words = [content_words(s.text) for s in live]
     quotes = {s.id: _quote(s) for s in live}
 
-    # Chatter stays in the clustering on purpose: short chat lines pull the longer ones
-    # ("今天几点结束？", "网有点卡…") into a theme of their own, which is then set aside whole.
     candidates = [i for i, s in enumerate(live) if s.text.strip()]
     chatter = {s.id for s in live if not s.text.strip()}
 
     matrix, method = _vectors_for([live[i] for i in candidates], vectors, embedder)
-    views = build_views([live[i].text for i in candidates], [words[i] for i in candidates], matrix)
-    labels = find_themes(views, max_themes=opts.max_themes, seed=opts.seed)
-    groups = _groups(labels)
+    views = build_views(
+        [live[i].text for i in candidates],
+        [words[i] for i in candidates],
+        matrix,
+        weights=opts.view_weights,
+    )
+    keywords = np.asarray(
+        [sum(1 for w in words[i] if is_keyword(w)) for i in candidates], dtype=np.int64
+    )
+    odds = chatter_log_odds(
+        views,
+        keywords,
+        [live[i].role for i in candidates],
+        reaction_keywords=opts.reaction_keywords,
+        seed=opts.seed,
+    )
+    is_chatter = (odds > 0) | (keywords <= opts.reaction_keywords)
+    chatter.update(live[candidates[i]].id for i in np.flatnonzero(is_chatter).tolist())
+    rows = np.flatnonzero(~is_chatter).astype(np.int64)
+    labels = find_themes(
+        views.subset(rows),
+        max_themes=opts.max_themes,
+        seed=opts.seed,
+        thread_weight=opts.thread_weight,
+    )
+    opinion_groups = [rows[g] for g in _groups(labels)]
 
     themes: list[Theme] = []
     duplicates: list[tuple[int, int]] = []
     theme_of: dict[int, int] = {}
     stance_counts = count_stances(stances)
-    word_counts = [len(words[i]) for i in candidates]
     # Words that name a matter of the topic or plan ("意见" in "听取居民意见" names none).
     topic_words = {w for w in content_words(f"{info.topic} {info.plan or ''}") if is_keyword(w)}
-    substantive_groups, set_aside = _split_chatter(
-        views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
-    )
-    chatter.update(live[candidates[i]].id for i in set_aside)
-    opinion_groups: list[npt.NDArray[np.int64]] = []
-    for members in substantive_groups:
-        short = np.asarray([word_counts[i] < opts.min_content_words for i in members.tolist()])
-        chatter.update(live[candidates[i]].id for i in members[short].tolist())
-        if (~short).any():
-            opinion_groups.append(members[~short])
-
     fold_groups, theme_groups = _fold_duplicates(views, opinion_groups, opts.seed)
     all_counts = _document_frequencies(words, candidates, theme_groups)
     for members, folds in zip(theme_groups, fold_groups, strict=True):
@@ -135,54 +151,6 @@ def summarize(
         method=method,
     )
     return _with_overview(minutes)
-
-
-def _split_chatter(
-    views: Views,
-    groups: Sequence[npt.NDArray[np.int64]],
-    word_counts: Sequence[int],
-    word_sets: Sequence[set[str]],
-    topic_words: set[str],
-    opts: SummaryOptions,
-) -> tuple[list[npt.NDArray[np.int64]], list[int]]:
-    """Themes of opinions, and the statements set aside as chatter.
-
-    A theme whose typical statement is short is chatter. A longer statement caught in it is
-    kept if it resembles an opinion theme as much as that theme's typical member does (it
-    joins that theme) or if it names the topic (the kept ones form a theme of their own):
-    "烧烤油烟飘进楼上住户家里" belongs to the minutes even when it landed among "收到" lines.
-    """
-    chatty = [
-        len(groups) > 1 and np.median([word_counts[i] for i in g]) <= opts.chatter_theme_words
-        for g in groups
-    ]
-    kept = [g for g, is_chatty in zip(groups, chatty, strict=True) if not is_chatty]
-    typical = [float(np.median(views.centrality(g))) for g in kept]
-    joined: list[list[int]] = [[] for _ in kept]
-    on_topic: list[int] = []
-    set_aside: list[int] = []
-    long_lines: list[int] = []
-    for group in (g for g, is_chatty in zip(groups, chatty, strict=True) if is_chatty):
-        for i in group.tolist():
-            (long_lines if word_counts[i] > opts.chatter_theme_words else set_aside).append(i)
-    rows = np.asarray(long_lines, dtype=np.int64)
-    # One pass per theme over all long lines: the theme's sum is computed once.
-    sims = np.stack([views.mean_similarity(rows, g) for g in kept], axis=1) if kept else None
-    for r, i in enumerate(long_lines):
-        best = int(np.argmax(sims[r])) if sims is not None else -1
-        if best >= 0 and sims is not None and sims[r, best] >= typical[best]:
-            joined[best].append(i)
-        elif word_sets[i] & topic_words:
-            on_topic.append(i)
-        else:
-            set_aside.append(i)
-    themes = [
-        np.concatenate([g, np.asarray(extra, dtype=np.int64)]) if extra else g
-        for g, extra in zip(kept, joined, strict=True)
-    ]
-    if on_topic:
-        themes.append(np.asarray(on_topic, dtype=np.int64))
-    return themes, set_aside
 
 
 def _quote(statement: Statement) -> Quote:

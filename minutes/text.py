@@ -49,6 +49,7 @@ _NOT_KEYWORD_TAGS = ("t", "m", "q", "r", "d", "p", "c", "u", "f", "y", "e", "o",
 _TITLE_TAGS = ("n", "vn", "an", "j", "eng", "l", "i")
 
 
+@lru_cache(maxsize=1 << 16)
 def _tag(word: str) -> str:
     tagged = rjieba.tag(word)
     return tagged[0][1] if len(tagged) == 1 else "l"
