@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.manifold import spectral_embedding
@@ -191,9 +193,17 @@ def modularity(graph: sp.csr_matrix, labels: IntArray) -> float:
 
 
 def spectral_themes(
-    graph: sp.csr_matrix, max_themes: int, seed: int
+    graph: sp.csr_matrix, max_themes: int, seed: int, restarts: int = 3
 ) -> tuple[IntArray, dict[int, float]]:
-    """Spectral clustering of the graph for 2..max_themes; keep the most modular partition."""
+    """Themes of a graph: a consensus of spectral clusterings for every number of themes
+    2..max_themes, cut at the number whose partition is the most modular.
+
+    One k-means on the spectral embedding hangs on its k and its start: on the labelled
+    consultations the adjusted Rand index of neighbouring k differed by up to 0.1 with no
+    trend. How often two statements fall together over all k and `restarts` starts (evidence
+    accumulation, Fred & Jain 2005) is steadier; average linkage of that co-association cuts
+    it into nested partitions, and modularity (Newman 2006) picks the cut.
+    """
     n = graph.shape[0]
     max_themes = max(2, min(max_themes, n - 1))
     with warnings.catch_warnings():
@@ -202,16 +212,28 @@ def spectral_themes(
         coords = spectral_embedding(
             graph, n_components=max_themes, drop_first=False, random_state=seed
         )
+    together = np.zeros((n, n), dtype=np.float32)
+    runs = 0
+    for start in range(restarts):
+        for k in range(2, max_themes + 1):
+            points = normalize(coords[:, :k])
+            labels = KMeans(k, n_init=1, random_state=seed + start).fit_predict(points)
+            together += labels[:, None] == labels[None, :]
+            runs += 1
+    apart = 1.0 - together / runs
+    np.fill_diagonal(apart, 0.0)
+    tree = linkage(squareform(apart, checks=False), method="average")
     best_labels = np.zeros(n, dtype=np.int64)
     best_score = -math.inf
     scores: dict[int, float] = {}
     for k in range(2, max_themes + 1):
-        points = normalize(coords[:, :k])
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(points).astype(np.int64)
-        labels = _compact(labels)
-        scores[k] = modularity(graph, labels)
-        if scores[k] > best_score:
-            best_score, best_labels = scores[k], labels
+        labels = _compact(fcluster(tree, k, criterion="maxclust").astype(np.int64))
+        count = int(labels.max()) + 1
+        if count in scores:
+            continue
+        scores[count] = modularity(graph, labels)
+        if scores[count] > best_score:
+            best_score, best_labels = scores[count], labels
     return best_labels, scores
 
 
