@@ -42,8 +42,6 @@ IntArray = npt.NDArray[np.int64]
 GRAPH_SAMPLE = 1500
 # Near duplicates are searched within cells of at most this many statements.
 DUPLICATE_CELL = 600
-# Mutual nearest pairs closer than this percentile of all nearest pairs are folded.
-DUPLICATE_QUANTILE = 50.0
 # Fewer statements than this form a single theme: a graph of a handful of points says nothing.
 MIN_STATEMENTS_TO_CLUSTER = 8
 
@@ -311,30 +309,34 @@ def find_themes(
     return _compact(labels)
 
 
-def near_duplicates(views: Views, members: IntArray, *, seed: int = 0) -> list[tuple[int, int]]:
-    """Pairs of statements (global indices) among `members` that say the same thing.
+def near_duplicates(
+    views: Views, groups: Sequence[IntArray], *, quantile: float, seed: int = 0
+) -> list[tuple[int, int]]:
+    """Pairs of statements (global indices) that say the same thing, searched within each
+    group (theme).
 
-    Two statements are near duplicates when each is the other's most similar statement
-    (mutual nearest neighbours) and they are closer than the typical nearest pair (the median
-    of the nearest-neighbour similarities). Mutuality keeps a statement from being folded into
-    a merely related one; the median keeps the loose pairs of a diffuse discussion apart.
-    Many statements are cut into cells of bounded size first (as approximate nearest-neighbour
-    indexes do), so the cost stays n log n; the median is then taken over all cells.
+    Two statements are near duplicates when each is the other's most similar statement in
+    their theme (mutual nearest neighbours) and they are closer than `quantile` percent of all
+    such nearest pairs. Mutuality keeps a statement from being folded into a merely related
+    one; the quantile keeps the loose pairs of a diffuse discussion apart. Within a theme,
+    because a fold says "these make the same point", which two themes cannot share. Large
+    themes are cut into cells of bounded size first (as approximate nearest-neighbour indexes
+    do), so the cost stays n log n; the quantile is then taken over all cells.
     """
-    if len(members) < 2:
-        return []
-    cells = _cells(views, members, seed)
     found: list[tuple[IntArray, IntArray, FloatArray]] = []
-    for cell in cells:
-        if len(cell) < 2:
+    for members in groups:
+        if len(members) < 2:
             continue
-        sim = views.similarity(cell, cell)
-        np.fill_diagonal(sim, -np.inf)
-        nearest = sim.argmax(axis=1)
-        found.append((cell, nearest, sim[np.arange(len(cell)), nearest]))
+        for cell in _cells(views, members, seed):
+            if len(cell) < 2:
+                continue
+            sim = views.similarity(cell, cell)
+            np.fill_diagonal(sim, -np.inf)
+            nearest = sim.argmax(axis=1)
+            found.append((cell, nearest, sim[np.arange(len(cell)), nearest]))
     if not found:
         return []
-    threshold = float(np.percentile(np.concatenate([b for _, _, b in found]), DUPLICATE_QUANTILE))
+    threshold = float(np.percentile(np.concatenate([b for _, _, b in found]), quantile))
     pairs: list[tuple[int, int]] = []
     for cell, nearest, best in found:
         for i, j in enumerate(nearest.tolist()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -43,10 +43,14 @@ class SummaryOptions:
     # an opinion names a matter and says something about it.
     reaction_keywords: int = 1
     # Weights of the word, character and sentence-vector views in the similarity of themes.
-    view_weights: tuple[float, float, float] = (2.0, 1.0, 1.0)
+    view_weights: tuple[float, float, float] = (2.0, 1.0, 0.5)
     # How strongly lines said one after the other are tied, in typical graph edges, when the
     # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
     thread_weight: float = 2.0
+    # Near duplicates: weights of the views (sentence vectors most), and the share of
+    # mutual nearest pairs, in percent and closest last, that are too far apart to fold.
+    fold_weights: tuple[float, float, float] = (0.0, 1.0, 2.0)
+    fold_quantile: float = 30.0
     seed: int = 0
 
 
@@ -105,9 +109,9 @@ def summarize(
     stance_counts = count_stances(stances)
     # Words that name a matter of the topic or plan ("意见" in "听取居民意见" names none).
     topic_words = {w for w in content_words(f"{info.topic} {info.plan or ''}") if is_keyword(w)}
-    fold_groups, theme_groups = _fold_duplicates(views, opinion_groups, opts.seed)
-    all_counts = _document_frequencies(words, candidates, theme_groups)
-    for members, folds in zip(theme_groups, fold_groups, strict=True):
+    fold_groups = _fold_duplicates(views, opinion_groups, opts)
+    all_counts = _document_frequencies(words, candidates, opinion_groups)
+    for members, folds in zip(opinion_groups, fold_groups, strict=True):
         theme, pairs = _theme(
             views,
             members,
@@ -238,23 +242,20 @@ def _keywords(
 
 
 def _fold_duplicates(
-    views: Views, groups: Sequence[npt.NDArray[np.int64]], seed: int
-) -> tuple[list[list[list[int]]], list[npt.NDArray[np.int64]]]:
-    """Near-duplicate groups, each moved whole into the theme of its most central statement.
+    views: Views, groups: Sequence[npt.NDArray[np.int64]], opts: SummaryOptions
+) -> list[list[list[int]]]:
+    """Per theme, its groups of statements that say the same thing, the most central first.
 
-    Pairs are searched across all opinions, not theme by theme, so that a fold does not hang
-    on where the clustering drew a border; a statement that says the same as another belongs
-    in the same theme. Returns, per theme, its fold groups (kept statement first) and the
-    themes' members after the moves.
+    A paraphrase is a matter of meaning more than of shared words ("公积金能不能给加电梯开个
+    口子" against "建议放宽住房公积金提取"), so the sentence vectors weigh most here, with the
+    characters; word overlap, which sets themes apart, would fold lines that merely share a
+    matter.
     """
-    if not groups:
-        return [], []
-    everyone = np.concatenate(groups)
-    theme_of = {int(m): t for t, g in enumerate(groups) for m in g.tolist()}
+    fold_views = replace(views, weights=opts.fold_weights)
     rank: dict[int, float] = {}
     for g in groups:
         rank.update(zip(g.tolist(), views.centrality(g).tolist(), strict=True))
-    parent = {m: m for m in theme_of}
+    parent = {m: m for g in groups for m in g.tolist()}
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -262,25 +263,17 @@ def _fold_duplicates(
             x = parent[x]
         return x
 
-    for a, b in near_duplicates(views, everyone, seed=seed):
+    for a, b in near_duplicates(fold_views, groups, quantile=opts.fold_quantile, seed=opts.seed):
         parent[root(a)] = root(b)
-    clusters: dict[int, list[int]] = {}
-    for m in theme_of:
-        clusters.setdefault(root(m), []).append(m)
-    folds: list[list[list[int]]] = [[] for _ in groups]
-    for group in clusters.values():
-        if len(group) < 2:
-            continue
-        group.sort(key=lambda m: (-rank[m], m))
-        home = theme_of[group[0]]
-        for m in group[1:]:
-            theme_of[m] = home
-        folds[home].append(group)
-    members = [[] for _ in groups]  # type: list[list[int]]
-    for m in everyone.tolist():
-        members[theme_of[m]].append(m)
-    kept = [i for i, ms in enumerate(members) if ms]
-    return [folds[i] for i in kept], [np.asarray(members[i], dtype=np.int64) for i in kept]
+    folds: list[list[list[int]]] = []
+    for g in groups:
+        clusters: dict[int, list[int]] = {}
+        for m in g.tolist():
+            clusters.setdefault(root(m), []).append(m)
+        folds.append(
+            [sorted(c, key=lambda m: (-rank[m], m)) for c in clusters.values() if len(c) > 1]
+        )
+    return folds
 
 
 def _theme(
@@ -374,8 +367,6 @@ def _participation(
 
 
 def _with_overview(minutes: Minutes) -> Minutes:
-    from dataclasses import replace
-
     return replace(minutes, overview=build_overview(minutes))
 
 
