@@ -26,6 +26,7 @@ from minutes.result import (
 )
 from minutes.stances import analyse_stances, count_stances
 from minutes.text import content_words, is_keyword, is_title_word
+from minutes.titles import ThemeText, choose_titles
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,6 @@ class SummaryOptions:
 
     max_themes: int = 12
     keywords_per_theme: int = 5
-    title_keywords: int = 3
     # A line naming at most this many matters is a reaction ("收到", "+1", "同意楼上", "辛苦了"):
     # an opinion names a matter and says something about it.
     reaction_keywords: int = 1
@@ -103,7 +103,6 @@ def summarize(
     )
     opinion_groups = [rows[g] for g in _groups(labels)]
 
-    themes: list[Theme] = []
     duplicates: list[tuple[int, int]] = []
     theme_of: dict[int, int] = {}
     stance_counts = count_stances(stances)
@@ -111,8 +110,9 @@ def summarize(
     topic_words = {w for w in content_words(f"{info.topic} {info.plan or ''}") if is_keyword(w)}
     fold_groups = _fold_duplicates(views, opinion_groups, opts)
     all_counts = _document_frequencies(words, candidates, opinion_groups)
+    scored: list[tuple[Theme, dict[str, float]]] = []
     for members, folds in zip(opinion_groups, fold_groups, strict=True):
-        theme, pairs = _theme(
+        theme, pairs, scores = _theme(
             views,
             members,
             {int(i): live[candidates[i]] for i in members},
@@ -123,9 +123,21 @@ def summarize(
             topic_words,
             opts,
         )
-        themes.append(theme)
+        scored.append((theme, scores))
         duplicates.extend(pairs)
-    themes.sort(key=lambda t: (-len(t.member_ids), -len(t.opinions), min(q.id for q in t.opinions)))
+    scored.sort(
+        key=lambda ts: (
+            -len(ts[0].member_ids),
+            -len(ts[0].opinions),
+            min(q.id for q in ts[0].opinions),
+        )
+    )
+    titles = choose_titles(
+        [ThemeText([q.text for q in t.opinions], scores) for t, scores in scored],
+        topic_words,
+        [t.title for t, _ in scored],
+    )
+    themes = [replace(t, title=title) for (t, _), title in zip(scored, titles, strict=True)]
     for index, theme in enumerate(themes):
         for quote in theme.opinions:
             theme_of[quote.id] = index
@@ -214,14 +226,15 @@ def _document_frequencies(
     return total, mean_words
 
 
-def _keywords(
-    theme_words: Sequence[list[str]], corpus: tuple[Counter[str], float], limit: int
-) -> tuple[str, ...]:
-    """Words that set this theme apart: p(w|theme) * log(p(w|theme) / p(w)).
+def _word_scores(
+    theme_words: Sequence[list[str]], corpus: tuple[Counter[str], float]
+) -> dict[str, float]:
+    """How much each word sets this theme apart: p(w|theme) * log(p(w|theme) / p(w)).
 
     This is the theme's share of the Kullback-Leibler divergence from the whole discussion,
     the distinctiveness measure of topic-model labelling: a word frequent everywhere
     ("建议", the topic itself) scores near zero, a word frequent only here scores high.
+    Only words that may name a matter and occur in two statements or more are scored.
     """
     counts: Counter[str] = Counter()
     for ws in theme_words:
@@ -230,15 +243,19 @@ def _keywords(
     total_counts, _ = corpus
     grand_total = sum(total_counts.values()) or 1
     size = sum(counts.values()) or 1
-    scored = []
+    scores = {}
     for word, count in counts.items():
         if not is_keyword(word) or count < 2:
             continue
         p_theme = count / size
         p_all = total_counts[word] / grand_total
-        scored.append((p_theme * math.log(p_theme / p_all), word))
-    scored.sort(key=lambda t: (-t[0], t[1]))
-    return tuple(w for _, w in scored[:limit])
+        scores[word] = p_theme * math.log(p_theme / p_all)
+    return scores
+
+
+def _keywords(scores: Mapping[str, float], limit: int) -> tuple[str, ...]:
+    """The most distinctive words, best first."""
+    return tuple(sorted(scores, key=lambda w: (-scores[w], w))[:limit])
 
 
 def _fold_duplicates(
@@ -286,16 +303,17 @@ def _theme(
     stance_counts: Mapping[int, StanceCount],
     topic_words: set[str],
     opts: SummaryOptions,
-) -> tuple[Theme, list[tuple[int, int]]]:
+) -> tuple[Theme, list[tuple[int, int]], dict[str, float]]:
     centrality = views.centrality(members)
     statements = [by_index[int(m)] for m in members]
     rank = {int(m): float(c) for m, c in zip(members, centrality, strict=True)}
     representative = _quote(by_index[int(members[int(np.argmax(centrality))])])
-    keywords = _keywords(theme_words, corpus, opts.keywords_per_theme + opts.title_keywords)
-    # Every reader knows the topic: a title says what sets the theme apart from the rest.
-    nouns = [w for w in keywords if is_title_word(w)]
-    title_words = [w for w in nouns if w not in topic_words] or nouns or list(keywords)
-    title = "、".join(title_words[: opts.title_keywords]) or _fallback_title(representative.text)
+    scores = _word_scores(theme_words, corpus)
+    keywords = _keywords(scores, opts.keywords_per_theme)
+    # Only when no phrase of the theme will do (see minutes.titles): its most distinctive
+    # noun that is not the topic, which every reader knows, or the start of its medoid.
+    nouns = [w for w in keywords if is_title_word(w) and w not in topic_words]
+    title = nouns[0] if nouns else _fallback_title(representative.text)
 
     folds, pairs = _folds(fold_groups, by_index)
     agree = sum(stance_counts.get(s.id, StanceCount()).agree for s in statements)
@@ -303,7 +321,7 @@ def _theme(
     passed = sum(stance_counts.get(s.id, StanceCount()).passed for s in statements)
     theme = Theme(
         title=title,
-        keywords=keywords[: opts.keywords_per_theme],
+        keywords=keywords,
         opinions=tuple(
             _quote(by_index[m]) for m in sorted(rank, key=lambda m: (-rank[m], by_index[m].id))
         ),
@@ -313,7 +331,7 @@ def _theme(
         stances=StanceCount(agree, disagree, passed),
         folds=folds,
     )
-    return theme, pairs
+    return theme, pairs, scores
 
 
 def _fallback_title(text: str) -> str:

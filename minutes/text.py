@@ -58,8 +58,13 @@ def _tag(word: str) -> str:
 # Words of the genre rather than of a matter: every consultation is made of 意见 and 建议, so
 # these say what kind of statement a line is, never what it is about ("加梯、建议、政策").
 # A generic list for consultations, not drawn from any data set.
-_SPEECH_ACT_WORDS = frozenset(
-    {"建议", "意见", "希望", "要求", "反映", "呼吁", "问题", "情况", "方面", "大家", "觉得"}
+_SPEECH_ACT_WORDS = frozenset({"建议", "意见", "意见建议", "希望", "要求", "反映", "呼吁", "觉得"})
+# Nouns that name no matter, two general classes of Chinese grammar, not drawn from any data
+# set: the light nouns that stand for anything (泛指名词: 东西, 地方, 事情, 问题, 情况, 方面…)
+# and the forms of address of a meeting (称谓: 同志, 委员, 代表, 领导, 朋友, 各位, 大家).
+_NAMES_NO_MATTER = frozenset(
+    {"东西", "地方", "事情", "事儿", "问题", "情况", "方面", "样子", "时候"}
+    | {"同志", "委员", "代表", "领导", "朋友", "各位", "大家"}
 )
 
 
@@ -69,6 +74,7 @@ def is_keyword(word: str) -> bool:
     return (
         len(word) >= 2
         and word not in _SPEECH_ACT_WORDS
+        and word not in _NAMES_NO_MATTER
         and not _tag(word).startswith(_NOT_KEYWORD_TAGS)
     )
 
