@@ -67,7 +67,18 @@ class PollSummary:
     voters: int
     anonymous: bool = False
     multiple: bool = False
+    # An open poll's counts are interim: the minutes mark it 进行中 and show no result.
     closed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchNote:
+    """A research note a member attached with `/调研` in 组织调研, shown in 一、概况."""
+
+    id: int
+    text: str
+    author: str = ""
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,5 +94,15 @@ class ConsultationInfo:
     attendees: tuple[str, ...] = ()
     observers: tuple[str, ...] = ()
     place: str | None = None
+    # The plan (制订方案) as the moderator recorded it, in words ("时间：…；地点：…；部门：…").
     plan: str | None = None
-    research_notes: tuple[str, ...] = field(default=())
+    # Research notes (组织调研) in the order they were attached; plain strings are numbered
+    # 1, 2, … as given.
+    research_notes: tuple[str | ResearchNote, ...] = field(default=())
+
+    def notes(self) -> tuple[ResearchNote, ...]:
+        """The research notes, each with a number and (when known) its author."""
+        return tuple(
+            n if isinstance(n, ResearchNote) else ResearchNote(i, n)
+            for i, n in enumerate(self.research_notes, start=1)
+        )

@@ -402,8 +402,12 @@ def build_overview(minutes: Minutes) -> str:
         text += f"意见归纳为{len(minutes.themes)}个主题，讨论较多的是{top}。"
     if p.chatter:
         text += f"另有{p.chatter}条问候、附和等闲聊未计入主题。"
-    if minutes.polls:
-        text += f"共进行表决{len(minutes.polls)}项。"
+    closed = sum(1 for poll in minutes.polls if poll.closed)
+    still_open = len(minutes.polls) - closed
+    if closed:
+        text += f"共进行表决{closed}项。"
+    if still_open:
+        text += f"另有{still_open}项表决进行中。"
     if minutes.consensus:
         text += f"{p.stance_members}人对意见表明了态度，形成共识{len(minutes.consensus)}条"
         text += f"，存在分歧{len(minutes.divisive)}条。" if minutes.divisive else "。"
