@@ -37,6 +37,9 @@ BoolArray = npt.NDArray[np.bool_]
 # Log odds are clipped here: beyond it a line is as sure as it gets, and the extension to lines
 # outside the graph sample (a regression) should not chase the extremes.
 _CLIP = 8.0
+# The views of the chat graph: sentence vectors alone. Adding words or characters traded
+# recall for precision on the labelled consultations and gained nothing overall.
+CHAT_WEIGHTS = (0.0, 0.0, 1.0)
 
 
 def spread(
@@ -114,7 +117,7 @@ def chatter_evidence(
     # Chat is told apart by how it is said more than by the words it shares: the sentence
     # vectors alone when there are any, else words and characters.
     if views.embedding is not None:
-        chat_views = replace(views, weights=(0.0, 0.0, 1.0))
+        chat_views = replace(views, weights=CHAT_WEIGHTS)
     else:
         chat_views = replace(views, weights=(1.0, 1.0, 0.0))
     sample = graph_sample(n, seed)

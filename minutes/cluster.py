@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.vq import kmeans2
 from scipy.spatial.distance import squareform
-from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.manifold import spectral_embedding
 from sklearn.preprocessing import normalize
@@ -191,7 +191,7 @@ def modularity(graph: sp.csr_matrix, labels: IntArray) -> float:
 
 
 def spectral_themes(
-    graph: sp.csr_matrix, max_themes: int, seed: int, restarts: int = 3
+    graph: sp.csr_matrix, max_themes: int, seed: int, restarts: int = 6
 ) -> tuple[IntArray, dict[int, float]]:
     """Themes of a graph: a consensus of spectral clusterings for every number of themes
     2..max_themes, cut at the number whose partition is the most modular.
@@ -204,20 +204,24 @@ def spectral_themes(
     """
     n = graph.shape[0]
     max_themes = max(2, min(max_themes, n - 1))
+    together = np.zeros((n, n), dtype=np.float32)
+    runs = 0
+    rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
-        # A disconnected graph is fine here: its components simply fall into separate themes.
+        # A disconnected graph is fine here: its components simply fall into separate themes;
+        # and a k-means run that leaves a cluster empty just yields fewer themes.
         warnings.simplefilter("ignore", UserWarning)
         coords = spectral_embedding(
             graph, n_components=max_themes, drop_first=False, random_state=seed
         )
-    together = np.zeros((n, n), dtype=np.float32)
-    runs = 0
-    for start in range(restarts):
-        for k in range(2, max_themes + 1):
-            points = normalize(coords[:, :k])
-            labels = KMeans(k, n_init=1, random_state=seed + start).fit_predict(points)
-            together += labels[:, None] == labels[None, :]
-            runs += 1
+        for _ in range(restarts):
+            for k in range(2, max_themes + 1):
+                points = normalize(coords[:, :k])
+                # SciPy's k-means (k-means++ start, Lloyd steps): the same method as
+                # scikit-learn's, without the per-call overhead that dominated 66 small runs.
+                _, labels = kmeans2(points, k, iter=20, minit="++", seed=rng)
+                together += labels[:, None] == labels[None, :]
+                runs += 1
     apart = 1.0 - together / runs
     np.fill_diagonal(apart, 0.0)
     tree = linkage(squareform(apart, checks=False), method="average")

@@ -42,6 +42,8 @@ class SummaryOptions:
     # A line naming at most this many matters is a reaction ("收到", "+1", "同意楼上", "辛苦了"):
     # an opinion names a matter and says something about it.
     reaction_keywords: int = 1
+    # Posterior log odds (minutes.chatter) above which a line is chatter.
+    chatter_log_odds: float = 0.0
     # Weights of the word, character and sentence-vector views in the similarity of themes.
     view_weights: tuple[float, float, float] = (2.0, 1.0, 0.5)
     # How strongly lines said one after the other are tied, in typical graph edges, when the
@@ -92,7 +94,7 @@ def summarize(
         reaction_keywords=opts.reaction_keywords,
         seed=opts.seed,
     )
-    is_chatter = (odds > 0) | (keywords <= opts.reaction_keywords)
+    is_chatter = (odds > opts.chatter_log_odds) | (keywords <= opts.reaction_keywords)
     chatter.update(live[candidates[i]].id for i in np.flatnonzero(is_chatter).tolist())
     rows = np.flatnonzero(~is_chatter).astype(np.int64)
     labels = find_themes(
