@@ -53,6 +53,9 @@ class SummaryOptions:
     # mutual nearest pairs, in percent and closest last, that are too far apart to fold.
     fold_weights: tuple[float, float, float] = (0.0, 1.0, 2.0)
     fold_quantile: float = 30.0
+    # A word in at least this share of the statements of half the themes or more ("橘子" where
+    # citrus is discussed) names the consultation like its topic does: no title leans on it.
+    everywhere_share: float = 0.1
     seed: int = 0
 
 
@@ -136,7 +139,11 @@ def summarize(
     )
     titles = choose_titles(
         [ThemeText([q.text for q in t.opinions], scores) for t, scores in scored],
-        topic_words,
+        topic_words
+        | _everywhere(
+            [[words[candidates[i]] for i in members] for members in opinion_groups],
+            opts.everywhere_share,
+        ),
         [t.title for t, _ in scored],
     )
     themes = [replace(t, title=title) for (t, _), title in zip(scored, titles, strict=True)]
@@ -253,6 +260,20 @@ def _word_scores(
         p_all = total_counts[word] / grand_total
         scores[word] = p_theme * math.log(p_theme / p_all)
     return scores
+
+
+def _everywhere(groups: Sequence[Sequence[list[str]]], share: float) -> set[str]:
+    """Words that name the consultation rather than a theme: each is said in at least `share`
+    of the statements of at least half of the themes ("橘子" where citrus is discussed)."""
+    if len(groups) < 2:
+        return set()
+    themes_using: Counter[str] = Counter()
+    for theme_words in groups:
+        counts: Counter[str] = Counter()
+        for ws in theme_words:
+            counts.update(set(ws))
+        themes_using.update(w for w, c in counts.items() if c >= share * len(theme_words))
+    return {w for w, c in themes_using.items() if c >= max(2, len(groups) / 2)}
 
 
 def _keywords(scores: Mapping[str, float], limit: int) -> tuple[str, ...]:

@@ -59,12 +59,14 @@ def _tag(word: str) -> str:
 # these say what kind of statement a line is, never what it is about ("加梯、建议、政策").
 # A generic list for consultations, not drawn from any data set.
 _SPEECH_ACT_WORDS = frozenset({"建议", "意见", "意见建议", "希望", "要求", "反映", "呼吁", "觉得"})
-# Nouns that name no matter, two general classes of Chinese grammar, not drawn from any data
-# set: the light nouns that stand for anything (泛指名词: 东西, 地方, 事情, 问题, 情况, 方面…)
-# and the forms of address of a meeting (称谓: 同志, 委员, 代表, 领导, 朋友, 各位, 大家).
+# Words that name no matter, three general classes of Chinese, none drawn from any data set:
+# the light nouns that stand for anything (泛指名词: 东西, 地方, 事情, 问题, 情况, 方面…), the
+# forms of address of a meeting (称谓: 同志, 委员, 代表, 领导, 朋友, 各位, 大家), and the
+# courtesy words of the "十字文明用语" (您好、请、谢谢、对不起、再见) with their common variants.
 _NAMES_NO_MATTER = frozenset(
     {"东西", "地方", "事情", "事儿", "问题", "情况", "方面", "样子", "时候"}
     | {"同志", "委员", "代表", "领导", "朋友", "各位", "大家"}
+    | {"您好", "你好", "谢谢", "感谢", "对不起", "抱歉", "再见"}
 )
 
 

@@ -26,8 +26,9 @@ import rjieba
 from minutes.text import is_keyword, stop_words
 
 # jieba's tags of words that may stand in a heading phrase, and of those that may end one.
-_PHRASE_TAGS = ("n", "vn", "an", "a", "b", "j", "eng", "l", "i", "v")
-_HEAD_TAGS = ("n", "vn", "an", "j", "eng", "l", "i")
+# Idioms and set phrases (l, i: "说实话", "意见建议") name no matter and stay out.
+_PHRASE_TAGS = ("n", "vn", "an", "a", "b", "j", "eng", "v")
+_HEAD_TAGS = ("n", "vn", "an", "j", "eng")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 MAX_PHRASE_WORDS = 4
 MAX_PHRASE_CHARS = 10
