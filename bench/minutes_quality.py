@@ -8,8 +8,8 @@ folded together, the share of folds whose two statements carry different labels 
 one point made twice), the share of themes whose representative carries the theme's label, and
 each theme's title beside the label it best matches, with the share of titles whose nearest
 label by the bundled sentence vectors is that label. Then the mean and the minimum over the
-data sets, and a leave-one-out figure: every tunable setting of `SummaryOptions` in `GRID` is
-chosen on all data sets but one and scored on that one. A choice that wins on one data set and
+data sets, and leave-one-out figures: every tunable setting of `SummaryOptions` (in `GRIDS`)
+is chosen on all data sets but one and scored on that one. A choice that wins on one data set and
 loses on the others has not won, so everything is judged on all of them together.
 
 The data is read in place and never copied; nothing in the summarizer was built from its
@@ -47,15 +47,34 @@ from minutes.embed import default_embedder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CHATTER = "闲聊"
-# Settings chosen by the leave-one-out figure: each a field of SummaryOptions and the values
-# tried. The defaults of SummaryOptions should be what all data sets together choose.
-GRID: dict[str, tuple[Any, ...]] = {
-    "view_weights": ((1.0, 1.0, 1.0), (2.0, 1.0, 1.0), (2.0, 1.0, 0.5)),
-    "thread_weight": (0.0, 2.0, 4.0),
-    "reaction_keywords": (1, 2),
-}
-# What the leave-one-out choice maximises: the mean over the training data sets.
-OBJECTIVE = "ARI all"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Settings of SummaryOptions chosen together, the values tried, and the figure (a key of
+    `score`) whose mean over the training data sets chooses them."""
+
+    name: str
+    values: dict[str, tuple[Any, ...]]
+    objective: str
+
+
+# Every tunable setting, in the group whose figure it moves; the defaults of SummaryOptions
+# are what all data sets together choose. Tie: the earlier value.
+GRIDS = [
+    Grid(
+        "themes and chatter",
+        {
+            "view_weights": ((2.0, 1.0, 1.0), (2.0, 1.0, 0.5), (1.0, 1.0, 1.0)),
+            "thread_weight": (4.0, 0.0, 2.0),
+            "reaction_keywords": (1, 2),
+            "chatter_log_odds": (0.0, -0.5),
+        },
+        "ARI all",
+    ),
+    Grid("folds", {"fold_quantile": (15.0, 30.0, 50.0)}, "fold score"),
+    Grid("titles", {"everywhere_share": (0.2, 0.1, 1.0)}, "title match"),
+]
 
 
 @dataclass(frozen=True)
@@ -185,6 +204,9 @@ def score(minutes: Minutes, data: Consultation) -> dict[str, float]:
         "folds across": across,
         "across share": across / len(minutes.duplicates) if minutes.duplicates else 0.0,
         "rep. on label": carries / len(minutes.themes) if minutes.themes else 0.0,
+        # What the fold setting is chosen by: key pairs folded, less the folds across labels.
+        "fold score": key_folded / max(len(data.key_pairs), 1)
+        - (across / len(minutes.duplicates) if minutes.duplicates else 0.0),
     }
 
 
@@ -254,34 +276,43 @@ def run_all(
     return runs
 
 
-def grid_options(base: SummaryOptions) -> list[SummaryOptions]:
-    """Every combination of the GRID's values, the rest as in `base`."""
+def grid_options(base: SummaryOptions, grid: Grid) -> list[SummaryOptions]:
+    """Every combination of the grid's values, the rest as in `base`."""
     names = [f.name for f in fields(SummaryOptions)]
-    unknown = set(GRID) - set(names)
+    unknown = set(grid.values) - set(names)
     if unknown:
-        raise SystemExit(f"GRID names no SummaryOptions field: {sorted(unknown)}")
-    combos = itertools.product(*GRID.values())
-    return [replace(base, **dict(zip(GRID, values, strict=True))) for values in combos]
+        raise SystemExit(f"grid names no SummaryOptions field: {sorted(unknown)}")
+    combos = itertools.product(*grid.values.values())
+    return [replace(base, **dict(zip(grid.values, values, strict=True))) for values in combos]
 
 
 @dataclass
 class LeaveOneOut:
-    """Settings chosen without each data set, and how they score on it."""
+    """Settings of one grid chosen without each data set, and how they score on it."""
 
+    grid: Grid
     chosen: dict[str, SummaryOptions]
-    held_out: dict[str, dict[str, float]]
+    held_out: dict[str, float]
     in_sample: SummaryOptions
+
+    def described(self, options: SummaryOptions) -> str:
+        """The grid's settings in `options`."""
+        return ", ".join(f"{k}={getattr(options, k)}" for k in self.grid.values)
 
 
 def leave_one_out(
     datasets: Sequence[Consultation],
     vectors: Mapping[str, Mapping[int, npt.NDArray[np.float32]] | None],
     base: SummaryOptions,
+    grid: Grid,
+    embed: Callable[[Sequence[str]], npt.NDArray[Any]] | None,
 ) -> LeaveOneOut:
     """For each data set, the grid point with the best mean objective on the others."""
-    candidates = grid_options(base)
+    candidates = grid_options(base, grid)
+    titles = embed if grid.objective == "title match" else None
     table = [
-        {r.data.name: r.figures for r in run_all(datasets, vectors, o, None)} for o in candidates
+        {r.data.name: r.figures[grid.objective] for r in run_all(datasets, vectors, o, titles)}
+        for o in candidates
     ]
     names = [d.name for d in datasets]
 
@@ -290,7 +321,7 @@ def leave_one_out(
         # Ties go to the earlier grid point, so the choice never hangs on float noise order.
         return max(
             range(len(candidates)),
-            key=lambda c: (round(statistics.mean(table[c][n][OBJECTIVE] for n in on), 6), -c),
+            key=lambda c: (round(statistics.mean(table[c][n] for n in on), 6), -c),
         )
 
     chosen = {}
@@ -299,7 +330,7 @@ def leave_one_out(
         c = best(n for n in names if n != name)
         chosen[name] = candidates[c]
         held_out[name] = table[c][name]
-    return LeaveOneOut(chosen, held_out, candidates[best(names)])
+    return LeaveOneOut(grid, chosen, held_out, candidates[best(names)])
 
 
 # --- printing ------------------------------------------------------------------------------
@@ -360,7 +391,7 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         )
 
 
-def print_runs(runs: list[Run], loo: LeaveOneOut | None) -> None:
+def print_runs(runs: list[Run], loos: Sequence[LeaveOneOut] = ()) -> None:
     """Per data set, then the mean and the minimum."""
     header = ["figure", *(r.data.name for r in runs), "mean", "worst"]
     rows = []
@@ -378,11 +409,11 @@ def print_runs(runs: list[Run], loo: LeaveOneOut | None) -> None:
     rows.append(
         ["seconds (vectors stored)", *(f"{r.seconds:.2f}" for r in runs), "", ""],
     )
-    if loo is not None:
-        held = [loo.held_out[r.data.name][OBJECTIVE] for r in runs]
+    for loo in loos:
+        held = [loo.held_out[r.data.name] for r in runs]
         rows.append(
             [
-                f"{OBJECTIVE}, leave-one-out",
+                f"{loo.grid.objective}, leave-one-out",
                 *(f"{h:.3f}" for h in held),
                 f"{statistics.mean(held):.3f}",
                 f"{min(held):.3f}",
@@ -410,15 +441,19 @@ def main() -> None:
     embed = embedder.embed if embedder is not None else None
     base = SummaryOptions()
     runs = run_all(datasets, vectors, base, embed)
-    loo = None if args.no_grid else leave_one_out(datasets, vectors, base)
+    loos = (
+        []
+        if args.no_grid
+        else [leave_one_out(datasets, vectors, base, grid, embed) for grid in GRIDS]
+    )
     fallback = run_all(datasets, dict.fromkeys(vectors), base, None)
 
     if args.json:
-        report(figures_of(runs, loo, fallback))
+        report(figures_of(runs, loos, fallback))
         return
     method = f"{embedder.name} + TF-IDF" if embedder is not None else "TF-IDF only"
     print(f"data: {DATA} ({len(datasets)} data sets, {lines} lines); method: {method}\n")
-    print_runs(runs, loo)
+    print_runs(runs, loos)
     print()
     print_table(
         ["fallback (TF-IDF only)", *(r.data.name for r in fallback), "mean", "min"],
@@ -437,14 +472,11 @@ def main() -> None:
         for title, matched, nearest in run.titles:
             mark = "" if matched == nearest else f"   [nearest: {nearest}]"
             print(f"  {title} — {matched}{mark}")
-    if loo is not None:
-        print("\nleave-one-out: settings chosen without each data set")
+    for loo in loos:
+        print(f"\nleave-one-out, {loo.grid.name} (chosen by {loo.grid.objective}):")
         for name, options in loo.chosen.items():
-            chosen = ", ".join(f"{k}={getattr(options, k)}" for k in GRID)
-            print(f"  without {name}: {chosen}")
-        in_sample = ", ".join(f"{k}={getattr(loo.in_sample, k)}" for k in GRID)
-        defaults = ", ".join(f"{k}={getattr(base, k)}" for k in GRID)
-        print(f"  all data sets: {in_sample} (defaults: {defaults})")
+            print(f"  without {name}: {loo.described(options)}")
+        print(f"  all data sets: {loo.described(loo.in_sample)} (defaults: {loo.described(base)})")
     if args.seeds > 1:
         spread = []
         for seed in range(args.seeds):
@@ -456,7 +488,7 @@ def main() -> None:
             print(f"  seed {seed}: " + " ".join(f"{v:.3f}" for v in values) + f"; mean {mean:.3f}")
 
 
-def figures_of(runs: list[Run], loo: LeaveOneOut | None, fallback: list[Run]) -> list[Figure]:
+def figures_of(runs: list[Run], loos: Sequence[LeaveOneOut], fallback: list[Run]) -> list[Figure]:
     """The figures `make bench` shows: the mean and the minimum over the data sets."""
     n = len(runs)
     bench = "minutes-quality"
@@ -494,13 +526,13 @@ def figures_of(runs: list[Run], loo: LeaveOneOut | None, fallback: list[Run]) ->
                 min_aim,
             )
         )
-    if loo is not None:
-        held = [loo.held_out[r.data.name][OBJECTIVE] for r in runs]
-        in_sample = statistics.mean(r.figures[OBJECTIVE] for r in runs)
+    for loo in loos:
+        held = [loo.held_out[r.data.name] for r in runs]
+        in_sample = statistics.mean(r.figures[loo.grid.objective] for r in runs)
         figures.append(
             Figure(
                 bench,
-                f"{OBJECTIVE}, leave-one-out mean of {n}",
+                f"{loo.grid.objective}, leave-one-out mean of {n}",
                 statistics.mean(held),
                 f"in-sample {in_sample:.3f}",
                 "within 0.05",

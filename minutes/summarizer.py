@@ -45,17 +45,17 @@ class SummaryOptions:
     # Posterior log odds (minutes.chatter) above which a line is chatter.
     chatter_log_odds: float = 0.0
     # Weights of the word, character and sentence-vector views in the similarity of themes.
-    view_weights: tuple[float, float, float] = (2.0, 1.0, 0.5)
+    view_weights: tuple[float, float, float] = (2.0, 1.0, 1.0)
     # How strongly lines said one after the other are tied, in typical graph edges, when the
     # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
-    thread_weight: float = 2.0
+    thread_weight: float = 4.0
     # Near duplicates: weights of the views (sentence vectors most), and the share of
     # mutual nearest pairs, in percent and closest last, that are too far apart to fold.
     fold_weights: tuple[float, float, float] = (0.0, 1.0, 2.0)
-    fold_quantile: float = 30.0
+    fold_quantile: float = 15.0
     # A word in at least this share of the statements of half the themes or more ("橘子" where
     # citrus is discussed) names the consultation like its topic does: no title leans on it.
-    everywhere_share: float = 0.1
+    everywhere_share: float = 0.2
     seed: int = 0
 
 
