@@ -320,12 +320,13 @@ def near_duplicates(
     group (theme).
 
     Two statements are near duplicates when each is the other's most similar statement in
-    their theme (mutual nearest neighbours) and they are closer than `quantile` percent of all
-    such nearest pairs. Mutuality keeps a statement from being folded into a merely related
-    one; the quantile keeps the loose pairs of a diffuse discussion apart. Within a theme,
-    because a fold says "these make the same point", which two themes cannot share. Large
-    themes are cut into cells of bounded size first (as approximate nearest-neighbour indexes
-    do), so the cost stays n log n; the quantile is then taken over all cells.
+    their theme (mutual nearest neighbours) and their similarity reaches the `quantile`-th
+    percentile of every statement's similarity to its nearest neighbour. Mutuality keeps a
+    statement from being folded into a merely related one; the percentile keeps the loose
+    pairs of a diffuse discussion apart. Within a theme, because a fold says "these make the
+    same point", which two themes cannot share. Large themes are cut into cells of bounded
+    size first (as approximate nearest-neighbour indexes do), so the cost stays n log n; the
+    percentile is then taken over all cells.
     """
     found: list[tuple[IntArray, IntArray, FloatArray]] = []
     for members in groups:

@@ -49,8 +49,8 @@ class SummaryOptions:
     # How strongly lines said one after the other are tied, in typical graph edges, when the
     # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
     thread_weight: float = 4.0
-    # Near duplicates: weights of the views (sentence vectors most), and the share of
-    # mutual nearest pairs, in percent and closest last, that are too far apart to fold.
+    # Near duplicates: weights of the views (sentence vectors most), and the percentile of all
+    # statements' nearest-neighbour similarities that a mutual nearest pair must reach.
     fold_weights: tuple[float, float, float] = (0.0, 1.0, 2.0)
     fold_quantile: float = 15.0
     # A word in at least this share of the statements of half the themes or more ("橘子" where
