@@ -65,7 +65,7 @@ GRIDS = [
     Grid(
         "themes and chatter",
         {
-            "view_weights": ((2.0, 1.0, 1.0), (2.0, 1.0, 0.5), (1.0, 1.0, 1.0)),
+            "view_weights": ((2.0, 1.0, 0.5), (2.0, 1.0, 1.0), (1.0, 1.0, 1.0)),
             "thread_weight": (4.0, 0.0, 2.0),
             "reaction_keywords": (1, 2),
             "chatter_log_odds": (0.0, -0.5),

@@ -25,7 +25,7 @@ from minutes.result import (
     Theme,
 )
 from minutes.stances import analyse_stances, count_stances
-from minutes.text import content_words, is_keyword, is_title_word
+from minutes.text import content_words, is_courteous, is_keyword, is_title_word
 from minutes.titles import ThemeText, choose_titles
 
 
@@ -45,7 +45,7 @@ class SummaryOptions:
     # Posterior log odds (minutes.chatter) above which a line is chatter.
     chatter_log_odds: float = 0.0
     # Weights of the word, character and sentence-vector views in the similarity of themes.
-    view_weights: tuple[float, float, float] = (2.0, 1.0, 1.0)
+    view_weights: tuple[float, float, float] = (2.0, 1.0, 0.5)
     # How strongly lines said one after the other are tied, in typical graph edges, when the
     # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
     thread_weight: float = 4.0
@@ -98,6 +98,12 @@ def summarize(
         seed=opts.seed,
     )
     is_chatter = (odds > opts.chatter_log_odds) | (keywords <= opts.reaction_keywords)
+    if (~is_chatter).any():
+        # Thanks, greetings and apologies are chatter by definition, unless the line goes on
+        # to name as many matters as a typical opinion ("感谢政府的补贴，但建议……"): a
+        # department's "谢谢大家，农业农村局会认真研究吸收" looks too much like its opinions.
+        courteous = np.asarray([is_courteous(words[i]) for i in candidates], dtype=bool)
+        is_chatter |= courteous & (keywords < np.median(keywords[~is_chatter]))
     chatter.update(live[candidates[i]].id for i in np.flatnonzero(is_chatter).tolist())
     rows = np.flatnonzero(~is_chatter).astype(np.int64)
     labels = find_themes(

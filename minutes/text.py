@@ -63,11 +63,17 @@ _SPEECH_ACT_WORDS = frozenset({"建议", "意见", "意见建议", "希望", "�
 # the light nouns that stand for anything (泛指名词: 东西, 地方, 事情, 问题, 情况, 方面…), the
 # forms of address of a meeting (称谓: 同志, 委员, 代表, 领导, 朋友, 各位, 大家), and the
 # courtesy words of the "十字文明用语" (您好、请、谢谢、对不起、再见) with their common variants.
+COURTESY_WORDS = frozenset({"您好", "你好", "谢谢", "感谢", "对不起", "抱歉", "再见"})
 _NAMES_NO_MATTER = frozenset(
     {"东西", "地方", "事情", "事儿", "问题", "情况", "方面", "样子", "时候"}
     | {"同志", "委员", "代表", "领导", "朋友", "各位", "大家"}
-    | {"您好", "你好", "谢谢", "感谢", "对不起", "抱歉", "再见"}
+    | COURTESY_WORDS
 )
+
+
+def is_courteous(words: Iterable[str]) -> bool:
+    """Whether a text, given as its content words, thanks, greets or apologises."""
+    return not COURTESY_WORDS.isdisjoint(words)
 
 
 def is_keyword(word: str) -> bool:

@@ -65,3 +65,22 @@ def test_a_moderator_with_few_lines_is_presumed_to_run_the_meeting() -> None:
         np.asarray([0.0, 0.0, -3.0], dtype=np.float32), ["moderator", "member", "member"]
     )
     assert prior[0] > 0
+
+
+def test_thanks_are_chatter_unless_the_line_goes_on_to_argue(
+    info: ConsultationInfo, statement_factory: StatementFactory
+) -> None:
+    rows = [
+        *NIGHT_MARKET,
+        ("m30", "谢谢大家，区商务局会认真研究吸收", "remark"),
+        (
+            "m31",
+            "感谢政府支持夜市，但是夜市烧烤摊要统一安装油烟净化设备，垃圾清运也要跟上",
+            "opinion",
+        ),
+    ]
+    said = statement_factory(rows)
+    minutes = summarize(info, said)
+    thanks, argued = said[-2].id, said[-1].id
+    assert thanks in minutes.chatter_ids
+    assert argued in themed_ids(minutes.themes)
