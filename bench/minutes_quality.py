@@ -73,7 +73,7 @@ GRIDS = [
         "ARI all",
     ),
     Grid("folds", {"fold_quantile": (15.0, 30.0, 50.0)}, "fold score"),
-    Grid("titles", {"everywhere_share": (0.2, 0.1, 1.0)}, "title match"),
+    Grid("titles", {"everywhere_share": (0.1, 0.2, 1.0)}, "title match"),
 ]
 
 

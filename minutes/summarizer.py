@@ -55,7 +55,7 @@ class SummaryOptions:
     fold_quantile: float = 15.0
     # A word in at least this share of the statements of half the themes or more ("橘子" where
     # citrus is discussed) names the consultation like its topic does: no title leans on it.
-    everywhere_share: float = 0.2
+    everywhere_share: float = 0.1
     seed: int = 0
 
 
