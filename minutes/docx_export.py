@@ -25,7 +25,7 @@ from docx.styles.style import ParagraphStyle
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from minutes.format import document_line, ref, share, signoff_line, when
+from minutes.format import document_line, quoted_text, ref, share, signoff_line, when
 from minutes.model import PollSummary
 from minutes.result import Fold, Minutes, Quote
 
@@ -48,8 +48,10 @@ class DocxFonts:
     latin: str = "Times New Roman"
 
 
-# Column widths of a poll table: the option's text, its votes, its share.
+# Column widths of a poll table: the option's text, its votes, its share; an open poll's
+# table has no share (its count is interim, not a result).
 _POLL_COLUMNS = (Mm(92), Mm(26), Mm(38))
+_OPEN_POLL_COLUMNS = (Mm(118), Mm(38))
 
 
 def clean(text: str) -> str:
@@ -181,7 +183,7 @@ def _para(document: DocxDocument, text: str = "", *, indent: bool = True) -> Par
 
 
 def _quote_text(quote: Quote) -> str:
-    return f"“{quote.text}”（{quote.author}，{ref(quote.id)}）"
+    return f"“{quoted_text(quote.text, quote.id)}”（{quote.author}，{ref(quote.id)}）"
 
 
 def _fold_note(quote: Quote, fold: Fold) -> str:
@@ -201,16 +203,22 @@ def _header_line(document: DocxDocument, label: str, value: str, fonts: DocxFont
 
 
 def _poll_table(document: DocxDocument, poll: PollSummary) -> None:
-    """Option, votes and share of the voters; the header row repeats on a new page and no
-    row is split across pages."""
-    table = document.add_table(rows=1, cols=3)
+    """Option, votes and share of the voters (an open poll: option and votes so far); the
+    header row repeats on a new page and no row is split across pages."""
+    widths = _POLL_COLUMNS if poll.closed else _OPEN_POLL_COLUMNS
+    table = document.add_table(rows=1, cols=len(widths))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    for column, width in zip(table.columns, _POLL_COLUMNS, strict=True):
+    for column, width in zip(table.columns, widths, strict=True):
         column.width = width  # the grid, which LibreOffice reads; Word reads the cells'
-    rows = [("选项", "票数", "占投票人数")]
-    rows += [(clean(o.text), str(o.votes), share(o, poll)) for o in poll.options]
+    rows: list[tuple[str, ...]]
+    if poll.closed:
+        rows = [("选项", "票数", "占投票人数")]
+        rows += [(clean(o.text), str(o.votes), share(o, poll)) for o in poll.options]
+    else:
+        rows = [("选项", "目前票数")]
+        rows += [(clean(o.text), str(o.votes)) for o in poll.options]
     for index, values in enumerate(rows):
         row = table.rows[0] if index == 0 else table.add_row()
         properties = row._tr.get_or_add_trPr()
@@ -218,7 +226,7 @@ def _poll_table(document: DocxDocument, poll: PollSummary) -> None:
         if index == 0:
             properties.append(OxmlElement("w:tblHeader"))
         for column, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
-            cell.width = _POLL_COLUMNS[column]
+            cell.width = widths[column]
             paragraph = cell.paragraphs[0]
             if index == 0 or column > 0:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -270,6 +278,14 @@ def render_docx(
     if minutes.polished:  # the model's overview need not carry the totals
         makeup = f"共收到发言{p.statements}条，{p.speakers}人发言；{makeup}"
     _para(document, makeup)
+    if info.plan and info.plan.strip():
+        _para(document, f"协商方案：{info.plan.strip()}")
+    notes = info.notes()
+    if notes:
+        _para(document, f"调研材料{len(notes)}份：")
+        for note in notes:
+            by = f"（{note.author}）" if note.author else ""
+            _para(document, f"调研{ref(note.id)}{by}：{note.text}")
 
     listed = {s.quote.id for s in minutes.suggestions[:max_suggestions]}
     fold_of = {
@@ -297,7 +313,7 @@ def render_docx(
         suggested = [q for q in others if q.id in listed]
         others = [q for q in others if q.id not in listed]
         for quote in others[:max_opinions_per_theme]:
-            text = f"{quote.author}（{ref(quote.id)}）：{quote.text}"
+            text = f"{quote.author}（{ref(quote.id)}）：{quoted_text(quote.text, quote.id)}"
             if quote.id in fold_of:
                 text += _fold_note(quote, fold_of[quote.id])
             _para(document, text)
@@ -310,14 +326,21 @@ def render_docx(
     if not minutes.polls:
         _para(document, "本次协商未进行表决。")
     for poll in minutes.polls:
-        kind = "多选，各选项占比之和可超过100%" if poll.multiple else "单选"
         secrecy = "匿名" if poll.anonymous else "记名"
-        caption = _para(
-            document,
-            f"表决{ref(poll.id)}：{poll.question}（{poll.voters}人投票，{secrecy}，{kind}）",
-        )
+        if poll.closed:
+            kind = "多选，各选项占比之和可超过100%" if poll.multiple else "单选"
+            text = f"表决{ref(poll.id)}：{poll.question}（{poll.voters}人投票，{secrecy}，{kind}）"
+        else:
+            kind = "多选" if poll.multiple else "单选"
+            text = (
+                f"表决{ref(poll.id)}：{poll.question}（进行中，截至本纪要生成时"
+                f"{poll.voters}人投票，{secrecy}，{kind}）"
+            )
+        caption = _para(document, text)
         caption.paragraph_format.keep_with_next = True
         _poll_table(document, poll)
+        if not poll.closed:
+            _para(document, "该表决尚未结束，以上为生成纪要时的中间计数，不是表决结果。")
         _para(document, indent=False)  # the next paragraph does not touch the table's border
 
     document.add_heading(SECTIONS[3], level=1)
@@ -358,7 +381,8 @@ def render_docx(
     for number, suggestion in enumerate(minutes.suggestions[:max_suggestions], start=1):
         quote = suggestion.quote
         seconds = f"；附议{len(suggestion.seconds)}人" if suggestion.seconds else ""
-        text = f"{number}．{quote.text}（{quote.author}，{ref(quote.id)}{seconds}）"
+        said = quoted_text(quote.text, quote.id)
+        text = f"{number}．{said}（{quote.author}，{ref(quote.id)}{seconds}）"
         if quote.id in fold_of:
             text += _fold_note(quote, fold_of[quote.id])
         _para(document, text)

@@ -38,6 +38,39 @@ def when(info: ConsultationInfo) -> str:
     return text
 
 
+# A statement longer than this is quoted as an excerpt in the chat and the record (the JSON
+# keeps it whole): a 1,000-character statement would swallow a page of 纪要.
+EXCERPT_OVER = 200
+EXCERPT_CHARS = 100
+_CLAUSE_END = "。！？；!?;"
+
+
+def excerpt(text: str) -> str | None:
+    """The opening of a long text up to a sentence end (at most EXCERPT_CHARS characters), or
+    None when the text is short enough to quote whole."""
+    flat = text.strip()
+    if len(flat) <= EXCERPT_OVER:
+        return None
+    head = flat[:EXCERPT_CHARS]
+    # Stop at the last full sentence when one ends in the second half: an excerpt that ends
+    # mid-sentence misleads more than one that ends early.
+    cut = max(head.rfind(ch) for ch in _CLAUSE_END)
+    if cut >= EXCERPT_CHARS // 2:
+        head = head[: cut + 1]
+    return head.rstrip()
+
+
+def full_text_note(statement_id: int) -> str:
+    """What ends an excerpt: where the whole statement is."""
+    return f"……（全文见 {ref(statement_id)}）"
+
+
+def quoted_text(text: str, statement_id: int) -> str:
+    """A statement as the minutes quote it: whole, or an excerpt ending "……（全文见 #12）"."""
+    head = excerpt(text)
+    return text if head is None else head + full_text_note(statement_id)
+
+
 def share(option: PollOption, poll: PollSummary) -> str:
     """An option's share of the voters, as a whole percent (multiple choice: of voters)."""
     if poll.voters <= 0:

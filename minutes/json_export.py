@@ -1,4 +1,5 @@
-"""The minutes as JSON for programs, in the schema of issue 5 (documented in docs/minutes.md)."""
+"""The minutes as JSON for programs, in the schema of issue 5 with the overview, plan, research
+notes and poll status of issue 16 (documented in docs/minutes.md)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,20 @@ def render_json(minutes: Minutes) -> dict[str, Any]:
             "attendees": list(info.attendees),
             "observers": list(info.observers),
         },
+        # 一、概况 of the record: the overview, the plan and the research notes, whole.
+        "overview": {
+            "text": minutes.overview,
+            "plan": info.plan,
+            "research_notes": [
+                {
+                    "id": note.id,
+                    "text": note.text,
+                    "author": note.author,
+                    "created_at": _time(note.created_at),
+                }
+                for note in info.notes()
+            ],
+        },
         "participation": asdict(minutes.participation),
         "themes": [
             {
@@ -67,6 +82,8 @@ def render_json(minutes: Minutes) -> dict[str, Any]:
                 "options": [{"text": o.text, "votes": o.votes} for o in poll.options],
                 "voters": poll.voters,
                 "anonymous": poll.anonymous,
+                # "open": the counts are interim, not a result.
+                "status": "closed" if poll.closed else "open",
             }
             for poll in minutes.polls
         ],

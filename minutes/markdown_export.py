@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from minutes.format import document_line, ref, share, signoff_line
+from minutes.format import document_line, excerpt, full_text_note, ref, share, signoff_line
 from minutes.result import Minutes, Quote
 
 DEFAULT_FULL_TEXT_HINT = "完整纪要（Word、JSON）请联系秘书导出。"
@@ -38,7 +38,32 @@ def escape_markdown(text: str) -> str:
 
 
 def _quote_line(quote: Quote) -> str:
-    return f"“{escape_markdown(quote.text)}”——{escape_markdown(quote.author)} {ref(quote.id)}"
+    head = excerpt(quote.text)
+    text = (
+        escape_markdown(quote.text)
+        if head is None
+        else escape_markdown(head) + full_text_note(quote.id)
+    )
+    return f"“{text}”——{escape_markdown(quote.author)} {ref(quote.id)}"
+
+
+def _overview_lines(minutes: Minutes) -> list[str]:
+    """The plan and the research notes under the overview, when the consultation has them."""
+    info = minutes.consultation
+    lines = []
+    if info.plan and info.plan.strip():
+        lines += ["", f"**协商方案**：{escape_markdown(info.plan)}"]
+    notes = info.notes()
+    if notes:
+        lines += ["", f"**调研材料**（{len(notes)}份）", ""]
+        for note in notes:
+            head = excerpt(note.text)
+            text = escape_markdown(note.text if head is None else head) + (
+                "" if head is None else "……（全文见完整纪要）"
+            )
+            by = f"（{escape_markdown(note.author)}）" if note.author else ""
+            lines.append(f"- 调研{ref(note.id)} {text}{by}")
+    return lines
 
 
 def render_markdown(
@@ -47,6 +72,7 @@ def render_markdown(
     """Short Markdown for the group: overview, top themes, poll results, where the rest is."""
     info = minutes.consultation
     lines = [f"### 会议纪要：{escape_markdown(info.topic)}", "", escape_markdown(minutes.overview)]
+    lines += _overview_lines(minutes)
 
     if minutes.themes:
         lines += ["", "**主要意见**", ""]
@@ -65,10 +91,18 @@ def render_markdown(
     if minutes.polls:
         lines += ["", "**表决情况**", ""]
         for poll in minutes.polls:
+            tags = "，匿名" if poll.anonymous else ""
+            if not poll.closed:
+                # Interim numbers, never a result: no shares, and said to be unfinished.
+                counts = "，".join(f"{escape_markdown(o.text)} {o.votes}票" for o in poll.options)
+                lines.append(
+                    f"- 表决{ref(poll.id)} {escape_markdown(poll.question)}：进行中，"
+                    f"截至纪要生成时{poll.voters}人投票（{counts}{tags}），以表决结束后的结果为准"
+                )
+                continue
             results = "，".join(
                 f"{escape_markdown(o.text)} {o.votes}票（{share(o, poll)}）" for o in poll.options
             )
-            tags = "，匿名" if poll.anonymous else ""
             lines.append(
                 f"- 表决{ref(poll.id)} {escape_markdown(poll.question)}：{results}"
                 f"（{poll.voters}人投票{tags}）"

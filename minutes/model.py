@@ -11,6 +11,10 @@ from datetime import date, datetime
 from typing import Literal
 
 StatementKind = Literal["opinion", "suggestion", "remark"]
+# The speaker's part in the consultation, as the bot's roles name it. The moderator and the
+# secretary run the meeting: most of what they say is procedure ("请大家踊跃发言"), which the
+# minutes set aside unless it argues a matter the way members do.
+SpeakerRole = Literal["member", "moderator", "secretary", "liaison"]
 StanceValue = Literal[1, -1, 0]
 
 AGREE: StanceValue = 1
@@ -32,6 +36,8 @@ class Statement:
     seconds: tuple[str, ...] = ()
     # Withdrawn by its author or removed by the moderator: never quoted nor counted.
     retracted: bool = False
+    # The author's role in this consultation: moderator or secretary if they hold either.
+    role: SpeakerRole = "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +67,18 @@ class PollSummary:
     voters: int
     anonymous: bool = False
     multiple: bool = False
+    # An open poll's counts are interim: the minutes mark it 进行中 and show no result.
     closed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchNote:
+    """A research note a member attached with `/调研` in 组织调研, shown in 一、概况."""
+
+    id: int
+    text: str
+    author: str = ""
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +94,18 @@ class ConsultationInfo:
     attendees: tuple[str, ...] = ()
     observers: tuple[str, ...] = ()
     place: str | None = None
+    # The plan (制订方案) as the moderator recorded it, in words ("时间：…；地点：…；部门：…").
     plan: str | None = None
-    research_notes: tuple[str, ...] = field(default=())
+    # Research notes (组织调研) in the order they were attached; plain strings are numbered
+    # 1, 2, … as given.
+    research_notes: tuple[str | ResearchNote, ...] = field(default=())
+
+    def notes(self) -> tuple[ResearchNote, ...]:
+        """The research notes, each with a number and (when known) its author."""
+        return tuple(
+            n if isinstance(n, ResearchNote) else ResearchNote(i, n)
+            for i, n in enumerate(self.research_notes, start=1)
+        )
 
 
 @dataclass(frozen=True, slots=True)

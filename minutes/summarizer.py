@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from minutes.chatter import chatter_log_odds
 from minutes.cluster import Views, build_views, find_themes, near_duplicates
 from minutes.embed import Embedder
 from minutes.model import ConsultationInfo, PollSummary, Stance, Statement
@@ -24,22 +25,37 @@ from minutes.result import (
     Theme,
 )
 from minutes.stances import analyse_stances, count_stances
-from minutes.text import content_words, is_keyword, is_title_word
+from minutes.text import content_words, is_courteous, is_keyword, is_title_word
+from minutes.titles import ThemeText, choose_titles
 
 
 @dataclass(frozen=True)
 class SummaryOptions:
-    """Knobs of the summarizer, with the defaults documented in docs/minutes.md."""
+    """Knobs of the summarizer, with the defaults documented in docs/minutes.md.
+
+    The defaults were chosen on all labelled consultations together; `bench/minutes_quality.py`
+    shows what each choice does on each of them and what is chosen without each one.
+    """
 
     max_themes: int = 12
     keywords_per_theme: int = 5
-    title_keywords: int = 3
-    # A statement with fewer content words than this reacts rather than argues ("收到", "+1",
-    # "同意楼上", "支持延长"): an opinion names a matter and says something about it.
-    min_content_words: int = 3
-    # A theme whose typical statement has at most this many content words is chatter: chat
-    # lines ("同意楼上", "今天几点结束") gather together, and opinions are longer than that.
-    chatter_theme_words: int = 5
+    # A line naming at most this many matters is a reaction ("收到", "+1", "同意楼上", "辛苦了"):
+    # an opinion names a matter and says something about it.
+    reaction_keywords: int = 1
+    # Posterior log odds (minutes.chatter) above which a line is chatter.
+    chatter_log_odds: float = 0.0
+    # Weights of the word, character and sentence-vector views in the similarity of themes.
+    view_weights: tuple[float, float, float] = (2.0, 1.0, 0.5)
+    # How strongly lines said one after the other are tied, in typical graph edges, when the
+    # chat is threaded (scaled down to nothing when it is not; see `cluster.threading`).
+    thread_weight: float = 4.0
+    # Near duplicates: weights of the views (sentence vectors most), and the percentile of all
+    # statements' nearest-neighbour similarities that a mutual nearest pair must reach.
+    fold_weights: tuple[float, float, float] = (0.0, 1.0, 2.0)
+    fold_quantile: float = 15.0
+    # A word in at least this share of the statements of half the themes or more ("橘子" where
+    # citrus is discussed) names the consultation like its topic does: no title leans on it.
+    everywhere_share: float = 0.1
     seed: int = 0
 
 
@@ -61,38 +77,53 @@ def summarize(
     words = [content_words(s.text) for s in live]
     quotes = {s.id: _quote(s) for s in live}
 
-    # Chatter stays in the clustering on purpose: short chat lines pull the longer ones
-    # ("今天几点结束？", "网有点卡…") into a theme of their own, which is then set aside whole.
     candidates = [i for i, s in enumerate(live) if s.text.strip()]
     chatter = {s.id for s in live if not s.text.strip()}
 
     matrix, method = _vectors_for([live[i] for i in candidates], vectors, embedder)
-    views = build_views([live[i].text for i in candidates], [words[i] for i in candidates], matrix)
-    labels = find_themes(views, max_themes=opts.max_themes, seed=opts.seed)
-    groups = _groups(labels)
+    views = build_views(
+        [live[i].text for i in candidates],
+        [words[i] for i in candidates],
+        matrix,
+        weights=opts.view_weights,
+    )
+    keywords = np.asarray(
+        [sum(1 for w in words[i] if is_keyword(w)) for i in candidates], dtype=np.int64
+    )
+    odds = chatter_log_odds(
+        views,
+        keywords,
+        [live[i].role for i in candidates],
+        reaction_keywords=opts.reaction_keywords,
+        seed=opts.seed,
+    )
+    is_chatter = (odds > opts.chatter_log_odds) | (keywords <= opts.reaction_keywords)
+    if (~is_chatter).any():
+        # Thanks, greetings and apologies are chatter by definition, unless the line goes on
+        # to name as many matters as a typical opinion ("感谢政府的补贴，但建议……"): a
+        # department's "谢谢大家，农业农村局会认真研究吸收" looks too much like its opinions.
+        courteous = np.asarray([is_courteous(words[i]) for i in candidates], dtype=bool)
+        is_chatter |= courteous & (keywords < np.median(keywords[~is_chatter]))
+    chatter.update(live[candidates[i]].id for i in np.flatnonzero(is_chatter).tolist())
+    rows = np.flatnonzero(~is_chatter).astype(np.int64)
+    labels = find_themes(
+        views.subset(rows),
+        max_themes=opts.max_themes,
+        seed=opts.seed,
+        thread_weight=opts.thread_weight,
+    )
+    opinion_groups = [rows[g] for g in _groups(labels)]
 
-    themes: list[Theme] = []
     duplicates: list[tuple[int, int]] = []
     theme_of: dict[int, int] = {}
     stance_counts = count_stances(stances)
-    word_counts = [len(words[i]) for i in candidates]
     # Words that name a matter of the topic or plan ("意见" in "听取居民意见" names none).
     topic_words = {w for w in content_words(f"{info.topic} {info.plan or ''}") if is_keyword(w)}
-    substantive_groups, set_aside = _split_chatter(
-        views, groups, word_counts, [set(words[i]) for i in candidates], topic_words, opts
-    )
-    chatter.update(live[candidates[i]].id for i in set_aside)
-    opinion_groups: list[npt.NDArray[np.int64]] = []
-    for members in substantive_groups:
-        short = np.asarray([word_counts[i] < opts.min_content_words for i in members.tolist()])
-        chatter.update(live[candidates[i]].id for i in members[short].tolist())
-        if (~short).any():
-            opinion_groups.append(members[~short])
-
-    fold_groups, theme_groups = _fold_duplicates(views, opinion_groups, opts.seed)
-    all_counts = _document_frequencies(words, candidates, theme_groups)
-    for members, folds in zip(theme_groups, fold_groups, strict=True):
-        theme, pairs = _theme(
+    fold_groups = _fold_duplicates(views, opinion_groups, opts)
+    all_counts = _document_frequencies(words, candidates, opinion_groups)
+    scored: list[tuple[Theme, dict[str, float]]] = []
+    for members, folds in zip(opinion_groups, fold_groups, strict=True):
+        theme, pairs, scores = _theme(
             views,
             members,
             {int(i): live[candidates[i]] for i in members},
@@ -103,9 +134,25 @@ def summarize(
             topic_words,
             opts,
         )
-        themes.append(theme)
+        scored.append((theme, scores))
         duplicates.extend(pairs)
-    themes.sort(key=lambda t: (-len(t.member_ids), -len(t.opinions), min(q.id for q in t.opinions)))
+    scored.sort(
+        key=lambda ts: (
+            -len(ts[0].member_ids),
+            -len(ts[0].opinions),
+            min(q.id for q in ts[0].opinions),
+        )
+    )
+    titles = choose_titles(
+        [ThemeText([q.text for q in t.opinions], scores) for t, scores in scored],
+        topic_words
+        | _everywhere(
+            [[words[candidates[i]] for i in members] for members in opinion_groups],
+            opts.everywhere_share,
+        ),
+        [t.title for t, _ in scored],
+    )
+    themes = [replace(t, title=title) for (t, _), title in zip(scored, titles, strict=True)]
     for index, theme in enumerate(themes):
         for quote in theme.opinions:
             theme_of[quote.id] = index
@@ -135,54 +182,6 @@ def summarize(
         method=method,
     )
     return _with_overview(minutes)
-
-
-def _split_chatter(
-    views: Views,
-    groups: Sequence[npt.NDArray[np.int64]],
-    word_counts: Sequence[int],
-    word_sets: Sequence[set[str]],
-    topic_words: set[str],
-    opts: SummaryOptions,
-) -> tuple[list[npt.NDArray[np.int64]], list[int]]:
-    """Themes of opinions, and the statements set aside as chatter.
-
-    A theme whose typical statement is short is chatter. A longer statement caught in it is
-    kept if it resembles an opinion theme as much as that theme's typical member does (it
-    joins that theme) or if it names the topic (the kept ones form a theme of their own):
-    "烧烤油烟飘进楼上住户家里" belongs to the minutes even when it landed among "收到" lines.
-    """
-    chatty = [
-        len(groups) > 1 and np.median([word_counts[i] for i in g]) <= opts.chatter_theme_words
-        for g in groups
-    ]
-    kept = [g for g, is_chatty in zip(groups, chatty, strict=True) if not is_chatty]
-    typical = [float(np.median(views.centrality(g))) for g in kept]
-    joined: list[list[int]] = [[] for _ in kept]
-    on_topic: list[int] = []
-    set_aside: list[int] = []
-    long_lines: list[int] = []
-    for group in (g for g, is_chatty in zip(groups, chatty, strict=True) if is_chatty):
-        for i in group.tolist():
-            (long_lines if word_counts[i] > opts.chatter_theme_words else set_aside).append(i)
-    rows = np.asarray(long_lines, dtype=np.int64)
-    # One pass per theme over all long lines: the theme's sum is computed once.
-    sims = np.stack([views.mean_similarity(rows, g) for g in kept], axis=1) if kept else None
-    for r, i in enumerate(long_lines):
-        best = int(np.argmax(sims[r])) if sims is not None else -1
-        if best >= 0 and sims is not None and sims[r, best] >= typical[best]:
-            joined[best].append(i)
-        elif word_sets[i] & topic_words:
-            on_topic.append(i)
-        else:
-            set_aside.append(i)
-    themes = [
-        np.concatenate([g, np.asarray(extra, dtype=np.int64)]) if extra else g
-        for g, extra in zip(kept, joined, strict=True)
-    ]
-    if on_topic:
-        themes.append(np.asarray(on_topic, dtype=np.int64))
-    return themes, set_aside
 
 
 def _quote(statement: Statement) -> Quote:
@@ -242,14 +241,15 @@ def _document_frequencies(
     return total, mean_words
 
 
-def _keywords(
-    theme_words: Sequence[list[str]], corpus: tuple[Counter[str], float], limit: int
-) -> tuple[str, ...]:
-    """Words that set this theme apart: p(w|theme) * log(p(w|theme) / p(w)).
+def _word_scores(
+    theme_words: Sequence[list[str]], corpus: tuple[Counter[str], float]
+) -> dict[str, float]:
+    """How much each word sets this theme apart: p(w|theme) * log(p(w|theme) / p(w)).
 
     This is the theme's share of the Kullback-Leibler divergence from the whole discussion,
     the distinctiveness measure of topic-model labelling: a word frequent everywhere
     ("建议", the topic itself) scores near zero, a word frequent only here scores high.
+    Only words that may name a matter and occur in two statements or more are scored.
     """
     counts: Counter[str] = Counter()
     for ws in theme_words:
@@ -258,35 +258,50 @@ def _keywords(
     total_counts, _ = corpus
     grand_total = sum(total_counts.values()) or 1
     size = sum(counts.values()) or 1
-    scored = []
+    scores = {}
     for word, count in counts.items():
         if not is_keyword(word) or count < 2:
             continue
         p_theme = count / size
         p_all = total_counts[word] / grand_total
-        scored.append((p_theme * math.log(p_theme / p_all), word))
-    scored.sort(key=lambda t: (-t[0], t[1]))
-    return tuple(w for _, w in scored[:limit])
+        scores[word] = p_theme * math.log(p_theme / p_all)
+    return scores
+
+
+def _everywhere(groups: Sequence[Sequence[list[str]]], share: float) -> set[str]:
+    """Words that name the consultation rather than a theme: each is said in at least `share`
+    of the statements of at least half of the themes ("橘子" where citrus is discussed)."""
+    if len(groups) < 2:
+        return set()
+    themes_using: Counter[str] = Counter()
+    for theme_words in groups:
+        counts: Counter[str] = Counter()
+        for ws in theme_words:
+            counts.update(set(ws))
+        themes_using.update(w for w, c in counts.items() if c >= share * len(theme_words))
+    return {w for w, c in themes_using.items() if c >= max(2, len(groups) / 2)}
+
+
+def _keywords(scores: Mapping[str, float], limit: int) -> tuple[str, ...]:
+    """The most distinctive words, best first."""
+    return tuple(sorted(scores, key=lambda w: (-scores[w], w))[:limit])
 
 
 def _fold_duplicates(
-    views: Views, groups: Sequence[npt.NDArray[np.int64]], seed: int
-) -> tuple[list[list[list[int]]], list[npt.NDArray[np.int64]]]:
-    """Near-duplicate groups, each moved whole into the theme of its most central statement.
+    views: Views, groups: Sequence[npt.NDArray[np.int64]], opts: SummaryOptions
+) -> list[list[list[int]]]:
+    """Per theme, its groups of statements that say the same thing, the most central first.
 
-    Pairs are searched across all opinions, not theme by theme, so that a fold does not hang
-    on where the clustering drew a border; a statement that says the same as another belongs
-    in the same theme. Returns, per theme, its fold groups (kept statement first) and the
-    themes' members after the moves.
+    A paraphrase is a matter of meaning more than of shared words ("公积金能不能给加电梯开个
+    口子" against "建议放宽住房公积金提取"), so the sentence vectors weigh most here, with the
+    characters; word overlap, which sets themes apart, would fold lines that merely share a
+    matter.
     """
-    if not groups:
-        return [], []
-    everyone = np.concatenate(groups)
-    theme_of = {int(m): t for t, g in enumerate(groups) for m in g.tolist()}
+    fold_views = replace(views, weights=opts.fold_weights)
     rank: dict[int, float] = {}
     for g in groups:
         rank.update(zip(g.tolist(), views.centrality(g).tolist(), strict=True))
-    parent = {m: m for m in theme_of}
+    parent = {m: m for g in groups for m in g.tolist()}
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -294,25 +309,17 @@ def _fold_duplicates(
             x = parent[x]
         return x
 
-    for a, b in near_duplicates(views, everyone, seed=seed):
+    for a, b in near_duplicates(fold_views, groups, quantile=opts.fold_quantile, seed=opts.seed):
         parent[root(a)] = root(b)
-    clusters: dict[int, list[int]] = {}
-    for m in theme_of:
-        clusters.setdefault(root(m), []).append(m)
-    folds: list[list[list[int]]] = [[] for _ in groups]
-    for group in clusters.values():
-        if len(group) < 2:
-            continue
-        group.sort(key=lambda m: (-rank[m], m))
-        home = theme_of[group[0]]
-        for m in group[1:]:
-            theme_of[m] = home
-        folds[home].append(group)
-    members = [[] for _ in groups]  # type: list[list[int]]
-    for m in everyone.tolist():
-        members[theme_of[m]].append(m)
-    kept = [i for i, ms in enumerate(members) if ms]
-    return [folds[i] for i in kept], [np.asarray(members[i], dtype=np.int64) for i in kept]
+    folds: list[list[list[int]]] = []
+    for g in groups:
+        clusters: dict[int, list[int]] = {}
+        for m in g.tolist():
+            clusters.setdefault(root(m), []).append(m)
+        folds.append(
+            [sorted(c, key=lambda m: (-rank[m], m)) for c in clusters.values() if len(c) > 1]
+        )
+    return folds
 
 
 def _theme(
@@ -325,16 +332,17 @@ def _theme(
     stance_counts: Mapping[int, StanceCount],
     topic_words: set[str],
     opts: SummaryOptions,
-) -> tuple[Theme, list[tuple[int, int]]]:
+) -> tuple[Theme, list[tuple[int, int]], dict[str, float]]:
     centrality = views.centrality(members)
     statements = [by_index[int(m)] for m in members]
     rank = {int(m): float(c) for m, c in zip(members, centrality, strict=True)}
     representative = _quote(by_index[int(members[int(np.argmax(centrality))])])
-    keywords = _keywords(theme_words, corpus, opts.keywords_per_theme + opts.title_keywords)
-    # Every reader knows the topic: a title says what sets the theme apart from the rest.
-    nouns = [w for w in keywords if is_title_word(w)]
-    title_words = [w for w in nouns if w not in topic_words] or nouns or list(keywords)
-    title = "、".join(title_words[: opts.title_keywords]) or _fallback_title(representative.text)
+    scores = _word_scores(theme_words, corpus)
+    keywords = _keywords(scores, opts.keywords_per_theme)
+    # Only when no phrase of the theme will do (see minutes.titles): its most distinctive
+    # noun that is not the topic, which every reader knows, or the start of its medoid.
+    nouns = [w for w in keywords if is_title_word(w) and w not in topic_words]
+    title = nouns[0] if nouns else _fallback_title(representative.text)
 
     folds, pairs = _folds(fold_groups, by_index)
     agree = sum(stance_counts.get(s.id, StanceCount()).agree for s in statements)
@@ -342,7 +350,7 @@ def _theme(
     passed = sum(stance_counts.get(s.id, StanceCount()).passed for s in statements)
     theme = Theme(
         title=title,
-        keywords=keywords[: opts.keywords_per_theme],
+        keywords=keywords,
         opinions=tuple(
             _quote(by_index[m]) for m in sorted(rank, key=lambda m: (-rank[m], by_index[m].id))
         ),
@@ -352,7 +360,7 @@ def _theme(
         stances=StanceCount(agree, disagree, passed),
         folds=folds,
     )
-    return theme, pairs
+    return theme, pairs, scores
 
 
 def _fallback_title(text: str) -> str:
@@ -406,8 +414,6 @@ def _participation(
 
 
 def _with_overview(minutes: Minutes) -> Minutes:
-    from dataclasses import replace
-
     return replace(minutes, overview=build_overview(minutes))
 
 
@@ -425,8 +431,12 @@ def build_overview(minutes: Minutes) -> str:
         text += f"意见归纳为{len(minutes.themes)}个主题，讨论较多的是{top}。"
     if p.chatter:
         text += f"另有{p.chatter}条问候、附和等闲聊未计入主题。"
-    if minutes.polls:
-        text += f"共进行表决{len(minutes.polls)}项。"
+    closed = sum(1 for poll in minutes.polls if poll.closed)
+    still_open = len(minutes.polls) - closed
+    if closed:
+        text += f"共进行表决{closed}项。"
+    if still_open:
+        text += f"另有{still_open}项表决进行中。"
     if minutes.consensus:
         text += f"{p.stance_members}人对意见表明了态度，形成共识{len(minutes.consensus)}条"
         text += f"，存在分歧{len(minutes.divisive)}条。" if minutes.divisive else "。"

@@ -49,6 +49,7 @@ _NOT_KEYWORD_TAGS = ("t", "m", "q", "r", "d", "p", "c", "u", "f", "y", "e", "o",
 _TITLE_TAGS = ("n", "vn", "an", "j", "eng", "l", "i")
 
 
+@lru_cache(maxsize=1 << 16)
 def _tag(word: str) -> str:
     tagged = rjieba.tag(word)
     return tagged[0][1] if len(tagged) == 1 else "l"
@@ -57,9 +58,22 @@ def _tag(word: str) -> str:
 # Words of the genre rather than of a matter: every consultation is made of 意见 and 建议, so
 # these say what kind of statement a line is, never what it is about ("加梯、建议、政策").
 # A generic list for consultations, not drawn from any data set.
-_SPEECH_ACT_WORDS = frozenset(
-    {"建议", "意见", "希望", "要求", "反映", "呼吁", "问题", "情况", "方面", "大家", "觉得"}
+_SPEECH_ACT_WORDS = frozenset({"建议", "意见", "意见建议", "希望", "要求", "反映", "呼吁", "觉得"})
+# Words that name no matter, three general classes of Chinese, none drawn from any data set:
+# the light nouns that stand for anything (泛指名词: 东西, 地方, 事情, 问题, 情况, 方面…), the
+# forms of address of a meeting (称谓: 同志, 委员, 代表, 领导, 朋友, 各位, 大家), and the
+# courtesy words of the "十字文明用语" (您好、请、谢谢、对不起、再见) with their common variants.
+COURTESY_WORDS = frozenset({"您好", "你好", "谢谢", "感谢", "对不起", "抱歉", "再见"})
+_NAMES_NO_MATTER = frozenset(
+    {"东西", "地方", "事情", "事儿", "问题", "情况", "方面", "样子", "时候"}
+    | {"同志", "委员", "代表", "领导", "朋友", "各位", "大家"}
+    | COURTESY_WORDS
 )
+
+
+def is_courteous(words: Iterable[str]) -> bool:
+    """Whether a text, given as its content words, thanks, greets or apologises."""
+    return not COURTESY_WORDS.isdisjoint(words)
 
 
 def is_keyword(word: str) -> bool:
@@ -68,6 +82,7 @@ def is_keyword(word: str) -> bool:
     return (
         len(word) >= 2
         and word not in _SPEECH_ACT_WORDS
+        and word not in _NAMES_NO_MATTER
         and not _tag(word).startswith(_NOT_KEYWORD_TAGS)
     )
 

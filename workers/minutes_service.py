@@ -23,11 +23,11 @@ from sqlmodel import Session
 import minutes
 from bot.core.secrets import env_secret
 from bot.core.settings import LLMSettings, Settings
-from storage.attendance import consultation_attendance
+from storage.attendance import Attendance, consultation_attendance
 from storage.consultations import get_consultation
 from storage.enums import PollStatus, Role
 from storage.followup import follow_up
-from storage.groups import get_group
+from storage.groups import get_group, member_names
 from storage.minutes import (
     consultation_seconds,
     consultation_stances,
@@ -67,7 +67,9 @@ def build_minutes(session: Session, consultation_id: int, settings: Settings) ->
 
     Raises LookupError when there is no such consultation.
     """
-    info = _consultation_info(session, consultation_id)
+    attendance = consultation_attendance(session, consultation_id=consultation_id)
+    info = _consultation_info(session, consultation_id, attendance)
+    roles = _speaker_roles(attendance)
     rows = consultation_statements(session, consultation_id=consultation_id)
     by_id = {row.id: row for row in rows}
     seconds = consultation_seconds(session, consultation_id=consultation_id)
@@ -81,6 +83,7 @@ def build_minutes(session: Session, consultation_id: int, settings: Settings) ->
             created_at=row.created_at,
             seconds=tuple(str(m) for m in seconds.get(row.id, ())),
             retracted=row.retracted,
+            role=roles.get(row.member_id, "member"),
         )
         for row in rows
     ]
@@ -140,12 +143,28 @@ def _follow_up(session: Session, consultation_id: int) -> minutes.FollowUp:
     )
 
 
-def _consultation_info(session: Session, consultation_id: int) -> minutes.ConsultationInfo:
+def _speaker_roles(attendance: Attendance) -> dict[int, minutes.SpeakerRole]:
+    """The staff's role in the consultation by member id (the summarizer sets apart how the
+    meeting is run from what members said); everyone else is a member."""
+    roles: dict[int, minutes.SpeakerRole] = {}
+    for person in attendance.staff:
+        if Role.MODERATOR in person.roles:
+            roles[person.member_id] = "moderator"
+        elif Role.SECRETARY in person.roles:
+            roles[person.member_id] = "secretary"
+        elif Role.LIAISON in person.roles:
+            roles[person.member_id] = "liaison"
+    return roles
+
+
+def _consultation_info(
+    session: Session, consultation_id: int, attendance: Attendance
+) -> minutes.ConsultationInfo:
     consultation = get_consultation(session, consultation_id=consultation_id)
     group = get_group(session, group_id=consultation.group_id)
     plan = get_plan(session, consultation_id=consultation_id)
     notes = list_research_notes(session, consultation_id=consultation_id)
-    attendance = consultation_attendance(session, consultation_id=consultation_id)
+    authors = member_names(session, member_ids={note.member_id for note in notes})
     # 主持人 from the staff; the other staff (秘书, 部门联络员) sit in as 列席 with their role,
     # beside the leaders and department representatives recorded with /出席.
     moderators = [p.name for p in attendance.staff if Role.MODERATOR in p.roles]
@@ -156,8 +175,14 @@ def _consultation_info(session: Session, consultation_id: int) -> minutes.Consul
     ]
     plan_text = None
     if plan is not None:
-        parts = [plan.schedule, plan.notes, "、".join(plan.departments)]
-        plan_text = "；".join(part for part in parts if part) or None
+        # Labelled, as the plan reads in the group (the place has its own line).
+        parts = [
+            ("时间", plan.schedule),
+            ("邀请部门", "、".join(plan.departments)),
+            ("邀请领导", "、".join(plan.leaders)),
+            ("说明", plan.notes),
+        ]
+        plan_text = "；".join(f"{label}：{value}" for label, value in parts if value) or None
     return minutes.ConsultationInfo(
         id=consultation_id,
         topic=consultation.topic,
@@ -172,7 +197,15 @@ def _consultation_info(session: Session, consultation_id: int) -> minutes.Consul
         ),
         place=(plan.place or None) if plan is not None else None,
         plan=plan_text,
-        research_notes=tuple(note.text for note in notes),
+        research_notes=tuple(
+            minutes.ResearchNote(
+                id=note.number,
+                text=note.text,
+                author=authors.get(note.member_id, ""),
+                created_at=note.created_at,
+            )
+            for note in notes
+        ),
     )
 
 

@@ -178,3 +178,29 @@ async def test_the_header_names_the_moderator_and_lists_members_and_staff_apart(
     assert SECRETARY not in consultation["attendees"]
     assert {"张三", "李四", "郑一"} <= set(consultation["attendees"])
     assert f"{SECRETARY}（秘书）" in consultation["observers"]
+
+
+async def test_the_plan_and_research_notes_reach_the_minutes_with_their_authors(
+    group: Group,
+) -> None:
+    await group.say(MODERATOR, "/协商 开始")
+    await group.say(MODERATOR, "/定题 老旧小区加装电梯")
+    await group.say(MODERATOR, "/协商 阶段 下一步")
+    await group.say(MODERATOR, "/方案 时间 12月10日下午 地点 社区会议室 邀请部门 区住建局")
+    await group.say(MODERATOR, "/协商 阶段 下一步")
+    await group.say("李四", "/调研 走访了3个小区，八成住户支持加装")
+    await group.say(MODERATOR, "/协商 阶段 下一步")
+    await group.say("张三", "/意见 加装电梯的费用应当按楼层高低分摊")
+    await group.say("王五", "/意见 一楼住户可以少出一些")
+    await group.group_sees()
+
+    minutes = await ask_for_minutes(group)
+    [(stored,)] = group.rows("SELECT body FROM minutes_version")
+
+    assert "时间：12月10日下午" in minutes
+    assert "邀请部门：区住建局" in minutes
+    assert "走访了3个小区，八成住户支持加装" in minutes
+    notes = json.loads(stored)["overview"]["research_notes"]
+    assert [(note["text"], note["author"]) for note in notes] == [
+        ("走访了3个小区，八成住户支持加装", "李四")
+    ]

@@ -179,3 +179,39 @@ def test_the_parts_of_the_overview_add_up_to_the_statements(
     counts = [int(n) for n in re.findall(r"(\d+)条", makeup)]
     assert counts == [2, 1, 1]
     assert sum(counts) == len(said)
+
+
+def test_the_plan_and_research_notes_are_in_the_overview(
+    planned_info: ConsultationInfo, statements: list[Statement]
+) -> None:
+    body = [p.text for p in open_docx(render_docx(summarize(planned_info, statements))).paragraphs]
+    overview = body[body.index(SECTIONS[0]) : body.index(SECTIONS[1])]
+    assert "协商方案：时间：6月1日19:00；地点：街道议事厅；部门：区商务局、区城管局" in overview
+    assert "调研材料2份：" in overview
+    assert "调研#1（委员03）：走访夜市摊主32户，其中21户愿意延长到23点。" in overview
+    assert "调研#2：城管部门提供：去年夜市油烟投诉47件，集中在烧烤区。" in overview
+
+
+def test_an_open_poll_is_in_progress_with_its_interim_count(
+    info: ConsultationInfo, statements: list[Statement], poll: PollSummary, open_poll: PollSummary
+) -> None:
+    document = open_docx(render_docx(summarize(info, statements, polls=[poll, open_poll])))
+    body = [p.text for p in document.paragraphs]
+    [caption] = [t for t in body if t.startswith("表决#5")]
+    assert "进行中" in caption
+    assert "截至本纪要生成时11人投票" in caption
+    assert "该表决尚未结束，以上为生成纪要时的中间计数，不是表决结果。" in body
+    closed, interim = ([[c.text for c in row.cells] for row in t.rows] for t in document.tables)
+    assert closed[0] == ["选项", "票数", "占投票人数"]
+    assert interim == [["选项", "目前票数"], ["同意", "8"], ["不同意", "3"]]
+
+
+def test_a_long_statement_is_an_excerpt_with_its_id(
+    info: ConsultationInfo, long_statement: list[Statement]
+) -> None:
+    body = "\n".join(
+        p.text for p in open_docx(render_docx(summarize(info, long_statement))).paragraphs
+    )
+    assert "……（全文见 #12）" in body
+    assert long_statement[0].text not in body
+    assert long_statement[0].text[:40] in body

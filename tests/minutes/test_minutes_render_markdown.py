@@ -84,3 +84,37 @@ def test_the_message_is_short_and_says_where_the_full_text_is(
 def test_empty_minutes_render(info: ConsultationInfo) -> None:
     markdown = render_markdown(summarize(info, []))
     assert markdown.startswith("### 会议纪要")
+
+
+def test_the_plan_and_research_notes_are_in_the_overview(
+    planned_info: ConsultationInfo, statements: list[Statement]
+) -> None:
+    markdown = render_markdown(summarize(planned_info, statements))
+    overview = markdown.split("**主要意见**")[0]
+    assert "区商务局、区城管局" in unescape(overview)
+    assert "**调研材料**（2份）" in overview
+    assert "- 调研#1 走访夜市摊主32户，其中21户愿意延长到23点。（委员03）" in overview
+    assert "- 调研#2 城管部门提供：去年夜市油烟投诉47件，集中在烧烤区。" in overview
+
+
+def test_an_open_poll_is_in_progress_and_shows_no_result(
+    info: ConsultationInfo, statements: list[Statement], poll: PollSummary, open_poll: PollSummary
+) -> None:
+    markdown = render_markdown(summarize(info, statements, polls=[poll, open_poll]))
+    line = next(line for line in markdown.splitlines() if "表决#5" in line)
+    assert "进行中" in line
+    assert "截至纪要生成时11人投票（同意 8票，不同意 3票）" in line
+    assert "%" not in line  # a share would read as the result
+    closed = next(line for line in markdown.splitlines() if "表决#3" in line)
+    assert "进行中" not in closed
+    assert "另有1项表决进行中" in markdown
+
+
+def test_a_long_statement_is_quoted_as_an_excerpt_with_its_id(
+    info: ConsultationInfo, long_statement: list[Statement]
+) -> None:
+    markdown = render_markdown(summarize(info, long_statement))
+    [quote] = re.findall(r"“(.+?)”——", markdown)
+    assert quote.endswith("……（全文见 #12）")
+    assert len(quote) < 200
+    assert long_statement[0].text.startswith(quote.removesuffix("……（全文见 #12）"))
