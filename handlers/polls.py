@@ -172,23 +172,42 @@ async def vote_by_card(ctx: Context, action: CardAction) -> None:
     ctx.answer_card(CardAnswer(chosen=tuple(choices), labels=labels))
 
 
+# Said with a vote typed in a group for an anonymous poll: the group saw the choice.
+SEEN_IN_GROUP = "（在群里发送的选择大家都看得到，想不公开请点投票卡片投票）"
+
+
 def _cast(ctx: Context, poll: Poll, choices: list[int]) -> None:
     """The member's ballot in `poll`, replacing their earlier one (typed or clicked)."""
     assert poll.id is not None
     assert ctx.message is not None
-    record_ballot(
+    replaced = record_ballot(
         ctx.session,
         poll_id=poll.id,
         voter_key=ctx.voter_key(poll.id, anonymous=poll.anonymous),
         member_id=None if poll.anonymous else ctx.member_id,
         choices=choices,
-        cast_at=ctx.message.timestamp,
+        # An anonymous ballot carries no time finer than its poll's (a vote's own time would
+        # match the record of the message that cast it); the later arrival wins there.
+        cast_at=poll.opened_at if poll.anonymous else ctx.message.timestamp,
     )
     ctx.update_card(card_key(poll))
     prefix = f"投票 #{poll.number}："
-    # An anonymous poll's acknowledgement names nobody.
-    one = "已收到 1 张选票" if poll.anonymous else f"已记录{ctx.member_name}的选票"
-    ctx.ack(Ack(key=f"vote:{poll.number}", one=prefix + one, unit="张选票", prefix=prefix))
+    name = ctx.member_name
+    seen = SEEN_IN_GROUP if poll.anonymous and not ctx.message.interactive else ""
+    seen_key = ":seen" if seen else ""
+
+    def acknowledgement() -> Ack:
+        # Whether the vote replaced an earlier one is known once the ballots are written
+        # (one query for the batch). An anonymous poll's acknowledgement names nobody.
+        if replaced():
+            one = "1 张选票已改投" if poll.anonymous else f"{name}已改投"
+            key, unit = f"revote:{poll.number}{seen_key}", "次改投"
+        else:
+            one = "已收到 1 张选票" if poll.anonymous else f"已记录{name}的选票"
+            key, unit = f"vote:{poll.number}{seen_key}", "张选票"
+        return Ack(key=key, one=prefix + one + seen, unit=unit + seen, prefix=prefix)
+
+    ctx.ack(acknowledgement)
 
 
 def _poll_of_card(ctx: Context, action: CardAction) -> Poll:
@@ -198,6 +217,8 @@ def _poll_of_card(ctx: Context, action: CardAction) -> Poll:
     )
     if poll is None or _group_of(ctx, poll) != ctx.group_id:
         raise UserError("这张卡片已失效，请在群里发送 /投 参加投票。")
+    if poll.anonymous:
+        ctx.forget_message()  # the record of the click keeps no choice
     _ensure_open(ctx, poll)
     return poll
 
@@ -224,6 +245,8 @@ def _poll_to_vote_in(ctx: Context, number: int | None) -> Poll:
         if latest is None:
             raise UserError("当前没有进行中的投票。")
         poll = latest
+    if poll.anonymous:
+        ctx.forget_message()  # the record of the message keeps no choice
     _ensure_open(ctx, poll)
     return poll
 

@@ -71,16 +71,18 @@ def opinions_table(rows: Sequence[OpinionRow], zone: ZoneInfo) -> Table:
 
 
 def ballots_table(rows: Sequence[BallotRow], zone: ZoneInfo) -> Table:
-    """投票, 问题, 投票人 (匿名 for anonymous polls), 选择, 时间."""
+    """投票, 问题, 投票人, 选择, 票数, 时间: a named poll's ballots one by one, an anonymous
+    poll's counts per option (投票人 "匿名（只计票数）", no time)."""
     return Table(
         "投票明细",
-        ("投票", "问题", "投票人", "选择", "时间"),
+        ("投票", "问题", "投票人", "选择", "票数", "时间"),
         [
             (
                 f"#{row.poll_number}",
                 row.question,
-                row.voter or "匿名",
+                row.voter or "匿名（只计票数）",
                 "、".join(row.choices),
+                row.votes,
                 _time(row.cast_at, zone),
             )
             for row in rows

@@ -260,34 +260,46 @@ def list_poll_results(session: Session, *, consultation_id: int) -> list[PollRes
 
 @dataclass(frozen=True, slots=True)
 class BallotRow:
-    """One ballot; `voter` is empty for anonymous polls, which keep no link to a member."""
+    """A named poll's ballot (one voter, `votes` 1, when it was cast), or an anonymous
+    poll's count for one option (no voter, no time: anonymous polls export counts only)."""
 
     poll_number: int
     question: str
     voter: str
     choices: tuple[str, ...]
-    cast_at: datetime
+    votes: int
+    cast_at: datetime | None
 
 
 def list_ballot_rows(session: Session, *, consultation_id: int) -> list[BallotRow]:
-    """Every ballot of the consultation's polls, by poll and time of the vote."""
+    """The ballots of the consultation's named polls, by poll and time of the vote, and the
+    counts of its anonymous polls, by poll and option."""
     rows = session.exec(
         select(Poll, Ballot)
         .join(Ballot, col(Ballot.poll_id) == col(Poll.id))
-        .where(Poll.consultation_id == consultation_id)
+        .where(Poll.consultation_id == consultation_id, col(Poll.anonymous).is_(False))
         .order_by(col(Poll.number), col(Ballot.cast_at), col(Ballot.id))
     ).all()
     names = member_names(
-        session,
-        member_ids={b.member_id for p, b in rows if b.member_id is not None and not p.anonymous},
+        session, member_ids={b.member_id for _, b in rows if b.member_id is not None}
     )
-    result = []
+    result: dict[int, list[BallotRow]] = {}
     for poll, ballot in rows:
-        named = not poll.anonymous and ballot.member_id is not None
-        voter = names.get(ballot.member_id or 0, "") if named else ""
+        voter = names.get(ballot.member_id or 0, "")
         choices = tuple(poll.options[c - 1] for c in ballot.choices if 1 <= c <= len(poll.options))
-        result.append(BallotRow(poll.number, poll.question, voter, choices, ballot.cast_at))
-    return result
+        result.setdefault(poll.number, []).append(
+            BallotRow(poll.number, poll.question, voter, choices, 1, ballot.cast_at)
+        )
+    anonymous = session.exec(
+        select(Poll).where(Poll.consultation_id == consultation_id, col(Poll.anonymous).is_(True))
+    ).all()
+    for poll in anonymous:
+        counted = tally(session, poll=poll)
+        result[poll.number] = [
+            BallotRow(poll.number, poll.question, "", (option,), votes, None)
+            for option, votes in zip(poll.options, counted.votes, strict=True)
+        ]
+    return [row for number in sorted(result) for row in result[number]]
 
 
 @dataclass(frozen=True, slots=True)

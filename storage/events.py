@@ -87,3 +87,16 @@ def set_outcomes(session: Session, *, outcomes: list[tuple[int, str | None, str]
             _SET_OUTCOME,
             [{"event_id": e, "command": c, "outcome": o} for e, c, o in outcomes],
         )
+
+
+_FORGET_TEXT = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id.in_(sa.bindparam("event_ids", expanding=True)))
+    .values(text="")
+)
+
+
+def forget_texts(session: Session, *, event_ids: list[int]) -> None:
+    """Keep no text of these events, only that they came (votes in anonymous polls)."""
+    if event_ids:
+        connection(session).execute(_FORGET_TEXT, {"event_ids": event_ids})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,7 +136,18 @@ def _upsert_ballots(insert: Callable[[Any], Any]) -> Any:
     )
 
 
+_KEY = sa.tuple_(_BALLOTS.c.poll_id, _BALLOTS.c.voter_key)
+# Which of the ballots about to be written replace one already stored: asked once per
+# batch of ballots (not once per vote), so an acknowledgement can say "已改投".
+_STORED_KEYS = sa.select(_BALLOTS.c.poll_id, _BALLOTS.c.voter_key).where(
+    _KEY.in_(sa.bindparam("keys", expanding=True))
+)
+
+
 def _write_ballots(session: Session, ballots: list[dict[str, Any]]) -> None:
+    keys = [(ballot["poll_id"], ballot["voter_key"]) for ballot in ballots]
+    stored = connection(session).execute(_STORED_KEYS, {"keys": keys})
+    memo(session, "replaced_ballots").update(dict.fromkeys(tuple(row) for row in stored))
     connection(session).execute(prepared(session, _upsert_ballots), ballots)
 
 
@@ -147,17 +159,19 @@ def record_ballot(
     member_id: int | None,
     choices: list[int],
     cast_at: datetime,
-) -> None:
-    """Keep a ballot, replacing the voter's earlier one.
+) -> Callable[[], bool]:
+    """Keep a ballot, replacing the voter's earlier one; returns a function that tells,
+    once the ballots are written, whether it replaced one (a change of vote).
 
-    The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing platform
+    The unique (poll, voter) key makes a duplicate delivery a no-op, and comparing the
     times makes the member's latest vote win whatever order the platform delivered them in.
     The ballot is written with the others of its transaction (see `write_behind`).
     """
     waiting = write_behind(session, "ballots", _write_ballots)
-    earlier = waiting.get((poll_id, voter_key))
+    key = (poll_id, voter_key)
+    earlier = waiting.get(key)
     if earlier is None or earlier["cast_at"] <= cast_at:
-        waiting[(poll_id, voter_key)] = {
+        waiting[key] = {
             "poll_id": poll_id,
             "voter_key": voter_key,
             "member_id": member_id,
@@ -165,9 +179,16 @@ def record_ballot(
             "cast_at": cast_at,
         }
 
+    def replaced() -> bool:
+        return earlier is not None or key in memo(session, "replaced_ballots")
+
+    return replaced
+
 
 def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: datetime) -> bool:
-    """Close an open poll; False when it was already closed (so a result posts once)."""
+    """Close an open poll; False when it was already closed (so a result posts once).
+
+    An anonymous poll's ballots are sealed as it closes (`_seal_ballots`)."""
     statement = (
         sa.update(Poll)
         .where(col(Poll.id) == poll_id, col(Poll.status) == PollStatus.OPEN)
@@ -176,7 +197,45 @@ def close_poll(session: Session, *, poll_id: int, member_id: int | None, now: da
     )
     result = session.execute(statement)
     memo(session, "open_polls").clear()
-    return bool(getattr(result, "rowcount", 0) == 1)
+    closed = bool(getattr(result, "rowcount", 0) == 1)
+    poll = session.get(Poll, poll_id)
+    if closed and poll is not None and poll.anonymous:
+        _seal_ballots(session, poll)
+    return closed
+
+
+def _seal_ballots(session: Session, poll: Poll) -> None:
+    """Cut every tie between an anonymous poll's ballots and its voters, for good.
+
+    While the poll runs, a ballot's key is a keyed hash of (poll, member), so a change of
+    vote replaces it; with the server's secret it links ballot to member. At the close the
+    ballots are written again with random keys, in random order (new row ids that do not
+    follow the order of the votes) and with the poll's own time: after that nobody, the
+    holder of the secret included, can tell who chose what; only the counts remain.
+    """
+    flush_behind(session)  # votes of this very transaction are sealed too
+    choices = [
+        list(row[0])
+        for row in connection(session).execute(
+            sa.select(_BALLOTS.c.choices).where(_BALLOTS.c.poll_id == poll.id)
+        )
+    ]
+    secrets.SystemRandom().shuffle(choices)
+    connection(session).execute(sa.delete(_BALLOTS).where(_BALLOTS.c.poll_id == poll.id))
+    if choices:
+        connection(session).execute(
+            sa.insert(_BALLOTS),
+            [
+                {
+                    "poll_id": poll.id,
+                    "voter_key": secrets.token_hex(16),
+                    "member_id": None,
+                    "choices": chosen,
+                    "cast_at": poll.opened_at,
+                }
+                for chosen in choices
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)

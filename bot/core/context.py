@@ -239,6 +239,8 @@ class Context:
         self.jobs: list[ScheduledJob] = []
         # What a click on a card changed, for the clicker's own view of it.
         self.card_answer: CardAnswer | None = None
+        # The record of the message is to keep no text (a vote in an anonymous poll).
+        self.forget_text = False
         self._member_id = member_id
         self._ballot_secret = ballot_secret
         self._consultation: Consultation | None = None
@@ -321,6 +323,11 @@ class Context:
         group's message budget; platforms without cards ignore them.
         """
         self._queue(Kind.CARD_UPDATE, "", Envelope(card=card))
+
+    def forget_message(self) -> None:
+        """Keep no text of this message in its inbound record (only that it came, for the
+        dedupe): what it said must not be stored (a vote in an anonymous poll)."""
+        self.forget_text = True
 
     def answer_card(self, answer: CardAnswer) -> None:
         """Tell the member who clicked a card what their click changed (their choice)."""

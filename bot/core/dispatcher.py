@@ -367,6 +367,7 @@ class Dispatcher:
             )
             replies: list[Reply] = []
             notes: list[tuple[int, str | None, str]] = []
+            forgotten: list[int] = []
             outcomes: list[Outcome] = [DUPLICATE] * len(messages)
             answered: list[tuple[int, Context]] = []
             # Group by conversation, keeping each one's order: every transaction then takes
@@ -381,6 +382,8 @@ class Dispatcher:
                 outcome, context = drive(self._handle(batch, message, text, flood))
                 outcomes[index] = outcome
                 notes.append((event_id, outcome.command, outcome.status))
+                if context is not None and context.forget_text:
+                    forgotten.append(event_id)
                 if context is not None:
                     answered.append((index, context))
                     replies.extend(context.replies)
@@ -395,6 +398,7 @@ class Dispatcher:
             )
             outbox.enqueue(session, rows=rows)
             events.set_outcomes(session, outcomes=notes)
+            events.forget_texts(session, event_ids=forgotten)
         self._groups.update(batch.groups)
         self._members.update(batch.members)
         self._schedule(jobs)

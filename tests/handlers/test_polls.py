@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import logging
 import random
 import re
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from bot.core.clock import ManualClock
 from bot.core.dispatcher import Status
 from bot.core.messages import Kind
+from handlers.polls import SEEN_IN_GROUP
 from tests.support import MODERATOR, Group, RecordingSender
 
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
@@ -140,7 +146,8 @@ async def test_anonymous_ballots_keep_no_link_to_the_member(group: Group) -> Non
     assert member_id is None
     assert "张三" not in voter_key
     assert len(voter_key) == 64
-    assert seen == ["投票 #1：已收到 1 张选票"]  # the acknowledgement names nobody
+    # The acknowledgement names nobody, and says the group saw a choice typed there.
+    assert seen == [f"投票 #1：已收到 1 张选票{SEEN_IN_GROUP}"]
 
 
 async def test_a_member_cannot_close_a_poll(group: Group) -> None:
@@ -346,3 +353,92 @@ async def test_a_click_naming_another_groups_poll_changes_nothing(
     assert outcome.status is Status.REFUSED
     assert outcome.replies == ("这张卡片已失效，请在群里发送 /投 参加投票。",)
     assert group.count("ballot") == 0
+
+
+async def test_a_changed_vote_is_acknowledged_as_changed_named_and_anonymous(group: Group) -> None:
+    await open_consultation(group)
+    await group.say(MODERATOR, POLL)
+    await group.say(MODERATOR, "/投票 夜市要不要收摊位费？| 要 | 不要 匿名")
+    await group.group_sees()
+
+    await group.say("张三", "/投 #1 1")
+    await group.say("李四", "/投 #2 1")
+    first = await group.group_sees()
+    await group.say("张三", "/投 #1 2")
+    await group.say("李四", "/投 #2 2")
+    changed = await group.group_sees()
+    # Twice in one batch: the second replaces the first, which was new.
+    outcomes = await group.deliver(
+        [group.message("王五", "/投 #1 1"), group.message("王五", "/投 #1 3")]
+    )
+
+    assert first == ["投票 #1：已记录张三的选票\n" + f"投票 #2：已收到 1 张选票{SEEN_IN_GROUP}"]
+    assert changed == ["投票 #1：张三已改投\n" + f"投票 #2：1 张选票已改投{SEEN_IN_GROUP}"]
+    assert [o.replies for o in outcomes] == [
+        ("投票 #1：已记录王五的选票",),
+        ("投票 #1：王五已改投",),
+    ]
+    assert group.ballots() == [(1, [2]), (1, [3]), (2, [2])]
+
+
+async def test_after_the_close_nothing_links_an_anonymous_ballot_to_its_member(
+    group: Group, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The whole database and the ballot secret in hand: after the close, no column of any
+    # table, nor the log of the run, ties an anonymous ballot to whoever cast it.
+    caplog.set_level(logging.DEBUG)
+    await open_consultation(group)
+    await group.say(MODERATOR, "/投票 谁来牵头？| 甲方案 | 乙方案 | 丙方案 匿名")
+    await group.say(MODERATOR, "/投票 要不要收摊位费？| 要 | 不要")
+    votes = {f"委员{i:02d}": 1 + i % 3 for i in range(10)}
+    for name, choice in votes.items():
+        await group.say(name, f"/投 #1 {choice}")
+        await group.app.dispatcher.dispatch(group.click(name, "poll:1", str(choice)))
+        await group.say(name, "/投 #2 1")
+    await group.say(MODERATOR, "/结束投票 #1")
+    await group.say(MODERATOR, "/结束投票 #2")
+    await group.group_sees()
+
+    ballots = group.rows(
+        "SELECT id, voter_key, member_id, choices, cast_at FROM ballot WHERE poll_id = 1"
+    )
+    [(opened_at,)] = group.rows("SELECT opened_at FROM poll WHERE id = 1")
+    members = dict(group.rows("SELECT user_id, id FROM member"))
+    secret = b"test-ballot-key"
+    # Keys the holder of the secret could compute for each member (see Context.voter_key).
+    computable = {
+        hmac.new(secret, f"1:{members['id-' + name]}".encode(), hashlib.sha256).hexdigest()
+        for name in votes
+    }
+    assert len(ballots) == 10
+    assert {key for _, key, _, _, _ in ballots}.isdisjoint(computable)
+    assert {member for _, _, member, _, _ in ballots} == {None}
+    assert {str(at) for *_, at in ballots} == {str(opened_at)}
+    in_order = [json.loads(c) if isinstance(c, str) else c for _, _, _, c, _ in ballots]
+    assert sorted(map(tuple, in_order)) == sorted((c,) for c in votes.values())
+    # The messages that voted in poll 1 are kept as having come, and nothing of their choice.
+    texts = [text for (text,) in group.rows("SELECT text FROM inbound_event")]
+    assert not any(t.startswith(("/投 #1", "poll:1")) for t in texts)
+    assert "/投 #2 1" in texts  # the named poll keeps its messages
+    # No row of any table that names a voter (their user id, or their member id in a
+    # column that refers to members) says anything of poll 1's choices.
+    options = ("甲方案", "乙方案", "丙方案", "poll:1", "#1 1", "#1 2", "#1 3")
+    for table in sa.inspect(group.app.engine).get_table_names():
+        if table == "ballot":
+            continue  # checked above: no key, member or time to go by
+        with group.app.engine.connect() as connection:
+            rows = connection.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
+        for row in rows:
+            for name in votes:
+                member = members["id-" + name]
+                names_voter = any(
+                    value == "id-" + name
+                    or (
+                        value == member and (column.endswith("member_id") or column.endswith("_by"))
+                    )
+                    for column, value in row.items()
+                )
+                if names_voter:
+                    said = " ".join(str(value) for value in row.values())
+                    assert not any(option in said for option in options), (table, dict(row))
+    assert not any("poll:1" in record.getMessage() for record in caplog.records)

@@ -142,8 +142,14 @@ async def test_downloads_hold_the_opinions_ballots_and_referrals(console: Consol
     rows = list(csv.reader(io.StringIO(files["opinions.csv"][0].decode("utf-8-sig"))))
     assert rows[1][:3] == ["#1", "意见", "张三"]
     ballots = list(load_workbook(io.BytesIO(files["ballots.xlsx"][0])).active.values)
-    voters_and_choices = [row[2:4] for row in ballots[1:]]
-    assert voters_and_choices == [("匿名", "反对"), ("匿名", "支持"), ("匿名", "支持")]
+    # An anonymous poll is given as its counts, never ballot by ballot.
+    assert ballots[0] == ("投票", "问题", "投票人", "选择", "票数", "时间")
+    counts = [row[2:6] for row in ballots[1:]]
+    assert counts == [
+        ("匿名（只计票数）", "支持", 2, None),
+        ("匿名（只计票数）", "反对", 1, None),
+        ("匿名（只计票数）", "弃权", 0, None),
+    ]
     assert not {"张三", "李四", "王五"} & {str(cell) for row in ballots for cell in row}
     referrals = list(load_workbook(io.BytesIO(files["referrals.xlsx"][0])).active.values)
     assert referrals[1][:4] == ("#1", "市商务局", None, "#2")

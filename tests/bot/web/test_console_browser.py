@@ -197,7 +197,11 @@ def test_the_ballots_download_keeps_anonymous_voters_anonymous(
 
     rows = list(load_workbook(target).active.values)
     assert download.value.suggested_filename == "协商1-投票明细.xlsx"
-    assert [row[2:4] for row in rows[1:]] == [("匿名", "反对"), ("匿名", "支持"), ("匿名", "支持")]
+    assert [row[2:5] for row in rows[1:]] == [
+        ("匿名（只计票数）", "支持", 2),
+        ("匿名（只计票数）", "反对", 1),
+        ("匿名（只计票数）", "弃权", 0),
+    ]
 
 
 def test_the_minutes_docx_downloads_with_its_sections(
