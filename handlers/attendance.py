@@ -60,14 +60,21 @@ async def record_attendance(ctx: Context, args: GuestSpec) -> None:
     if not args.name:
         ctx.reply("\n".join(describe_attendance(ctx, consultation.id)), mention=False)
         return
+    # `/出席 @王明 …`: the @ names a member the group knows, whose messages are then a
+    # guest's; a name typed without an @ (or a member the bot has not met) is kept as text.
+    mentioned = next((m for m in ctx.mentioned_members() if m is not None), None)
+    person = mentioned if mentioned is not None and mentioned.name == args.name else None
+    if person is None and mentioned is not None and args.name in (mentioned.user_id,):
+        person = mentioned
     new = record_guest(
         ctx.session,
         consultation_id=consultation.id,
-        name=args.name,
+        name=person.name if person is not None else args.name,
         department=args.department,
         title=args.title,
         member_id=ctx.member_id,
         now=ctx.now,
+        person_id=person.id if person is not None else None,
     )
     principal = ctx.settings.units.principal_rule().matches(
         name=args.name, department=args.department, title=args.title
@@ -75,6 +82,8 @@ async def record_attendance(ctx: Context, args: GuestSpec) -> None:
     office = " ".join(filter(None, (args.department, args.title)))
     who = f"{args.name}（{office}{'，主要领导' if principal else ''}）"
     ctx.reply(f"{'已记录' if new else '已更新'}出席：{who}")
+    if person is not None:
+        ctx.post(f"欢迎{person.name}出席本次协商。", mentions=(person.user_id,))
 
 
 def describe_attendance(ctx: Context, consultation_id: int) -> list[str]:

@@ -18,9 +18,12 @@ from bot.core.text import fold, format_refs, one_line, parse_refs
 from bot.core.views import CardAnswer, PollView
 from handlers.shared.polls import (
     CARD,
+    NUDGE_JOB,
     Deadline,
+    arm_nudge,
     card_key,
     close_and_announce,
+    nudge,
     open_and_announce_poll,
     poll_view,
     render_result,
@@ -45,6 +48,8 @@ OPTION_LIMIT = 60
 _SEPARATORS = re.compile(r"[|｜]")
 _MULTIPLE = ("多选", "multiple")
 _ANONYMOUS = ("匿名", "anonymous")
+# Only the number of ballots shows until the poll closes (a live tally sways later voters).
+_HIDDEN = ("隐藏结果", "hide")
 _DEADLINE = ("截止", "deadline")
 # `截止30分钟`, `截止18:00`: the word and its value typed as one (in folded text).
 _GLUED_DEADLINE = re.compile(r"(?:截止|deadline)(\S+)")
@@ -52,13 +57,14 @@ _GLUED_DEADLINE = re.compile(r"(?:截止|deadline)(\S+)")
 
 @dataclass(frozen=True, slots=True)
 class PollSpec:
-    """`<问题> | 选项 | 选项 [多选] [匿名] [截止 <时长或时刻>]`."""
+    """`<问题> | 选项 | 选项 [多选] [匿名] [隐藏结果] [截止 <时长或时刻>]`."""
 
     question: str
     options: tuple[str, ...]
     multiple: bool
     anonymous: bool
     closes: Deadline | None
+    hide_results: bool = False
 
     @classmethod
     def parse(cls, raw: str) -> Self:
@@ -66,7 +72,7 @@ class PollSpec:
         kept = [piece for p in _SEPARATORS.split(raw) if (piece := " ".join(p.split()))]
         if len(kept) < 3:
             raise UsageError("请写出问题和至少两个选项，用 | 分隔。")
-        multiple = anonymous = False
+        multiple = anonymous = hide_results = False
         deadline_text: str | None = None
         words = kept[-1].split(" ")
         # Read flags from the end, but never the last option's first word: in
@@ -79,6 +85,9 @@ class PollSpec:
                 words.pop()
             elif last in _ANONYMOUS:
                 anonymous = True
+                words.pop()
+            elif last in _HIDDEN:
+                hide_results = True
                 words.pop()
             elif len(words) > 2 and fold(words[-2]) in _DEADLINE:
                 deadline_text = words.pop()
@@ -97,7 +106,7 @@ class PollSpec:
         if len({fold(o) for o in options}) != len(options):
             raise UsageError("选项不能重复。")
         closes = Deadline.parse(deadline_text) if deadline_text else None
-        return cls(question, options, multiple, anonymous, closes)
+        return cls(question, options, multiple, anonymous, closes, hide_results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +138,7 @@ class Choice:
 @router.command(
     "投票",
     "poll",
-    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [截止 30分钟 或 18:00]",
+    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [隐藏结果] [截止 30分钟 或 18:00]",
     summary="发起投票",
     roles=[Role.MODERATOR],
     stages=ALL_STAGES,
@@ -149,6 +158,7 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
         multiple=args.multiple,
         anonymous=args.anonymous,
         deadline=args.closes.moment(ctx.now, ctx.settings.zone) if args.closes else None,
+        hide_results=args.hide_results,
     )
 
 
@@ -287,23 +297,44 @@ def _option_hint(poll: Poll) -> str:
 )
 async def end_poll(ctx: Context, args: OptionalRef) -> None:
     """Close a poll by hand and post its result."""
-    consultation = ctx.require_consultation()
-    assert consultation.id is not None
-    if args.number is not None:
-        poll = get_poll(ctx.session, consultation_id=consultation.id, number=args.number)
-        if poll is None:
-            raise UserError(f"没有投票 #{args.number}。")
-    else:
-        polls = open_polls(ctx.session, consultation_id=consultation.id)
-        if not polls:
-            raise UserError("当前没有进行中的投票。")
-        if len(polls) > 1:
-            raise UsageError(
-                f"有多个投票在进行（{format_refs(p.number for p in polls)}），请写明编号。"
-            )
-        poll = polls[0]
+    poll = _open_poll_named(ctx, args.number)
     if not close_and_announce(ctx, poll, closed_by=ctx.member_id):
         raise UserError(f"投票 #{poll.number} 已经结束。")
+
+
+@router.command(
+    "催投",
+    "nudge",
+    usage="/催投 [#投票编号]",
+    summary="提醒还没投票的委员（@他们，每个投票每小时最多一次）",
+    roles=[Role.MODERATOR],
+    stages=ALL_STAGES,
+)
+async def remind_non_voters(ctx: Context, args: OptionalRef) -> None:
+    """@ the members of the group who have not voted in the poll yet."""
+    poll = _open_poll_named(ctx, args.number)
+    refusal = nudge(ctx, poll)
+    if refusal is not None:
+        raise UserError(refusal)
+
+
+def _open_poll_named(ctx: Context, number: int | None) -> Poll:
+    """The poll `#number`, or the one open poll when no number is written."""
+    consultation = ctx.require_consultation()
+    assert consultation.id is not None
+    if number is not None:
+        poll = get_poll(ctx.session, consultation_id=consultation.id, number=number)
+        if poll is None:
+            raise UserError(f"没有投票 #{number}。")
+        return poll
+    polls = open_polls(ctx.session, consultation_id=consultation.id)
+    if not polls:
+        raise UserError("当前没有进行中的投票。")
+    if len(polls) > 1:
+        raise UsageError(
+            f"有多个投票在进行（{format_refs(p.number for p in polls)}），请写明编号。"
+        )
+    return polls[0]
 
 
 @router.command(
@@ -355,6 +386,18 @@ async def close_poll_at_deadline(ctx: Context, poll_id: int) -> None:
     close_and_announce(ctx, poll, closed_by=None)
 
 
+@router.job(NUDGE_JOB)
+async def nudge_before_deadline(ctx: Context, poll_id: int) -> None:
+    """Scheduled before a poll's deadline: @ those who have not voted (once, however often
+    run: the hourly limit holds)."""
+    poll = get_poll_by_id(ctx.session, poll_id=poll_id)
+    if poll is None or poll.status is not PollStatus.OPEN:
+        return
+    consultation = get_consultation(ctx.session, consultation_id=poll.consultation_id)
+    ctx.use_group(consultation.group_id)
+    nudge(ctx, poll)
+
+
 @router.on_startup
 async def rearm_poll_deadlines(ctx: Context) -> None:
     """After a restart, make sure every open poll with a deadline has its closing job."""
@@ -364,3 +407,5 @@ async def rearm_poll_deadlines(ctx: Context) -> None:
         ctx.schedule(
             f"poll-close-{poll.id}", close_poll_at_deadline, run_at=poll.deadline, args=(poll.id,)
         )
+        if poll.nudged_at is None:
+            arm_nudge(ctx, poll)

@@ -56,14 +56,17 @@ def record_guest(
     title: str,
     member_id: int,
     now: datetime,
+    person_id: int | None = None,
 ) -> bool:
-    """Record an attending leader or department representative; False when it replaced
-    an earlier record of the same person (their department or title corrected)."""
+    """Record an attending leader or department representative (`person_id`: their own
+    member record, when known); False when it replaced an earlier record of the same person
+    (their department or title corrected)."""
     statement = insert(session, GuestAttendance).values(
         consultation_id=consultation_id,
         name=name,
         department=department,
         title=title,
+        person_id=person_id,
         recorded_by=member_id,
         recorded_at=now,
     )
@@ -75,7 +78,12 @@ def record_guest(
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["consultation_id", "name"],
-            set_={"department": department, "title": title, "recorded_at": now},
+            set_={
+                "department": department,
+                "title": title,
+                "person_id": person_id,
+                "recorded_at": now,
+            },
         )
     )
     return existed is None
@@ -200,6 +208,13 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
         .order_by(col(Member.id))
     ).all()
     granted = _granted_roles(session, group_id=consultation.group_id)
+    guest_records = session.exec(
+        select(GuestAttendance)
+        .where(GuestAttendance.consultation_id == consultation_id)
+        .order_by(col(GuestAttendance.id))
+    ).all()
+    # Members recorded as guests (/出席 @王明) speak as leaders, not as committee members.
+    guest_members = {g.person_id for g in guest_records if g.person_id is not None}
     participants: list[Participant] = []
     staff: list[Participant] = []
     guests: list[Guest] = []
@@ -208,6 +223,8 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
         assert member_id is not None
         if profile is not None and profile.department:
             guests.append(Guest(member.name, profile.department, profile.title, recorded=False))
+            continue
+        if member_id in guest_members:
             continue
         commands = done[member_id]
         roles = {Role.MEMBER, *granted[member_id]}
@@ -228,14 +245,7 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
             staff.append(person)
         elif not roles & STAFF_ROLES and TAKING_PART.intersection(commands):
             participants.append(person)
-    recorded = [
-        Guest(g.name, g.department, g.title, recorded=True)
-        for g in session.exec(
-            select(GuestAttendance)
-            .where(GuestAttendance.consultation_id == consultation_id)
-            .order_by(col(GuestAttendance.id))
-        )
-    ]
+    recorded = [Guest(g.name, g.department, g.title, recorded=True) for g in guest_records]
     # A /出席 record wins over what config knows of the same person.
     named = {guest.name for guest in recorded}
     guests = recorded + [guest for guest in guests if guest.name not in named]

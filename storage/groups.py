@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from storage.enums import Role
-from storage.models import ChatGroup, Member, MemberRole
+from storage.models import ChatGroup, InboundEvent, Member, MemberRole
 from storage.sql import connection, insert, prepared
 
 _GROUPS: Any = ChatGroup.__table__  # type: ignore[attr-defined]
@@ -116,3 +117,51 @@ def granted_roles(session: Session, *, member_id: int, group_id: int) -> set[Rol
         )
     )
     return {Role(role) for role in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class KnownMember:
+    """A member as the group knows them."""
+
+    id: int
+    user_id: str
+    name: str
+
+
+def find_member(
+    session: Session, *, platform: str, user_id: str = "", name: str = ""
+) -> KnownMember | None:
+    """The member with this platform id, or else the one member of the platform with this
+    name (or id written as a name); None when unknown or when the name is ambiguous."""
+    if user_id:
+        condition = sa.and_(col(Member.platform) == platform, col(Member.user_id) == user_id)
+    elif name:
+        condition = sa.and_(
+            col(Member.platform) == platform,
+            sa.or_(col(Member.name) == name, col(Member.user_id) == name),
+        )
+    else:
+        return None
+    found = session.exec(select(Member).where(condition).limit(2)).all()
+    if len(found) != 1 or found[0].id is None:
+        return None
+    return KnownMember(found[0].id, found[0].user_id, found[0].name)
+
+
+def group_members(session: Session, *, group_id: int) -> list[KnownMember]:
+    """Everyone who has written in the group (the members the bot knows there)."""
+    group = get_group(session, group_id=group_id)
+    senders = (
+        sa.select(col(InboundEvent.sender_id))
+        .where(
+            col(InboundEvent.platform) == group.platform,
+            col(InboundEvent.conversation_id) == group.conversation_id,
+        )
+        .distinct()
+    )
+    rows = session.exec(
+        select(Member)
+        .where(col(Member.platform) == group.platform, col(Member.user_id).in_(senders))
+        .order_by(col(Member.id))
+    ).all()
+    return [KnownMember(m.id, m.user_id, m.name) for m in rows if m.id is not None]

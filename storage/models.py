@@ -157,6 +157,10 @@ class Poll(SQLModel, table=True):
     closed_at: datetime | None = _utc(nullable=True)
     # None when the deadline closed it.
     closed_by: int | None = Field(default=None, foreign_key="member.id")
+    # 隐藏结果: only the number of ballots shows until the poll closes.
+    hide_results: bool = False
+    # When members who had not voted were last reminded (/催投 or before the deadline).
+    nudged_at: datetime | None = _utc(nullable=True)
 
 
 class Ballot(SQLModel, table=True):

@@ -31,6 +31,7 @@ def create_poll(
     deadline: datetime | None,
     member_id: int,
     now: datetime,
+    hide_results: bool = False,
 ) -> Poll:
     """Open a poll under the consultation's next poll number."""
     number = next_number(session, consultation_id=consultation_id, counter="poll_seq")
@@ -44,6 +45,7 @@ def create_poll(
         deadline=deadline,
         opened_by=member_id,
         opened_at=now,
+        hide_results=hide_results,
     )
     session.add(poll)
     session.flush()
@@ -268,3 +270,25 @@ def tally(session: Session, *, poll: Poll) -> Tally:
             if 1 <= choice <= len(votes):
                 votes[choice - 1] += count
     return Tally(votes=tuple(votes), voters=voters)
+
+
+def voted_keys(session: Session, *, poll_id: int) -> set[str]:
+    """The voter keys of the poll's ballots (member ids as `m12`, or keyed hashes)."""
+    flush_behind(session)
+    statement = sa.select(_BALLOTS.c.voter_key).where(_BALLOTS.c.poll_id == poll_id)
+    return {str(key) for (key,) in connection(session).execute(statement)}
+
+
+def mark_nudged(session: Session, *, poll_id: int, since: datetime, now: datetime) -> bool:
+    """Note a reminder of the poll's non-voters at `now`, unless one went out after
+    `since`; False when one did (so at most one reminder goes out per interval)."""
+    statement = (
+        sa.update(Poll)
+        .where(
+            col(Poll.id) == poll_id,
+            sa.or_(col(Poll.nudged_at).is_(None), col(Poll.nudged_at) <= since),
+        )
+        .values(nudged_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(session.execute(statement), "rowcount", 0) == 1)

@@ -137,6 +137,9 @@ class GuestAttendance(SQLModel, table=True):
     name: str = Field(max_length=64)
     department: str = Field(max_length=64)
     title: str = Field(default="", max_length=64)
+    # The guest's own member record, when they were @-mentioned and are known in the group
+    # (their messages then count as a guest's, not a committee member's).
+    person_id: int | None = Field(default=None, foreign_key="member.id")
     recorded_by: int = Field(foreign_key="member.id")
     recorded_at: datetime = _utc()
 

@@ -17,7 +17,7 @@ from bot.core.settings import Settings
 from bot.core.views import CardAnswer
 from storage.consultations import current_consultation
 from storage.enums import Role, Stage
-from storage.groups import get_group
+from storage.groups import KnownMember, find_member, get_group
 from storage.models import Consultation
 
 # A command's handler: `async def handler(ctx, args) -> None`.
@@ -291,6 +291,21 @@ class Context:
         """Look the consultation up again (after opening or closing one)."""
         self._consultation_loaded = False
 
+    def mentioned_members(self) -> list[KnownMember | None]:
+        """The members the message @-mentions, in order, as the bot knows them (by their
+        platform id, else by a name only one member has); None for one it does not know."""
+        if self.message is None:
+            return []
+        return [
+            find_member(
+                self.session,
+                platform=self.message.platform,
+                user_id=mention.user_id,
+                name=mention.name,
+            )
+            for mention in self.message.mentions
+        ]
+
     def has_role(self, role: Role) -> bool:
         """Whether the sender holds `role`."""
         return role in self.roles
@@ -352,13 +367,13 @@ class Context:
         name = job if isinstance(job, str) else self.commands.job_name(job)
         self.jobs.append(ScheduledJob(job_id=job_id, name=name, run_at=run_at, args=args))
 
-    def voter_key(self, poll_id: int, *, anonymous: bool) -> str:
-        """The ballot's dedupe key: the member id, or for anonymous polls a keyed hash."""
+    def voter_key(self, poll_id: int, *, anonymous: bool, member_id: int | None = None) -> str:
+        """The ballot's dedupe key of the sender (or of `member_id`): the member id, or for
+        anonymous polls a keyed hash of (poll, member) that only this server can compute."""
+        member = self.member_id if member_id is None else member_id
         if not anonymous:
-            return f"m{self.member_id}"
-        digest = hmac.new(
-            self._ballot_secret, f"{poll_id}:{self.member_id}".encode(), hashlib.sha256
-        )
+            return f"m{member}"
+        digest = hmac.new(self._ballot_secret, f"{poll_id}:{member}".encode(), hashlib.sha256)
         return digest.hexdigest()
 
     @property

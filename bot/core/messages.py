@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -82,6 +83,16 @@ class CardAction:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """A member the message @-mentions: their platform id where the platform says it
+    (DingTalk's atUsers), and the name written after the @ (WeCom and the local chat give
+    only that)."""
+
+    user_id: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingMessage:
     """One message from a platform, with the @mention already removed from `text`; or a
     click on a card (`action`), which has no text."""
@@ -103,6 +114,8 @@ class IncomingMessage:
     # A click on a card rather than typed text: the card shows the outcome, so the answers
     # to the sender come back in the Outcome for the adapter, not to the group.
     action: CardAction | None = None
+    # The members the message @-mentions (besides the bot), in the order written.
+    mentions: tuple[Mention, ...] = ()
 
     def __post_init__(self) -> None:
         # The boundary of the bot: whatever a platform or a page sent, what goes further is
@@ -119,6 +132,11 @@ class IncomingMessage:
         title = clean_field(self.conversation_title)[:MAX_TITLE_LENGTH]
         object.__setattr__(self, "conversation_title", title)
         object.__setattr__(self, "text", clean_member_text(self.text))
+        mentions = tuple(
+            Mention(clean_field(m.user_id)[:MAX_ID_LENGTH], clean_field(m.name)[:MAX_NAME_LENGTH])
+            for m in self.mentions
+        )
+        object.__setattr__(self, "mentions", tuple(m for m in mentions if m.user_id or m.name))
         if self.action is not None:
             action = CardAction(
                 clean_field(self.action.key)[:MAX_ID_LENGTH],
@@ -169,3 +187,12 @@ class SendResult:
 def as_json_object(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (rows written by older code)."""
     return value if isinstance(value, dict) else {}
+
+
+_MENTIONED = re.compile(r"[@＠]([^\s@＠，,：:。]+)")
+
+
+def mentioned_names(text: str) -> list[str]:
+    """The names written after an @ in a message's text, in order (`@王明 市民政局` →
+    `王明`)."""
+    return _MENTIONED.findall(text)

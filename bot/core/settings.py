@@ -331,6 +331,9 @@ class LimitSettings(_Section):
     max_text_chars: int = Field(default=2000, ge=10)
     max_poll_options: int = Field(default=20, ge=2, le=50)
     member_per_minute: int = Field(default=20, ge=1)
+    # Minutes before a poll's deadline when members who have not voted are reminded (0: no
+    # automatic reminder; /催投 still works).
+    nudge_minutes_before_deadline: int = Field(default=30, ge=0, le=7 * 24 * 60)
 
 
 class SchedulerSettings(_Section):

@@ -17,13 +17,22 @@ from bot.core.errors import UsageError
 from bot.core.text import bar, fold, format_time, parse_duration
 from bot.core.views import PollOptionView, PollView
 from storage.enums import PollStatus
+from storage.groups import KnownMember, group_members
 from storage.models import Poll
-from storage.polls import close_poll, create_poll, open_polls, tally
+from storage.polls import close_poll, create_poll, mark_nudged, open_polls, tally, voted_keys
 
 # The job that closes a poll at its deadline, registered by handlers/polls.py.
 CLOSE_JOB = "poll.close"
 # The first part of a poll card's key, which routes a click on it to handlers/polls.py.
 CARD = "poll"
+# The job that reminds those who have not voted, before the deadline.
+NUDGE_JOB = "poll.nudge"
+# Said of a poll whose counts stay hidden until it closes.
+HIDDEN_TRAIT = "结束后公布结果"
+# At most one reminder of a poll's non-voters in this long, whoever asks.
+NUDGE_INTERVAL = timedelta(hours=1)
+# @ at most this many in one reminder (platforms cap the @s of a message).
+NUDGE_MENTIONS = 20
 _CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
 
 
@@ -67,8 +76,10 @@ def open_and_announce_poll(
     multiple: bool,
     anonymous: bool,
     deadline: datetime | None,
+    hide_results: bool = False,
 ) -> Poll:
-    """Open a poll, arm its deadline and announce it (for /投票 and for topic polls)."""
+    """Open a poll, arm its deadline and the reminder before it, and announce it (for
+    /投票 and for topic polls)."""
     poll = create_poll(
         ctx.session,
         consultation_id=consultation_id,
@@ -79,10 +90,12 @@ def open_and_announce_poll(
         deadline=deadline,
         member_id=ctx.member_id,
         now=ctx.now,
+        hide_results=hide_results,
     )
     assert poll.id is not None
     if deadline is not None:
         ctx.schedule(f"poll-close-{poll.id}", CLOSE_JOB, run_at=deadline, args=(poll.id,))
+        arm_nudge(ctx, poll)
     crowded = len(open_polls(ctx.session, consultation_id=consultation_id)) > 1
     # A platform with cards shows the poll's card; the others show the text.
     ctx.post_card(_announcement(ctx, poll, crowded=crowded), card=card_key(poll))
@@ -93,6 +106,8 @@ def _announcement(ctx: Context, poll: Poll, *, crowded: bool) -> str:
     traits = ["多选" if poll.multiple else "单选"]
     if poll.anonymous:
         traits.append("匿名")
+    if poll.hide_results:
+        traits.append(HIDDEN_TRAIT)
     if poll.deadline is not None:
         traits.append(f"{format_time(poll.deadline, ctx.settings.zone)} 截止")
     lines = [f"投票 #{poll.number}：{poll.question}（{'，'.join(traits)}）"]
@@ -135,6 +150,10 @@ def render_result(ctx: Context, poll: Poll) -> str:
     counted = tally(ctx.session, poll=poll)
     closed = poll.status is PollStatus.CLOSED
     lines = [f"投票 #{poll.number}{' 结果' if closed else '（进行中）'}：{poll.question}"]
+    if poll.hide_results and not closed:
+        due = f"，{format_time(poll.deadline, ctx.settings.zone)} 截止" if poll.deadline else ""
+        lines.append(f"已有 {counted.voters} 人投票，结果在投票结束后公布{due}。")
+        return "\n".join(lines)
     width = max(len(option) for option in poll.options)
     for option, votes in zip(poll.options, counted.votes, strict=True):
         share = votes / counted.voters if counted.voters else 0.0
@@ -164,22 +183,26 @@ def poll_view(session: Session, poll: Poll, zone: ZoneInfo) -> PollView:
     out (DingTalk's card parameters, WeCom's vote card)."""
     counted = tally(session, poll=poll)
     closed = poll.status is PollStatus.CLOSED
+    # A hidden poll's card shows no counts until it closes, only how many have voted.
+    hidden = poll.hide_results and not closed
     options = []
     for number, (text, votes) in enumerate(zip(poll.options, counted.votes, strict=True), 1):
-        share = votes / counted.voters if counted.voters else 0.0
+        share = votes / counted.voters if counted.voters and not hidden else 0.0
         options.append(
             PollOptionView(
                 number=number,
                 text=text,
-                votes=votes,
+                votes=0 if hidden else votes,
                 share=share,
-                share_text=f"{share:.0%}",
-                tally_line=f"{text}　{bar(share)} {votes} · {share:.0%}",
+                share_text="" if hidden else f"{share:.0%}",
+                tally_line=text if hidden else f"{text}　{bar(share)} {votes} · {share:.0%}",
             )
         )
     traits = ["多选" if poll.multiple else "单选"]
     if poll.anonymous:
         traits.append("匿名")
+    if hidden:
+        traits.append(HIDDEN_TRAIT)
     if poll.deadline is not None and not closed:
         traits.append(f"{format_time(poll.deadline, zone)} 截止")
     result = ""
@@ -210,3 +233,51 @@ def poll_view(session: Session, poll: Poll, zone: ZoneInfo) -> PollView:
         revote_label="改投",
         closed_label="投票已结束",
     )
+
+
+def arm_nudge(ctx: Context, poll: Poll) -> None:
+    """Schedule the reminder of non-voters before the poll's deadline (when configured and
+    still ahead)."""
+    minutes = ctx.settings.limits.nudge_minutes_before_deadline
+    if poll.deadline is None or minutes <= 0 or poll.id is None:
+        return
+    at = poll.deadline - timedelta(minutes=minutes)
+    if at > ctx.now:
+        ctx.schedule(f"poll-nudge-{poll.id}", NUDGE_JOB, run_at=at, args=(poll.id,))
+
+
+def non_voters(ctx: Context, poll: Poll) -> list[KnownMember]:
+    """The group's members (everyone who has written in it) without a ballot in the poll.
+    For an anonymous poll the keyed hashes are computed here, while it is open: who has not
+    voted is said, never what anyone chose."""
+    assert poll.id is not None
+    voted = voted_keys(ctx.session, poll_id=poll.id)
+    return [
+        member
+        for member in group_members(ctx.session, group_id=ctx.group_id)
+        if ctx.voter_key(poll.id, anonymous=poll.anonymous, member_id=member.id) not in voted
+    ]
+
+
+def nudge(ctx: Context, poll: Poll) -> str | None:
+    """Post one message that @s the poll's non-voters; the reason when none goes out (the
+    poll closed, everyone voted, a reminder went out within the hour)."""
+    assert poll.id is not None
+    if poll.status is not PollStatus.OPEN:
+        return f"投票 #{poll.number} 已结束。"
+    missing = non_voters(ctx, poll)
+    if not missing:
+        return f"投票 #{poll.number}：群里的委员都已投票。"
+    if not mark_nudged(ctx.session, poll_id=poll.id, since=ctx.now - NUDGE_INTERVAL, now=ctx.now):
+        return f"投票 #{poll.number} 一小时内已提醒过，请稍后再催。"
+    named = missing[:NUDGE_MENTIONS]
+    more = f" 等 {len(missing)} 位" if len(missing) > len(named) else ""
+    due = f"，{format_time(poll.deadline, ctx.settings.zone)} 截止" if poll.deadline else ""
+    how = "点投票卡片或发送" if poll.anonymous else "发送"
+    ctx.post(
+        f"投票 #{poll.number}「{poll.question}」还有 {len(missing)} 位委员未投{due}："
+        + " ".join(f"@{m.name}" for m in named)
+        + f"{more}。请{how} /投 #{poll.number} <序号> 投票。",
+        mentions=tuple(m.user_id for m in named),
+    )
+    return None

@@ -10,7 +10,14 @@ from typing import Any
 
 from dingtalk_stream import ChatbotMessage
 
-from bot.core.messages import CardAction, IncomingMessage, OutgoingMessage, ReplyRoute
+from bot.core.messages import (
+    CardAction,
+    IncomingMessage,
+    Mention,
+    OutgoingMessage,
+    ReplyRoute,
+    mentioned_names,
+)
 from bot.core.roles import Role
 
 PLATFORM = "dingtalk"
@@ -47,13 +54,14 @@ def robot_message(
         return None
     is_group = message.conversation_type == GROUP_CHAT
     roles = {Role.MODERATOR} if message.is_admin and admins_are_moderators else ()
+    text = _LEADING_MENTIONS.sub("", _message_text(message)).strip()
     return IncomingMessage(
         platform=PLATFORM,
         conversation_id=message.conversation_id,
         conversation_title=str(message.conversation_title or "")[:MAX_ID_LENGTH],
         sender_id=sender,
         sender_name=str(message.sender_nick or ""),
-        text=_LEADING_MENTIONS.sub("", _message_text(message)).strip(),
+        text=text,
         message_id=message.message_id,
         timestamp=epoch_time(message.create_at) or now,
         addressed=bool(message.is_in_at_list) or not is_group,
@@ -66,7 +74,23 @@ def robot_message(
             expires_at=epoch_time(message.session_webhook_expired_time),
             private_to="" if is_group else sender,
         ),
+        mentions=_mentions(message, text),
     )
+
+
+def _mentions(message: ChatbotMessage, text: str) -> tuple[Mention, ...]:
+    """The members @-mentioned besides the robot: atUsers gives their ids (staffId inside
+    the organisation), the text their names. DingTalk lists them in the order written, so
+    ids and names pair up when there are as many of each; otherwise the ids stand alone."""
+    users = [
+        str(user.staff_id or user.dingtalk_id or "")
+        for user in message.at_users or ()
+        if user.dingtalk_id != message.chatbot_user_id and (user.staff_id or user.dingtalk_id)
+    ]
+    names = mentioned_names(text)
+    if len(names) == len(users):
+        return tuple(Mention(user, name) for user, name in zip(users, names, strict=True))
+    return tuple(Mention(user, "") for user in users)
 
 
 def _message_text(message: ChatbotMessage) -> str:

@@ -20,7 +20,13 @@ from aiohttp import WSMsgType, web
 
 from bot.core.clock import Clock
 from bot.core.dispatcher import Status
-from bot.core.messages import IncomingMessage, OutgoingMessage, SendResult
+from bot.core.messages import (
+    IncomingMessage,
+    Mention,
+    OutgoingMessage,
+    SendResult,
+    mentioned_names,
+)
 from bot.core.roles import Role
 from bot.core.text import format_time
 from bot.delivery.link import PlatformLink
@@ -147,6 +153,11 @@ class LocalAdapter:
                 timestamp=self.clock.now(),
                 addressed=addressed,
                 platform_roles=frozenset({role} if self.trust_roles else ()),
+                # In the local chat a member's id is the name they chose for their tab.
+                mentions=tuple(
+                    Mention(user_id=name, name=name)
+                    for name in mentioned_names(_MENTION.sub("", text))
+                ),
             )
         except ValueError:  # a name or group of nothing but invisible characters
             return web.json_response({"error": "请填写群名、姓名和消息。"}, status=400)

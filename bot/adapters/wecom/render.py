@@ -76,4 +76,13 @@ def message_body(message: OutgoingMessage, *, vote_cards: bool) -> dict[str, Any
     # WeCom's bot answers in markdown; the bot's text (quoting members) must stay text,
     # while the minutes (kind MARKDOWN) are markdown already escaped by their renderer.
     content = message.body if message.kind is Kind.MARKDOWN else markdown_inert(message.body)
-    return {"msgtype": "markdown", "markdown": {"content": content}}
+    return {"msgtype": "markdown", "markdown": {"content": with_mentions(content, message)}}
+
+
+def with_mentions(content: str, message: OutgoingMessage) -> str:
+    """WeCom @s a member in markdown as `<@userid>`: the bot writes `@name`, and a WeCom
+    member's name is their userid (made `＠` by `markdown_inert`, so no member can @)."""
+    for user in message.mentions:
+        for written in (f"＠{user}", f"@{user}"):
+            content = content.replace(written, f"<@{user}>")
+    return content

@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.clock import Clock
-from bot.core.messages import CardAction, IncomingMessage, ReplyRoute
+from bot.core.messages import (
+    CardAction,
+    IncomingMessage,
+    Mention,
+    ReplyRoute,
+    mentioned_names,
+)
 
 PLATFORM = "wecom"
 CARD_EVENT = "template_card_event"
@@ -90,6 +96,7 @@ def incoming_message(
     if not sender or not message_id:
         return None
     conversation, is_group = conversation_of(body)
+    text = without_mention(text_of(body), bot_name)
     try:
         return IncomingMessage(
             platform=PLATFORM,
@@ -97,13 +104,15 @@ def incoming_message(
             sender_id=sender,
             # WeCom gives a bot the member's userid only, never their display name.
             sender_name=sender,
-            text=without_mention(text_of(body), bot_name),
+            text=text,
             message_id=message_id,
             timestamp=platform_time(body, clock),
             # The 智能机器人 only receives group messages that @ it.
             addressed=True,
             is_group=is_group,
             route=route,
+            # WeCom's callbacks name the members @-mentioned only as written in the text.
+            mentions=tuple(Mention(name=name) for name in mentioned_names(text)),
         )
     except ValueError:  # ids of nothing but invisible characters, or too long to keep
         return None

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from bot.adapters.dingtalk.wire import robot_message
+from bot.adapters.wecom.render import message_body
 from bot.adapters.wecom.wire import incoming_message
 from bot.core.clock import ManualClock
-from bot.core.messages import CardAction, IncomingMessage
+from bot.core.messages import CardAction, IncomingMessage, Kind, Mention, OutgoingMessage
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 # NUL, a right-to-left override, a zero-width space, a byte order mark, a line separator.
@@ -118,3 +119,41 @@ def test_wecom_fields_are_cleaned_or_the_callback_refused(dirt: str) -> None:
         "msg1",
     )
     assert nothing is None
+
+
+def test_dingtalk_at_users_become_the_members_mentioned_in_order() -> None:
+    data = {
+        "conversationId": "cid1",
+        "msgId": "msg1",
+        "senderNick": "秘书",
+        "senderStaffId": "staff-1",
+        "conversationType": "2",
+        "isInAtList": True,
+        "chatbotUserId": "$:LWCP_v1:$robot",
+        "atUsers": [
+            {"dingtalkId": "$:LWCP_v1:$robot"},
+            {"dingtalkId": "$:LWCP_v1:$wm", "staffId": "staff-7"},
+            {"dingtalkId": "$:LWCP_v1:$lh", "staffId": "staff-9"},
+        ],
+        "text": {"content": " /出席 @王明 市民政局 副局长 @李华"},
+        "msgtype": "text",
+    }
+
+    received = robot_message(data, admins_are_moderators=False, now=NOW)
+
+    assert received is not None
+    assert received.mentions == (Mention("staff-7", "王明"), Mention("staff-9", "李华"))
+
+
+def test_wecom_ats_a_member_in_markdown_by_userid() -> None:
+    message = OutgoingMessage(
+        platform="wecom",
+        conversation_id="wrGROUP1",
+        kind=Kind.TEXT,
+        body="投票 #1 还有 1 位委员未投：@lisi。",
+        mentions=("lisi",),
+    )
+
+    content = message_body(message, vote_cards=True)["markdown"]["content"]
+
+    assert "<@lisi>" in content
