@@ -58,6 +58,8 @@ def _explain(ctx: Context, name: str) -> str:
             lines.append(f"限{labels(exact.roles)}使用。")
         if exact.stages is not None and exact.stages != ALL_STAGES:
             lines.append(f"在{labels(exact.stages, quote=True)}阶段可用。")
+        if exact.aliases:
+            lines.append("也可写作：" + "、".join(f"/{alias}" for alias in exact.aliases))
         if under:
             lines.append("相关命令：")
             lines += [_brief(command) for command in under]
