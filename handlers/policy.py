@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Self
 
 from bot.core.context import Context
+from bot.core.dates import Day
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.text import fold, one_line
@@ -35,12 +36,15 @@ _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 
 
 @dataclass(frozen=True, slots=True)
 class DaySpec:
-    """A day that has passed: `12月1日`, `2026-12-01`, `2026年12月1日`, `今天`, `昨天`."""
+    """A day that has passed: `12月1日`, `2026-12-01`, `2026年12月1日`, `今天`, `昨天`,
+    `上周五`, `3天前`."""
 
     year: int | None
     month: int
     day: int
     days_ago: int | None = None
+    # A day as people say it (`上周五`, `3天前`).
+    spoken: Day | None = None
 
     @classmethod
     def read(cls, raw: str) -> Self | None:
@@ -50,7 +54,8 @@ class DaySpec:
             return cls(None, 0, 0, _RELATIVE_DAYS[text])
         match = _DATE.fullmatch(text)
         if not match:
-            return None
+            spoken = Day.parse(text)
+            return None if spoken is None else cls(None, 0, 0, None, spoken)
         year = int(match.group(1)) if match.group(1) else None
         return cls(year, int(match.group(2)), int(match.group(3)))
 
@@ -58,6 +63,11 @@ class DaySpec:
         """The day itself; without a year, the latest such day up to today."""
         if self.days_ago is not None:
             return today - timedelta(days=self.days_ago)
+        if self.spoken is not None:
+            chosen = self.spoken.before(today)
+            if chosen > today:
+                raise UsageError(f"{chosen:%Y-%m-%d} 还没到，请写已经过去的日期。")
+            return chosen
         try:
             chosen = date(self.year or today.year, self.month, self.day)
             if self.year is None and chosen > today:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.args import NoArgs
 from bot.core.context import Context
+from bot.core.dates import DAY_FORMS, Day
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
@@ -49,10 +50,12 @@ _DEADLINE_AT_END = re.compile(r"\s*期限\s*(\S+)\s*$")
 
 @dataclass(frozen=True, slots=True)
 class DeadlineSpec:
-    """`30天` (days from today, the last day included) or a date (`12月31日`, `2026-12-31`)."""
+    """`30天` (days from today, the last day included), a date (`12月31日`, `2026-12-31`)
+    or a day as people say it (`下周五`, `3天后`, `明天`)."""
 
     days: int | None
     month_day: tuple[int | None, int, int] | None
+    spoken: Day | None = None
 
     @classmethod
     def parse(cls, raw: str) -> Self:
@@ -68,20 +71,26 @@ class DeadlineSpec:
         if day:
             year = int(day.group(1)) if day.group(1) else None
             return cls(None, (year, int(day.group(2)), int(day.group(3))))
-        raise UsageError(f"无法识别期限「{one_line(raw, 12)}」，请写成 30天 或 12月31日。")
+        spoken = Day.parse(raw)
+        if spoken is not None:
+            return cls(None, None, spoken)
+        raise UsageError(f"无法识别期限「{one_line(raw, 12)}」，可写 30天 或 {DAY_FORMS}。")
 
     def last_day(self, today: date) -> date:
         """The last day to answer, counted from `today`."""
         if self.days is not None:
             return today + timedelta(days=self.days)
-        assert self.month_day is not None
-        year, month, day = self.month_day
-        try:
-            chosen = date(year or today.year, month, day)
-            if year is None and chosen <= today:
-                chosen = date(today.year + 1, month, day)
-        except ValueError as error:
-            raise UsageError(f"没有 {month}月{day}日 这一天。") from error
+        if self.spoken is not None:
+            chosen = self.spoken.after(today)
+        else:
+            assert self.month_day is not None
+            year, month, day = self.month_day
+            try:
+                chosen = date(year or today.year, month, day)
+                if year is None and chosen <= today:
+                    chosen = date(today.year + 1, month, day)
+            except ValueError as error:
+                raise UsageError(f"没有 {month}月{day}日 这一天。") from error
         if chosen <= today:
             raise UsageError(f"期限 {chosen:%Y-%m-%d} 已过，请写一个今天之后的日期。")
         if chosen > today + timedelta(days=366):
@@ -150,7 +159,7 @@ class ReferralSpec:
 @router.command(
     "报送",
     "refer",
-    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天]",
+    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天｜12月31日｜下周五]",
     summary="把意见建议报送部门办理，并生成报送函",
     roles=[Role.SECRETARY],
     stages=[Stage.REFER],

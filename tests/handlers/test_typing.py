@@ -63,3 +63,25 @@ async def test_an_opinion_after_a_colon_is_kept_without_it(group: Group) -> None
         ("夜市要配套公厕",),
         ("设置分区",),
     ]
+
+
+async def test_a_poll_closes_when_the_moderator_wrote_it_in_words(group: Group) -> None:
+    # The test clock stands on Tuesday 24 November 2026, 09:00 in Shanghai.
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+
+    await group.say(MODERATOR, "/投票 是否支持？| 支持 | 反对 截止 明天下午3点")
+    await group.say(MODERATOR, "/投票 夜市几点收摊？| 22点 | 23点 匿名 截止 周五 18:00")
+    seen = "\n".join(await group.group_sees())
+
+    assert "是否支持？（单选，11月25日 15:00 截止）" in seen
+    assert "夜市几点收摊？（单选，匿名，11月27日 18:00 截止）" in seen
+    assert group.rows("SELECT anonymous FROM poll ORDER BY number") == [(False,), (True,)]
+
+
+async def test_a_deadline_that_has_passed_changes_nothing(group: Group) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+
+    answer = await group.answer(MODERATOR, "/投票 是否支持？| 支持 | 反对 截止 昨天")
+
+    assert "已过" in answer
+    assert group.count("poll") == 0
