@@ -15,7 +15,7 @@ from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.text import fold, one_line
 from storage.consultations import get_consultation, last_closed_consultation
-from storage.enums import DocumentIssuer, Role
+from storage.enums import DocumentIssuer, Role, Stage
 from storage.followup import find_document, find_signoff, record_document, record_signoff
 from storage.models import Consultation
 from storage.referrals import find_referral
@@ -221,6 +221,7 @@ def _day_text(day: date, today: date) -> str:
     usage="/签批 [#报送编号] <领导姓名> <职务> [日期] <批示内容>",
     summary="记录领导对协商成果或报送的签批",
     roles=[Role.SECRETARY],
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def record_leader_signoff(ctx: Context, args: SignoffSpec) -> None:
     """Record a leader's 签批 on a referral or on the consultation, and tell the group."""
@@ -264,6 +265,7 @@ async def record_leader_signoff(ctx: Context, args: SignoffSpec) -> None:
     usage="/发文 [#报送编号] <党委|党委办|政府|政府办|部门> [文号] 《文件标题》 [日期]",
     summary="记录协商成果转化的文件（党委、政府或部门发文）",
     roles=[Role.SECRETARY],
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def record_policy_document(ctx: Context, args: DocumentSpec) -> None:
     """Record a document issued because of a referral or the consultation, and tell the group."""

@@ -264,6 +264,7 @@ class ReplySpec:
     summary="录入部门的办理答复（A 已解决 / B 正在解决 / C 列入计划 / 未采纳）",
     roles=[Role.LIAISON, Role.SECRETARY],
     stages=None,  # a reply may come after the consultation closed
+    listed_in=[Stage.REPLY],
 )
 async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
     """Keep a department's reply and tell the proposers and seconders, by name."""
@@ -292,18 +293,19 @@ async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
         timing = f"逾期 {late} 天答复"
     dossier = referral_dossier(ctx.session, referral_id=referral.id)
     people = dossier.people
-    lines = [
-        f"报送 #{referral.number} 收到{referral.lead_department}的答复"
-        f"（{args.reply_class.label}，{timing}）：",
-        args.text,
-        f"{'、'.join(p.name for p in people)}：你们提出或附议的 "
-        f"{format_refs(i.number for i in dossier.items)} 有了答复。",
-    ]
+    refs = format_refs(i.number for i in dossier.items)
     current = ctx.consultation
-    if current is not None and current.id == referral.consultation_id:
-        lines[-1] += f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。"
-    elif dossier.topic:
-        lines[0] = f"「{dossier.topic}」的{lines[0]}"
+    head = f"报送 #{referral.number} 收到{referral.lead_department}的答复"
+    if current is None or current.id != referral.consultation_id:
+        # Opinion numbers are kept per consultation: in another one, #7 is another opinion.
+        refs = f"「{dossier.topic}」协商中的 {refs}"
+        head = f"「{dossier.topic}」的{head}"
+    lines = [
+        f"{head}（{args.reply_class.label}，{timing}）：",
+        args.text,
+        f"{'、'.join(p.name for p in people)}：你们提出或附议的 {refs} 有了答复，"
+        f"可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。",
+    ]
     ctx.post("\n".join(lines), mentions=tuple(p.user_id for p in people))
 
 
@@ -340,6 +342,7 @@ class ReopenSpec:
     summary="委员不满意时退回答复，要求重新办理",
     roles=[Role.SECRETARY, Role.MODERATOR],
     stages=None,  # as /反馈: the referral outlives its consultation
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     """Send a reply back to the department with a new deadline; reminders start again."""
@@ -371,7 +374,9 @@ async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     )
 
 
-@router.command("督办", "overdue", usage="/督办", summary="查看逾期未答复的报送")
+@router.command(
+    "督办", "overdue", usage="/督办", summary="查看逾期未答复的报送", listed_in=[Stage.REPLY]
+)
 async def list_overdue(ctx: Context, args: NoArgs) -> None:
     """List the group's referrals past their deadline without a reply."""
     overdue = list_overdue_referrals(ctx.session, now=ctx.now, group_id=ctx.group_id)
@@ -445,13 +450,12 @@ def arm_next_reminder(ctx: Context, referral: Referral) -> None:
 @router.job("referral.remind")
 async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> None:
     """Scheduled: post the reminder due now (one message, however many fell due while the
-    bot was down), unless the department answered or the consultation ended."""
+    bot was down), unless the department answered. The close of the consultation does not
+    stop them: replies are still taken, and chased, after it."""
     referral = get_referral_by_id(ctx.session, referral_id=referral_id)
     if referral is None or standing_reply(ctx.session, referral_id=referral_id) is not None:
         return
     consultation = get_consultation(ctx.session, consultation_id=referral.consultation_id)
-    if consultation.closed_at is not None:
-        return
     sent = sent_reminder_keys(ctx.session, referral_id=referral_id)
     due: list[Reminder] = []
     for reminder in reminder_schedule(referral.deadline, ctx.settings.referrals, ctx.settings.zone):
