@@ -106,6 +106,7 @@ async def second_opinion(ctx: Context, args: Refs) -> None:
                 one=f"已记录{ctx.member_name}对 #{number} 的附议",
                 unit="次附议",
                 ref=number,
+                who=ctx.member_name,
             )
         )
 
