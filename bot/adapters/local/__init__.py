@@ -7,7 +7,7 @@ May import: `bot.core`, `bot.delivery`.
 from __future__ import annotations
 
 from bot.adapters import Adapter
-from bot.adapters.local.adapter import LocalAdapter
+from bot.adapters.local.adapter import LocalAdapter, own_hosts
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 
@@ -17,4 +17,9 @@ def from_settings(settings: Settings, clock: Clock) -> Adapter | None:
     local = settings.platforms.local
     if not local.enabled:
         return None
-    return LocalAdapter(clock=clock, zone=settings.zone, trust_roles=local.trust_roles)
+    return LocalAdapter(
+        clock=clock,
+        zone=settings.zone,
+        trust_roles=local.trust_roles,
+        hosts=own_hosts(settings.web.host),
+    )
