@@ -27,7 +27,7 @@ async def show_help(ctx: Context, args: OptionalText) -> None:
     for command in ctx.commands.commands:
         if _usable_now(ctx, command):
             lines.append(f"{command.usage}　{command.summary}")
-    lines.append("发送 /帮助 <命令> 查看某个命令的说明。")
+    lines.append("发送 /帮助 <命令> 查看某个命令的说明。@协商助手 时，命令前的 / 可以不写。")
     ctx.reply("\n".join(lines), mention=False)
 
 
