@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -30,6 +31,8 @@ from storage.topics import list_proposals
 router = Router("consultation")
 
 TOPIC_LIMIT = 200
+# Roles that have commands of their own (everyone is a member: those are "所有人").
+ROLES_WITH_COMMANDS = frozenset(role for role in Role if role is not Role.MEMBER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +109,6 @@ def _usable_line(command: CommandInfo, consultation: Consultation) -> str:
         following = list(Stage)[stage.rank + 1]
         return f"/协商 阶段 下一步　进入第 {following.rank + 1} 步「{following.label}」"
     return f"{command.usage}　{command.summary}"
-
-
-def _command_line(command: CommandInfo) -> str:
-    who = f"（{labels(command.roles)}）" if command.roles is not None else ""
-    return f"{command.usage}　{command.summary}{who}"
 
 
 @router.command(
@@ -191,11 +189,29 @@ async def move_to_stage(ctx: Context, args: StageTarget) -> None:
         f"协商{topic_text(consultation)}进入第 {target.rank + 1} 步「{target.label}」"
         f"（{ctx.member_name}，{format_time(ctx.now, ctx.settings.zone)}）。"
     ]
-    enabled = ctx.commands.enabled_in(target)
-    if enabled:
-        lines.append("本阶段可用：")
-        lines += [_command_line(command) for command in enabled]
+    lines += stage_commands(ctx.commands.enabled_in(target))
     ctx.post("\n".join(lines))
+
+
+def stage_commands(enabled: Sequence[CommandInfo]) -> list[str]:
+    """The commands a stage enables, a line for everyone and one for each role: what each
+    person in the group may now do, short enough for a phone."""
+    if not enabled:
+        return []
+    lines = ["本阶段可用："]
+    everyone = [command for command in enabled if command.roles is None]
+    if everyone:
+        lines.append("所有人：" + " ".join(_short(command) for command in everyone))
+    for role in sorted(ROLES_WITH_COMMANDS, key=lambda role: role.rank):
+        own = [c for c in enabled if c.roles is not None and role in c.roles]
+        if own:
+            lines.append(f"{role.label}：" + " ".join(_short(command) for command in own))
+    lines.append("发送 /帮助 <命令> 查看用法。")
+    return lines
+
+
+def _short(command: CommandInfo) -> str:
+    return "/" + command.name
 
 
 @router.command("协商 状态", "consult status", usage="/协商 状态", summary="查看协商进展")
@@ -280,6 +296,7 @@ async def end_consultation(ctx: Context, args: NoArgs) -> None:
     if waiting:
         lines.append(
             f"尚有 {len(waiting)} 件报送未答复（{format_refs(r.number for r in waiting)}），"
-            "协商结束后不再提醒，可发送 /督办 查看。"
+            "答复前仍按期提醒；答复后委员仍可发送 /评价 打分。发送 /督办 查看逾期报送。"
         )
+    lines.append("秘书可发送 /纪要 生成本场协商的最终纪要。")
     ctx.post("\n".join(lines))

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Self
 
 from bot.core.args import NoArgs
-from bot.core.context import Ack, Context
+from bot.core.context import NO_CONSULTATION, Ack, Context
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from handlers.shared.followup import rating_lines
+from storage.consultations import last_closed_consultation
 from storage.enums import Stage
 from storage.ratings import has_rated, record_rating
-from storage.referrals import get_referral, standing_reply
+from storage.referrals import find_referral, standing_reply
 
 router = Router("evaluation")
 
@@ -64,16 +65,18 @@ class RatingSpec:
     "rate",
     usage="/评价 #报送编号 办理 <1-5> 结果 <1-5> [意见]",
     summary="为答复的办理和结果打分（可改评）",
-    stages=EVALUATING,
+    # A reply may come in any later stage, or after the close: it can be rated then.
+    stages=None,
+    listed_in=EVALUATING,
 )
 async def rate_referral(ctx: Context, args: RatingSpec) -> None:
     """Keep the member's rating of a replied referral, replacing their earlier one."""
-    consultation = ctx.require_consultation()
-    assert consultation.id is not None
     assert ctx.message is not None
-    referral = get_referral(ctx.session, consultation_id=consultation.id, number=args.number)
+    # Numbered per group, as /反馈 finds it: the number on the letter, whichever
+    # consultation it came from.
+    referral = find_referral(ctx.session, group_id=ctx.group_id, number=args.number)
     if referral is None:
-        raise UserError(f"本场协商没有报送 #{args.number}，请核对编号。")
+        raise UserError(f"本群没有报送 #{args.number}，请核对编号。")
     assert referral.id is not None
     if standing_reply(ctx.session, referral_id=referral.id) is None:
         raise UserError(f"报送 #{referral.number} 还没有答复，答复后才能评价。")
@@ -107,11 +110,15 @@ async def rate_referral(ctx: Context, args: RatingSpec) -> None:
     "rate summary",
     usage="/评价 汇总",
     summary="查看各报送件的平均评分",
-    stages=EVALUATING,
+    stages=None,
+    listed_in=EVALUATING,
 )
 async def show_ratings(ctx: Context, args: NoArgs) -> None:
-    """Show the average ratings of every replied referral."""
-    consultation = ctx.require_consultation()
+    """Show the average ratings of every replied referral of the open consultation, or of
+    the one that closed last."""
+    consultation = ctx.consultation or last_closed_consultation(ctx.session, group_id=ctx.group_id)
+    if consultation is None:
+        raise UserError(NO_CONSULTATION)
     assert consultation.id is not None
     lines = rating_lines(ctx, consultation.id)
     if not lines:

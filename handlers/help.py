@@ -27,7 +27,7 @@ async def show_help(ctx: Context, args: OptionalText) -> None:
     for command in ctx.commands.commands:
         if _usable_now(ctx, command):
             lines.append(f"{command.usage}　{command.summary}")
-    lines.append("发送 /帮助 <命令> 查看某个命令的说明。")
+    lines.append("发送 /帮助 <命令> 查看某个命令的说明。@协商助手 时，命令前的 / 可以不写。")
     ctx.reply("\n".join(lines), mention=False)
 
 
@@ -58,6 +58,8 @@ def _explain(ctx: Context, name: str) -> str:
             lines.append(f"限{labels(exact.roles)}使用。")
         if exact.stages is not None and exact.stages != ALL_STAGES:
             lines.append(f"在{labels(exact.stages, quote=True)}阶段可用。")
+        if exact.aliases:
+            lines.append("也可写作：" + "、".join(f"/{alias}" for alias in exact.aliases))
         if under:
             lines.append("相关命令：")
             lines += [_brief(command) for command in under]

@@ -30,7 +30,9 @@ async def post_opinion(ctx: Context, args: Text) -> None:
     _keep(ctx, args.text, OpinionKind.OPINION)
 
 
-@router.command("建议", "suggest", usage="/建议 <内容>", summary="提出建议", stages=SPEAKING)
+@router.command(
+    "建议", "suggest", "suggestion", usage="/建议 <内容>", summary="提出建议", stages=SPEAKING
+)
 async def post_suggestion(ctx: Context, args: Text) -> None:
     """Keep a suggestion (it may later be referred to a department)."""
     _keep(ctx, args.text, OpinionKind.SUGGESTION)
@@ -104,6 +106,7 @@ async def second_opinion(ctx: Context, args: Refs) -> None:
                 one=f"已记录{ctx.member_name}对 #{number} 的附议",
                 unit="次附议",
                 ref=number,
+                who=ctx.member_name,
             )
         )
 

@@ -10,11 +10,12 @@ from datetime import date, timedelta
 from typing import Self
 
 from bot.core.context import Context
+from bot.core.dates import Day
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.text import fold, one_line
 from storage.consultations import get_consultation, last_closed_consultation
-from storage.enums import DocumentIssuer, Role
+from storage.enums import DocumentIssuer, Role, Stage
 from storage.followup import find_document, find_signoff, record_document, record_signoff
 from storage.models import Consultation
 from storage.referrals import find_referral
@@ -35,12 +36,15 @@ _RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 
 
 @dataclass(frozen=True, slots=True)
 class DaySpec:
-    """A day that has passed: `12月1日`, `2026-12-01`, `2026年12月1日`, `今天`, `昨天`."""
+    """A day that has passed: `12月1日`, `2026-12-01`, `2026年12月1日`, `今天`, `昨天`,
+    `上周五`, `3天前`."""
 
     year: int | None
     month: int
     day: int
     days_ago: int | None = None
+    # A day as people say it (`上周五`, `3天前`).
+    spoken: Day | None = None
 
     @classmethod
     def read(cls, raw: str) -> Self | None:
@@ -50,7 +54,8 @@ class DaySpec:
             return cls(None, 0, 0, _RELATIVE_DAYS[text])
         match = _DATE.fullmatch(text)
         if not match:
-            return None
+            spoken = Day.parse(text)
+            return None if spoken is None else cls(None, 0, 0, None, spoken)
         year = int(match.group(1)) if match.group(1) else None
         return cls(year, int(match.group(2)), int(match.group(3)))
 
@@ -58,6 +63,11 @@ class DaySpec:
         """The day itself; without a year, the latest such day up to today."""
         if self.days_ago is not None:
             return today - timedelta(days=self.days_ago)
+        if self.spoken is not None:
+            chosen = self.spoken.before(today)
+            if chosen > today:
+                raise UsageError(f"{chosen:%Y-%m-%d} 还没到，请写已经过去的日期。")
+            return chosen
         try:
             chosen = date(self.year or today.year, self.month, self.day)
             if self.year is None and chosen > today:
@@ -211,6 +221,7 @@ def _day_text(day: date, today: date) -> str:
     usage="/签批 [#报送编号] <领导姓名> <职务> [日期] <批示内容>",
     summary="记录领导对协商成果或报送的签批",
     roles=[Role.SECRETARY],
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def record_leader_signoff(ctx: Context, args: SignoffSpec) -> None:
     """Record a leader's 签批 on a referral or on the consultation, and tell the group."""
@@ -254,6 +265,7 @@ async def record_leader_signoff(ctx: Context, args: SignoffSpec) -> None:
     usage="/发文 [#报送编号] <党委|党委办|政府|政府办|部门> [文号] 《文件标题》 [日期]",
     summary="记录协商成果转化的文件（党委、政府或部门发文）",
     roles=[Role.SECRETARY],
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def record_policy_document(ctx: Context, args: DocumentSpec) -> None:
     """Record a document issued because of a referral or the consultation, and tell the group."""

@@ -18,6 +18,7 @@ from bot.core.text import fold, format_refs, one_line, parse_refs
 from bot.core.views import CardAnswer, PollView
 from handlers.shared.polls import (
     CARD,
+    DEADLINE_USAGE,
     NUDGE_JOB,
     Deadline,
     arm_nudge,
@@ -75,28 +76,17 @@ class PollSpec:
         multiple = anonymous = hide_results = False
         deadline_text: str | None = None
         words = kept[-1].split(" ")
-        # Read flags from the end, but never the last option's first word: in
-        # `| 记名 | 匿名` the 匿名 is an option, in `| 支持 | 反对 匿名` a flag.
-        while len(words) > 1:
-            last = fold(words[-1])
-            glued = _GLUED_DEADLINE.fullmatch(last)
-            if last in _MULTIPLE:
-                multiple = True
+        # Flags follow the last option, each after a space; never its first word: in
+        # `| 记名 | 匿名` the 匿名 is an option, in `| 支持 | 反对 匿名` a flag. A deadline
+        # may take several words (`截止 周五 18:00`): all those after 截止 but the flags.
+        for _ in range(2):
+            while len(words) > 1 and fold(words[-1]) in (*_MULTIPLE, *_ANONYMOUS, *_HIDDEN):
+                multiple = multiple or fold(words[-1]) in _MULTIPLE
+                anonymous = anonymous or fold(words[-1]) in _ANONYMOUS
+                hide_results = hide_results or fold(words[-1]) in _HIDDEN
                 words.pop()
-            elif last in _ANONYMOUS:
-                anonymous = True
-                words.pop()
-            elif last in _HIDDEN:
-                hide_results = True
-                words.pop()
-            elif len(words) > 2 and fold(words[-2]) in _DEADLINE:
-                deadline_text = words.pop()
-                words.pop()
-            elif glued:
-                deadline_text = glued.group(1)
-                words.pop()
-            else:
-                break
+            if deadline_text is None and (found := _deadline_words(words)) is not None:
+                deadline_text, words = found
         kept[-1] = " ".join(words)
         question, options = kept[0], tuple(kept[1:])
         if len(question) > QUESTION_LIMIT:
@@ -107,6 +97,29 @@ class PollSpec:
             raise UsageError("选项不能重复。")
         closes = Deadline.parse(deadline_text) if deadline_text else None
         return cls(question, options, multiple, anonymous, closes, hide_results)
+
+
+def _deadline_words(words: list[str]) -> tuple[str, list[str]] | None:
+    """The words of the deadline (after the last 截止 that is not the first word) and the
+    words before it; None when there is no deadline."""
+    for index in range(len(words) - 1, 0, -1):
+        word = fold(words[index])
+        if word in _DEADLINE and index < len(words) - 1:
+            return " ".join(words[index + 1 :]), words[:index]
+        if glued := _GLUED_DEADLINE.fullmatch(word):
+            text = " ".join([glued.group(1), *words[index + 1 :]])
+            # `截止18:00` is a deadline; `推迟截止日期 到月底` inside an option is not.
+            if index == len(words) - 1 or _reads_as_deadline(text):
+                return text, words[:index]
+    return None
+
+
+def _reads_as_deadline(text: str) -> bool:
+    try:
+        Deadline.parse(text)
+    except UsageError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +151,7 @@ class Choice:
 @router.command(
     "投票",
     "poll",
-    usage="/投票 <问题> | 选项 | 选项 [多选] [匿名] [隐藏结果] [截止 30分钟 或 18:00]",
+    usage=f"/投票 <问题> | 选项 | 选项 [多选] [匿名] [隐藏结果] [{DEADLINE_USAGE}]",
     summary="发起投票",
     roles=[Role.MODERATOR],
     stages=ALL_STAGES,
@@ -157,7 +170,7 @@ async def start_poll(ctx: Context, args: PollSpec) -> None:
         options=list(args.options),
         multiple=args.multiple,
         anonymous=args.anonymous,
-        deadline=args.closes.moment(ctx.now, ctx.settings.zone) if args.closes else None,
+        deadline=args.closes.at(ctx.now, ctx.settings.zone) if args.closes else None,
         hide_results=args.hide_results,
     )
 
@@ -393,6 +406,8 @@ async def nudge_before_deadline(ctx: Context, poll_id: int) -> None:
     poll = get_poll_by_id(ctx.session, poll_id=poll_id)
     if poll is None or poll.status is not PollStatus.OPEN:
         return
+    if poll.deadline is not None and ctx.now >= poll.deadline:
+        return  # fired late (the bot was down): the result is due, not a reminder
     consultation = get_consultation(ctx.session, consultation_id=poll.consultation_id)
     ctx.use_group(consultation.group_id)
     nudge(ctx, poll)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.args import NoArgs
 from bot.core.context import Context
+from bot.core.dates import DAY_FORMS, Day
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
@@ -59,10 +60,12 @@ _DEADLINE_AT_END = re.compile(r"\s*期限\s*(\S+)\s*$")
 
 @dataclass(frozen=True, slots=True)
 class DeadlineSpec:
-    """`30天` (days from today, the last day included) or a date (`12月31日`, `2026-12-31`)."""
+    """`30天` (days from today, the last day included), a date (`12月31日`, `2026-12-31`)
+    or a day as people say it (`下周五`, `3天后`, `明天`)."""
 
     days: int | None
     month_day: tuple[int | None, int, int] | None
+    spoken: Day | None = None
 
     @classmethod
     def parse(cls, raw: str) -> Self:
@@ -78,20 +81,26 @@ class DeadlineSpec:
         if day:
             year = int(day.group(1)) if day.group(1) else None
             return cls(None, (year, int(day.group(2)), int(day.group(3))))
-        raise UsageError(f"无法识别期限「{one_line(raw, 12)}」，请写成 30天 或 12月31日。")
+        spoken = Day.parse(raw)
+        if spoken is not None:
+            return cls(None, None, spoken)
+        raise UsageError(f"无法识别期限「{one_line(raw, 12)}」，可写 30天 或 {DAY_FORMS}。")
 
     def last_day(self, today: date) -> date:
         """The last day to answer, counted from `today`."""
         if self.days is not None:
             return today + timedelta(days=self.days)
-        assert self.month_day is not None
-        year, month, day = self.month_day
-        try:
-            chosen = date(year or today.year, month, day)
-            if year is None and chosen <= today:
-                chosen = date(today.year + 1, month, day)
-        except ValueError as error:
-            raise UsageError(f"没有 {month}月{day}日 这一天。") from error
+        if self.spoken is not None:
+            chosen = self.spoken.after(today)
+        else:
+            assert self.month_day is not None
+            year, month, day = self.month_day
+            try:
+                chosen = date(year or today.year, month, day)
+                if year is None and chosen <= today:
+                    chosen = date(today.year + 1, month, day)
+            except ValueError as error:
+                raise UsageError(f"没有 {month}月{day}日 这一天。") from error
         if chosen <= today:
             raise UsageError(f"期限 {chosen:%Y-%m-%d} 已过，请写一个今天之后的日期。")
         if chosen > today + timedelta(days=366):
@@ -157,7 +166,7 @@ class ReferralSpec:
 @router.command(
     "报送",
     "refer",
-    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天]",
+    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天｜12月31日｜下周五]",
     summary="把意见建议报送部门办理，并生成报送函",
     roles=[Role.SECRETARY],
     stages=[Stage.REFER],
@@ -332,6 +341,7 @@ class ReplySpec:
     summary="录入部门的办理答复（A 已解决 / B 正在解决 / C 列入计划 / 未采纳）",
     roles=[Role.LIAISON, Role.SECRETARY],
     stages=None,  # a reply may come after the consultation closed
+    listed_in=[Stage.REPLY],
 )
 async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
     """Keep a department's reply and tell the proposers and seconders, by name."""
@@ -360,18 +370,19 @@ async def record_department_reply(ctx: Context, args: ReplySpec) -> None:
         timing = f"逾期 {late} 天答复"
     dossier = referral_dossier(ctx.session, referral_id=referral.id)
     people = dossier.people
-    lines = [
-        f"报送 #{referral.number} 收到{referral.lead_department}的答复"
-        f"（{args.reply_class.label}，{timing}）：",
-        args.text,
-        f"{'、'.join(p.name for p in people)}：你们提出或附议的 "
-        f"{format_refs(i.number for i in dossier.items)} 有了答复。",
-    ]
+    refs = format_refs(i.number for i in dossier.items)
     current = ctx.consultation
-    if current is not None and current.id == referral.consultation_id:
-        lines[-1] += f"「结果评价」阶段可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。"
-    elif dossier.topic:
-        lines[0] = f"「{dossier.topic}」的{lines[0]}"
+    head = f"报送 #{referral.number} 收到{referral.lead_department}的答复"
+    if current is None or current.id != referral.consultation_id:
+        # Opinion numbers are kept per consultation: in another one, #7 is another opinion.
+        refs = f"「{dossier.topic}」协商中的 {refs}"
+        head = f"「{dossier.topic}」的{head}"
+    lines = [
+        f"{head}（{args.reply_class.label}，{timing}）：",
+        args.text,
+        f"{'、'.join(p.name for p in people)}：你们提出或附议的 {refs} 有了答复，"
+        f"可发送 /评价 #{referral.number} 办理 5 结果 4 <意见> 评价。",
+    ]
     ctx.post("\n".join(lines), mentions=tuple(p.user_id for p in people))
 
 
@@ -408,6 +419,7 @@ class ReopenSpec:
     summary="委员不满意时退回答复，要求重新办理",
     roles=[Role.SECRETARY, Role.MODERATOR],
     stages=None,  # as /反馈: the referral outlives its consultation
+    listed_in=[Stage.REPLY, Stage.EVALUATE],
 )
 async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     """Send a reply back to the department with a new deadline; reminders start again."""
@@ -441,7 +453,9 @@ async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     ctx.reply(f"重办函已生成（命令行：xieshang letter {letter.id}）。")
 
 
-@router.command("督办", "overdue", usage="/督办", summary="查看逾期未答复的报送")
+@router.command(
+    "督办", "overdue", usage="/督办", summary="查看逾期未答复的报送", listed_in=[Stage.REPLY]
+)
 async def list_overdue(ctx: Context, args: NoArgs) -> None:
     """List the group's referrals past their deadline without a reply."""
     today = local_today(ctx)
@@ -515,13 +529,12 @@ def arm_next_reminder(ctx: Context, referral: Referral) -> None:
 @router.job("referral.remind")
 async def remind_about_referral(ctx: Context, referral_id: int, key: str) -> None:
     """Scheduled: post the reminder due now (one message, however many fell due while the
-    bot was down), unless the department answered or the consultation ended."""
+    bot was down), unless the department answered. The close of the consultation does not
+    stop them: replies are still taken, and chased, after it."""
     referral = get_referral_by_id(ctx.session, referral_id=referral_id)
     if referral is None or standing_reply(ctx.session, referral_id=referral_id) is not None:
         return
     consultation = get_consultation(ctx.session, consultation_id=referral.consultation_id)
-    if consultation.closed_at is not None:
-        return
     sent = sent_reminder_keys(ctx.session, referral_id=referral_id)
     due: list[Reminder] = []
     for reminder in reminder_schedule(referral.due_on, ctx.settings.referrals, ctx.settings.zone):

@@ -11,6 +11,7 @@ from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
 from bot.core.text import fold, format_refs, one_line, parse_refs
 from handlers.shared.polls import (
+    DEADLINE_USAGE,
     Deadline,
     close_and_announce,
     on_poll_closed,
@@ -85,12 +86,12 @@ async def propose_topic(ctx: Context, args: ProposedTopic) -> None:
     )
 
 
-_DEADLINE = re.compile(r"(?:截止|deadline)\s*(\S+)\s*$", re.IGNORECASE)
+_DEADLINE = re.compile(r"(?:截止|deadline)\s*(\S.*?)\s*$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
 class TopicPollSpec:
-    """`[#1 #3 …] [截止 30分钟 或 18:00]`: which proposals (all by default), until when."""
+    """`[#1 #3 …] [截止 <时间>]`: which proposals (all by default), until when."""
 
     numbers: tuple[int, ...]
     closes: Deadline | None
@@ -118,7 +119,7 @@ def _running_topic_polls(ctx: Context, *, consultation_id: int) -> list[Poll]:
 @router.command(
     "选题 投票",
     "topic poll",
-    usage="/选题 投票 [#编号…] [截止 30分钟 或 18:00]",
+    usage=f"/选题 投票 [#编号…] [{DEADLINE_USAGE}]",
     summary="把选题交付投票，得票最多的成为议题",
     roles=[Role.MODERATOR],
     stages=CHOOSING,
@@ -159,7 +160,7 @@ async def open_topic_poll(ctx: Context, args: TopicPollSpec) -> None:
         options=[proposals[n].text for n in numbers],
         multiple=False,
         anonymous=False,
-        deadline=args.closes.moment(ctx.now, ctx.settings.zone) if args.closes else None,
+        deadline=args.closes.at(ctx.now, ctx.settings.zone) if args.closes else None,
     )
     assert poll.id is not None
     link_topic_poll(

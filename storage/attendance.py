@@ -108,6 +108,7 @@ STAFF_COMMANDS: dict[str, frozenset[Role]] = {
     "方案": frozenset({_M}),
     "投票": frozenset({_M}),
     "结束投票": frozenset({_M}),
+    "催投": frozenset({_M}),
     "出席": frozenset({_M, _S}),
     "统计": frozenset({_M, _S}),
     "重办": frozenset({_M, _S}),

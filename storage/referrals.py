@@ -214,15 +214,9 @@ def _awaiting() -> sa.ColumnElement[bool]:
 
 
 def referrals_awaiting_reply(session: Session) -> list[Referral]:
-    """Referrals of open consultations still waiting for a reply (to re-arm reminders)."""
-    return list(
-        session.exec(
-            select(Referral)
-            .join(Consultation, col(Consultation.id) == col(Referral.consultation_id))
-            .where(col(Consultation.closed_at).is_(None), _awaiting())
-            .order_by(col(Referral.id))
-        )
-    )
+    """Referrals still waiting for a reply, their consultation open or closed (to re-arm
+    reminders)."""
+    return list(session.exec(select(Referral).where(_awaiting()).order_by(col(Referral.id))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,8 +72,10 @@ def member_message(
     conversation: str = "群1",
     role: Role | None = None,
     message_id: str | None = None,
+    addressed: bool = True,
 ) -> IncomingMessage:
-    """A message from `who`; the one named 主持人 is a moderator unless told otherwise."""
+    """A message from `who` (@-ing the bot unless told otherwise); the one named 主持人 is
+    a moderator unless told otherwise."""
     if role is None and who == MODERATOR:
         role = Role.MODERATOR
     return IncomingMessage(
@@ -85,6 +87,7 @@ def member_message(
         text=text,
         message_id=message_id or f"m{next(_ids)}",
         timestamp=at,
+        addressed=addressed,
         platform_roles=frozenset({role}) if role else frozenset(),
     )
 

@@ -103,7 +103,9 @@ class GroupRef:
 class Ack:
     """A short acknowledgement that the outbox may merge with its neighbours.
 
-    Alone it reads `one`; several with the same `key` read "{prefix}已记录 N {unit} #refs".
+    Alone it reads `one`; several with the same `key` read "{prefix}已记录 N {unit} #refs",
+    or with `who` "{prefix}已记录 N {unit}：张三 #2、#4；李四 #4" (a second or a stance says
+    who stands behind a statement: that is what it records).
     """
 
     key: str
@@ -111,16 +113,20 @@ class Ack:
     unit: str
     ref: int | None = None
     prefix: str = ""
+    who: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The form kept in the outbox row."""
-        return {
+        data: dict[str, Any] = {
             "key": self.key,
             "one": self.one,
             "unit": self.unit,
             "ref": self.ref,
             "prefix": self.prefix,
         }
+        if self.who:
+            data["who"] = self.who
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Ack | None:
@@ -134,6 +140,7 @@ class Ack:
             unit=str(data.get("unit", "")),
             ref=ref if isinstance(ref, int) else None,
             prefix=str(data.get("prefix", "")),
+            who=str(data.get("who", "")),
         )
 
 

@@ -439,7 +439,7 @@ class Dispatcher:
     ) -> tuple[Outcome, Context | None]:
         if message.action is not None:
             return await self._handle_action(batch, message, message.action, flood)
-        match = self.commands.match(text)
+        match = self.commands.match(text, bare=message.addressed)
         if match is None and not (message.addressed and text):
             return Outcome(Status.IGNORED), None
         if flood is Flood.QUIET:
@@ -459,8 +459,20 @@ class Dispatcher:
             return Outcome(status, plain.name), context
         command = match.command
         if command is None:
-            context.reply(_family_usage(match.family_name, match.family, context.roles))
+            usage = _family_usage(match.family_name, match.family, context.roles)
+            if not match.family:
+                usage = _unknown(self.commands.suggest(text))
+            context.reply(usage)
             return Outcome(Status.USAGE), context
+        if not text.lstrip().startswith(COMMAND_PREFIXES) and not _parses(command, match.raw_args):
+            # Typed without `/`, a command that cannot be read was most likely a remark that
+            # starts with a command's word (`反对 延长到23点…`): keep it as one where
+            # remarks are kept, rather than lose it to a usage line.
+            consultation = context.consultation
+            plain = self.commands.text_handler(consultation.stage if consultation else None)
+            if plain is not None:
+                status = await self._run(batch, context, plain, text, text)
+                return Outcome(status, plain.name), context
 
         status = await self._run(batch, context, command, match.raw_args, text)
         return Outcome(status, command.name), context
@@ -761,6 +773,25 @@ def _touched(rows: list[dict[str, Any]]) -> Touched:
     for row in rows:
         touched.setdefault((row["platform"], row["conversation_id"]), set()).add(row["kind"])
     return touched
+
+
+def _parses(command: Command, raw_args: str) -> bool:
+    """Whether the command's arguments can be read from `raw_args`."""
+    if command.args_type is None:
+        return True
+    try:
+        command.args_type.parse(raw_args)
+    except UsageError:
+        return False
+    return True
+
+
+def _unknown(near: list[Command]) -> str:
+    """An unknown command's answer: the nearest commands, if any come close."""
+    if not near:
+        return "未知命令。" + HINT
+    names = " 或 ".join(f"/{command.name}" for command in near)
+    return f"未知命令。你是不是想用 {names}？" + HINT
 
 
 def _family_usage(name: str, family: tuple[Command, ...], roles: frozenset[Role]) -> str:

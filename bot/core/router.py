@@ -7,8 +7,9 @@ declares who may use it and in which stages, and takes typed arguments: the hand
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, Self, get_type_hints
 
 from sqlmodel import Session
@@ -20,6 +21,10 @@ from bot.core.views import CardView
 from storage.enums import ALL_STAGES, Role, Stage
 
 COMMAND_PREFIXES = ("/", "／")
+# A colon typed after a command is a separator (`/意见：夜市…`), full-width or not.
+_COLONS = ":："
+# How many near commands an unknown one is answered with.
+SUGGESTIONS = 3
 
 
 class Args(Protocol):
@@ -54,6 +59,14 @@ class Command:
     roles: frozenset[Role] | None
     # None means it needs no open consultation; otherwise the stages it works in.
     stages: frozenset[Stage] | None
+    # Stages whose entry message lists it although it works beyond them (a reply to a
+    # referral is recorded in any stage, and after the close, but belongs to 办理反馈).
+    listed_in: frozenset[Stage] = frozenset()
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """The name and every alias, as they may be typed after `/`."""
+        return (self.name, *self.aliases)
 
     def allowed_for(self, roles: frozenset[Role]) -> bool:
         """Whether someone with `roles` may use the command."""
@@ -148,11 +161,13 @@ class Router:
         summary: str,
         roles: Iterable[Role] | None = None,
         stages: Iterable[Stage] | None = None,
+        listed_in: Iterable[Stage] = (),
     ) -> Callable[[Handler], Handler]:
         """Register the decorated handler under `name` (words separated by a space)."""
 
         def register(handler: Handler) -> Handler:
-            self.commands.append(_command(name, aliases, handler, usage, summary, roles, stages))
+            command = _command(name, aliases, handler, usage, summary, roles, stages)
+            self.commands.append(replace(command, listed_in=frozenset(listed_in)))
             return handler
 
         return register
@@ -260,13 +275,17 @@ class CommandTable:
             raise LookupError(f"{job.__qualname__} is not registered with @router.job") from None
 
     def enabled_in(self, stage: Stage) -> list[Command]:
-        """The commands this stage enables (those usable in every stage are left out)."""
+        """The commands this stage enables (those usable in every stage are left out), and
+        those that belong to it although they work beyond it (`listed_in`)."""
         return [
             command
             for command in self.commands
-            if command.stages is not None
-            and stage in command.stages
-            and command.stages != ALL_STAGES
+            if stage in command.listed_in
+            or (
+                command.stages is not None
+                and stage in command.stages
+                and command.stages != ALL_STAGES
+            )
         ]
 
     def text_handler(self, stage: Stage | None) -> Command | None:
@@ -276,12 +295,50 @@ class CommandTable:
                 return command
         return None
 
-    def match(self, text: str) -> Match | None:
-        """Resolve a message; None when it is not a command at all."""
+    def match(self, text: str, *, bare: bool = False) -> Match | None:
+        """Resolve a message; None when it is not a command at all.
+
+        With `bare` (a message addressed to the bot), a first word that is a command's name
+        is that command without its `/` (`投 1`, `选题 养老`): the word must end there (a
+        space, a colon or the end), so a remark that merely starts with a command's
+        characters (`意见很多…`) stays a remark.
+        """
         stripped = text.lstrip()
-        if not stripped.startswith(COMMAND_PREFIXES):
+        if stripped.startswith(COMMAND_PREFIXES):
+            return self._resolve(stripped[1:])
+        if not bare:
             return None
-        rest = stripped[1:]
+        word, after = self._longest_child(self._root, stripped)
+        if word is None or not _ends_word(after):
+            return None
+        return self._resolve(stripped)
+
+    def suggest(self, text: str) -> list[Command]:
+        """The commands nearest to an unknown one (`/意建` → /意见), best first."""
+        head = fold(text.lstrip().lstrip("".join(COMMAND_PREFIXES)).lstrip())
+        token = head.split()[0] if head.split() else ""
+        token = token.split(":")[0]
+        if not token:
+            return []
+        scored: dict[str, tuple[float, int, Command]] = {}
+        for command in self.commands:
+            for spelling in command.spellings:
+                word = "".join(fold(spelling).split())
+                # Chinese is typed without spaces (`/意建夜市…`): compare the start of what
+                # was typed, about as long as the name, not the whole of it.
+                ratio = max(
+                    difflib.SequenceMatcher(None, token[:size], word).ratio()
+                    for size in {len(word) - 1, len(word), len(word) + 1}
+                    if size > 0
+                )
+                same_start = len(_common_prefix(token, word))
+                best = scored.get(command.name)
+                if ratio >= 0.5 and (best is None or (ratio, same_start) > best[:2]):
+                    scored[command.name] = (ratio, same_start, command)
+        ranked = sorted(scored.values(), key=lambda found: (-found[0], -found[1]))
+        return [command for _, _, command in ranked[:SUGGESTIONS]]
+
+    def _resolve(self, rest: str) -> Match:
         node = self._root
         path: list[str] = []
         while True:
@@ -292,6 +349,8 @@ class CommandTable:
             path.append(word)
             rest = rest_after
         raw_args = rest.strip()
+        if node is not self._root:
+            raw_args = raw_args.lstrip(_COLONS).strip()
         if node.command is not None:
             return Match(command=node.command, raw_args=raw_args)
         if node is self._root:
@@ -301,6 +360,8 @@ class CommandTable:
 
     def _longest_child(self, node: _Node, text: str) -> tuple[str | None, str]:
         head = text.lstrip()
+        if node is not self._root:
+            head = head.lstrip(_COLONS).lstrip()
         folded = fold(head[:24])
         # Below a command of its own (`/选题`), a sub-command word must end where a word
         # ends: `/选题 投票方式改革` proposes a topic, `/选题 投票 #1` opens the poll. A
@@ -329,3 +390,15 @@ class CommandTable:
                 seen.add(current.command.name)
                 yield current.command
             stack.extend(current.children.values())
+
+
+def _ends_word(after: str) -> bool:
+    """Whether a command's name ends where `after` begins: at the end, a space or a colon."""
+    return not after or after[0].isspace() or after[0] in _COLONS
+
+
+def _common_prefix(first: str, second: str) -> str:
+    size = 0
+    while size < min(len(first), len(second)) and first[size] == second[size]:
+        size += 1
+    return first[:size]

@@ -1,4 +1,5 @@
-"""What an adapter is given when it starts: the way in, and delivery's card services."""
+"""What an adapter is given when it starts: the way in, delivery's card services, and the
+history of its conversations."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from bot.core.dispatcher import Outcome
 from bot.core.messages import IncomingMessage
 from bot.delivery.cards import CardIds, CardViews
+from bot.delivery.history import ChatHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +23,5 @@ class PlatformLink:
     views: CardViews
     # Which of a platform's cards shows which card key.
     card_ids: Callable[[str], CardIds]
+    # A platform's conversations as their members saw them (the local chat's history).
+    history: Callable[[str], ChatHistory]

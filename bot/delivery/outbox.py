@@ -39,6 +39,8 @@ MERGEABLE = frozenset({Kind.TEXT, Kind.ACK})
 # Rows that refresh something shown rather than post a message.
 UPDATES = frozenset({Kind.CARD_UPDATE})
 MAX_MENTIONS = 20
+# People named in one folded acknowledgement line ("已记录 12 次附议：张三 #2；…").
+MAX_NAMED = 10
 FETCH = 1000
 # Every commit wakes the sender; one pass per this many seconds is enough, and leaves the
 # database thread to the dispatcher in a burst.
@@ -173,8 +175,22 @@ def _summarize(rows: list[Queued]) -> str:
             continue
         refs = [ack.ref for ack in same if ack.ref is not None]
         tail = f" {format_refs(refs)}" if refs else ""
+        if all(ack.who for ack in same):
+            tail = "：" + _by_whom(same)
         lines.append(f"{same[0].prefix}已记录 {len(same)} {same[0].unit}{tail}")
     return "\n".join(lines)
+
+
+def _by_whom(acks: list[Ack]) -> str:
+    """`张三 #2、#4；李四 #4`: who, and what, in the order they came; a long list is cut
+    after MAX_NAMED people (a phone screen)."""
+    refs: dict[str, list[int]] = {}
+    for ack in acks:
+        refs.setdefault(ack.who, []).extend([ack.ref] if ack.ref is not None else [])
+    named = [f"{who} {format_refs(numbers)}".strip() for who, numbers in refs.items()]
+    if len(named) > MAX_NAMED:
+        return "；".join(named[:MAX_NAMED]) + f" 等 {len(named)} 人"
+    return "；".join(named)
 
 
 def _message(first: Queued, rows: list[Queued], body: str, kind: Kind) -> OutgoingMessage:

@@ -18,6 +18,7 @@ from bot.core.router import CommandTable
 from bot.core.settings import Settings
 from bot.delivery.cards import CardIds, CardViews
 from bot.delivery.channels import LocalChannels, SharedChannels
+from bot.delivery.history import ChatHistory
 from bot.delivery.link import PlatformLink
 from bot.delivery.outbox import OutboxSender
 from bot.runtime import metrics
@@ -130,6 +131,7 @@ class App:
             card_ids=lambda platform: CardIds(
                 database=self.database, clock=self.clock, platform=platform
             ),
+            history=lambda platform: ChatHistory(database=self.database, platform=platform),
         )
         self.scheduler = Scheduler(self.engine, self.dispatcher)
         self.dispatcher.schedule_job = self.scheduler.add

@@ -6,34 +6,28 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-BAR = 22
-GAP = 8
-LABEL = 150
 WIDTH = 560
 
 
 def bar_chart(items: Sequence[tuple[str, int]], *, unit: str = "", title: str = "") -> Markup:
-    """Horizontal bars, one per (label, value), longest value full width; scales to its box."""
+    """Horizontal bars, one per (label, value), longest value full width.
+
+    Each label is HTML text on its own line above its bar, in full: it wraps on a phone
+    and never shrinks with the drawing (an option's words are what the secretary reads).
+    The bar is a small SVG stretched to its row, so no inline style is needed (the
+    console's content policy allows none)."""
     top = max((value for _, value in items), default=0) or 1
-    height = len(items) * (BAR + GAP) + GAP
-    span = WIDTH - LABEL - 70
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">'
-    ]
-    for index, (label, value) in enumerate(items):
-        y = GAP + index * (BAR + GAP)
-        length = round(span * value / top)
-        short = label if len(label) <= 12 else label[:11] + "…"
+    parts = [f'<div class="hbars" role="img" aria-label="{escape(title)}">']
+    for label, value in items:
+        length = round(100 * value / top)
         parts.append(
-            f'<text x="{LABEL - 6}" y="{y + BAR * 0.7:.1f}" text-anchor="end" class="label">'
-            f"{escape(short)}</text>"
-            f'<rect x="{LABEL}" y="{y}" width="{max(length, 1)}" height="{BAR}" rx="3" class="bar">'
-            f"<title>{escape(label)}：{value}{escape(unit)}</title></rect>"
-            f'<text x="{LABEL + length + 6}" y="{y + BAR * 0.7:.1f}" class="value">'
-            f"{value}{escape(unit)}</text>"
+            f'<div class="hbar"><span class="label">{escape(label)}</span>'
+            '<svg class="track" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect width="{max(length, 0.5)}" height="10" class="bar">'
+            f"<title>{escape(label)}：{value}{escape(unit)}</title></rect></svg>"
+            f'<span class="value">{value}{escape(unit)}</span></div>'
         )
-    parts.append("</svg>")
+    parts.append("</div>")
     return Markup("".join(parts))
 
 

@@ -49,6 +49,7 @@ from bot.web.auth import (
 )
 from bot.web.charts import bar_chart, column_chart
 from bot.web.jobs import Jobs, Progress
+from bot.web.markdown import minutes_html
 from bot.web.minutes_source import minutes_version, minutes_versions, themes_of
 from reports.cells import Score, Share
 from reports.statistics import YEAR_COLUMNS, YearColumn
@@ -132,6 +133,7 @@ class Console:
         )
         self.templates.filters["local"] = self._local_time
         self.templates.filters["day"] = self._local_day
+        self.templates.filters["markdown"] = minutes_html
 
     # -- wiring ---------------------------------------------------------------------------
 

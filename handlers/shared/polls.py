@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Self
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from bot.core.context import Context
-from bot.core.errors import UsageError
-from bot.core.text import bar, fold, format_time, parse_duration
+from bot.core.dates import Moment
+from bot.core.text import bar, format_time
 from bot.core.views import PollOptionView, PollView
 from storage.enums import PollStatus
 from storage.groups import KnownMember, group_members
@@ -33,38 +30,12 @@ HIDDEN_TRAIT = "结束后公布结果"
 NUDGE_INTERVAL = timedelta(hours=1)
 # @ at most this many in one reminder (platforms cap the @s of a message).
 NUDGE_MENTIONS = 20
-_CLOCK = re.compile(r"(\d{1,2})[:：点](\d{2})?分?")
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """What follows `截止`: a duration from now (`30分钟`, `2小时`) or a clock time
-    (`18:00`, `18点30分`: today, or tomorrow if it has passed). /投票 and /选题 投票 share it."""
-
-    lasts: timedelta | None
-    until: time | None
-
-    @classmethod
-    def parse(cls, raw: str) -> Self:
-        """A clock time if it reads as one, otherwise a duration."""
-        clock = _CLOCK.fullmatch(fold(raw))
-        if clock:
-            hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
-            if hour > 23 or minute > 59:
-                raise UsageError(f"无法识别时刻「{raw}」。")
-            return cls(None, time(hour, minute))
-        return cls(parse_duration(raw), None)
-
-    def moment(self, now: datetime, zone: ZoneInfo) -> datetime:
-        """When the poll closes, in the time zone of `now` (UTC)."""
-        if self.lasts is not None:
-            return now + self.lasts
-        assert self.until is not None
-        local_now = now.astimezone(zone)
-        moment = datetime.combine(local_now.date(), self.until, tzinfo=zone)
-        if moment <= local_now:
-            moment += timedelta(days=1)
-        return moment.astimezone(now.tzinfo)
+# What follows `截止` in /投票 and /选题 投票: `30分钟`, `18:00`, `明天下午3点`, `周五18:00`,
+# `12月10日`, `3天后`, `下周一` (bot/core/dates.py reads them all).
+Deadline = Moment
+DEADLINE_USAGE = "截止 30分钟｜18:00｜明天下午3点｜周五18:00｜12月10日"
 
 
 def open_and_announce_poll(

@@ -83,14 +83,26 @@ async def test_an_unanswered_referral_cannot_be_rated_yet(group: Group) -> None:
     assert group.count("referral_rating") == 0
 
 
-async def test_ratings_wait_for_the_evaluation_stage(group: Group) -> None:
+async def test_a_reply_is_rated_as_soon_as_it_comes(group: Group) -> None:
     await replied_and_evaluating(group)
     await group.say(MODERATOR, "/协商 阶段 办理反馈")
 
     answer = await group.answer("张三", "/评价 #1 办理 5 结果 5")
 
-    assert "/评价 在「结果评价」阶段可用，当前是「办理反馈」阶段" in answer
-    assert group.count("referral_rating") == 0
+    assert answer == "报送 #1：已记录张三的评价（办理 5，结果 5）"
+    assert group.count("referral_rating") == 1
+
+
+async def test_a_referral_answered_after_the_close_is_rated(group: Group) -> None:
+    await replied_and_evaluating(group)
+    await group.say(MODERATOR, "/协商 结束")
+    await group.say("联络员", "/反馈 #2 B 正在建设公厕", role=Role.LIAISON)
+    await group.say(MODERATOR, "/协商 开始 加装电梯")  # the next one: #2 is still the letter's
+
+    answer = await group.answer("李四", "/评价 #2 办理 4 结果 3")
+
+    assert answer == "报送 #2：已记录李四的评价（办理 4，结果 3）"
+    assert group.rows("SELECT referral_id, handling, result FROM referral_rating") == [(2, 4, 3)]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +114,7 @@ async def test_ratings_wait_for_the_evaluation_stage(group: Group) -> None:
         ("/评价 #1 办理 6 结果 4", "评分是 1 到 5 的整数"),
         ("/评价 #1 办理 0 结果 4", "评分是 1 到 5 的整数"),
         ("/评价 #1 办理 5 办理 4", "「办理」只能打一次分"),
-        ("/评价 #9 办理 5 结果 4", "本场协商没有报送 #9"),
+        ("/评价 #9 办理 5 结果 4", "本群没有报送 #9"),
     ],
 )
 async def test_a_malformed_rating_is_explained_and_changes_nothing(

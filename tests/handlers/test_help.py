@@ -36,7 +36,19 @@ async def test_help_on_a_command_with_sub_commands_names_them_too(group: Group) 
 async def test_help_on_a_sub_command_written_without_its_space(group: Group) -> None:
     answer = await group.answer("张三", "/帮助 /协商状态")
 
-    assert answer == "张三：/协商 状态　查看协商进展"
+    assert answer == "张三：/协商 状态　查看协商进展\n也可写作：/consult status"
+
+
+async def test_help_says_a_command_to_the_bot_needs_no_slash(group: Group) -> None:
+    answer = await group.answer("张三", "帮助")  # itself typed without its slash
+
+    assert answer.endswith("@协商助手 时，命令前的 / 可以不写。")
+
+
+async def test_help_on_a_command_lists_every_english_spelling(group: Group) -> None:
+    answer = await group.answer("张三", "/帮助 suggestion")
+
+    assert answer.splitlines()[-1] == "也可写作：/suggest、/suggestion"
 
 
 async def test_help_on_something_unknown_still_says_so(group: Group) -> None:

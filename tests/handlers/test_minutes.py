@@ -204,3 +204,30 @@ async def test_the_plan_and_research_notes_reach_the_minutes_with_their_authors(
     assert [(note["text"], note["author"]) for note in notes] == [
         ("走访了3个小区，八成住户支持加装", "李四")
     ]
+
+
+async def test_the_final_minutes_are_built_after_the_close(group: Group) -> None:
+    await consultation_with_statements(group)
+    await group.say(MODERATOR, "/协商 结束")
+    await group.group_sees()
+
+    answer = await group.answer(SECRETARY, "/纪要", role=Role.SECRETARY)
+    await group.app.minutes.drain()
+    minutes = (await group.group_sees())[-1]
+
+    assert answer == f"{SECRETARY}：正在生成已结束的协商「老旧小区加装电梯」的纪要…完成后发到群里。"
+    assert minutes.startswith("### 会议纪要：老旧小区加装电梯")
+    assert group.rows("SELECT consultation_id, number FROM minutes_version") == [(1, 1)]
+
+
+async def test_once_a_new_consultation_opens_the_minutes_wait_for_its_discussion(
+    group: Group,
+) -> None:
+    await consultation_with_statements(group)
+    await group.say(MODERATOR, "/协商 结束")
+    await group.say(MODERATOR, "/协商 开始")  # 选题定题: nothing said yet
+
+    answer = await group.answer(SECRETARY, "/纪要", role=Role.SECRETARY)
+
+    assert "当前是「选题定题」阶段" in answer
+    assert group.count("minutes_request") == 0

@@ -65,6 +65,18 @@ async def test_what_a_burst_says_of_its_own_opinions_finds_them(group: Group) ->
     assert group.count("second") == 1
 
 
+async def test_seconds_folded_together_say_who_seconded_what(group: Group) -> None:
+    await start(group)
+    await group.say("张三", "/意见 电梯费用按楼层分摊")
+    await group.say("张三", "/意见 先装试点楼栋")
+    await group.group_sees()
+
+    await group.say("李四", "/附议 #1 #2")
+    await group.say("王五", "/附议 #2")
+
+    assert await group.group_sees() == ["已记录 3 次附议：李四 #1–#2；王五 #2"]
+
+
 async def test_phone_style_commands_without_spaces(group: Group) -> None:
     await start(group)
 

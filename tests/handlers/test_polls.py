@@ -230,11 +230,16 @@ async def test_a_result_says_the_poll_closed_at_its_deadline(
     await group.say("张三", "/投 #1 1")
 
     clock.advance(timedelta(minutes=30))
-    [at_deadline] = await group.app.scheduler.run_due(clock.now())
+    # At 09:30 poll #1 closes, and poll #2's non-voters are reminded (30 minutes before).
+    fired = await group.app.scheduler.run_due(clock.now())
+    at_deadline = next(text for text in fired if text.startswith("投票 #1"))
+    reminder = next(text for text in fired if text.startswith("投票 #2"))
     asked_later = await group.answer("李四", "/结果 #1")
     by_hand = await group.answer(MODERATOR, "/结束投票 #2")
 
     assert at_deadline.splitlines()[-1] == "共 1 人投票，已于 11月24日 09:30 截止"
+    assert len(fired) == 2
+    assert reminder.startswith("投票 #2「要不要设摊位费？」还有")
     assert asked_later.splitlines()[-1] == "共 1 人投票，已于 11月24日 09:30 截止"
     assert by_hand.splitlines()[-1] == "共 0 人投票"
 

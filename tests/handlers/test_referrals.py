@@ -152,8 +152,8 @@ async def test_a_reply_tells_proposers_and_seconders_by_name(
     assert notice.splitlines() == [
         "报送 #1 收到市民政局的答复（A 已解决，按期答复）：",
         "已在夜市东西两侧设置降噪屏障",
-        "张三、李四、王五：你们提出或附议的 #1 有了答复。"
-        "「结果评价」阶段可发送 /评价 #1 办理 5 结果 4 <意见> 评价。",
+        "张三、李四、王五：你们提出或附议的 #1 有了答复，"
+        "可发送 /评价 #1 办理 5 结果 4 <意见> 评价。",
     ]
     assert sender.sent[-1].mentions == ("id-张三", "id-李四", "id-王五")
     assert group.rows("SELECT reply_class, on_time FROM referral_reply") == [("solved", True)]
@@ -177,7 +177,11 @@ async def test_a_reply_after_the_consultation_closed_finds_its_referral(
     assert notice.splitlines()[0] == (
         "「夜市延长营业时间」的报送 #1 收到市民政局的答复（B 正在解决，按期答复）："
     )
-    assert "/评价" not in notice  # that consultation has closed
+    # During 「菜市场提升」, #1 is 增设遮雨棚: the reply names the consultation its #1 is of.
+    assert notice.splitlines()[2] == (
+        "张三、李四、王五：你们提出或附议的 「夜市延长营业时间」协商中的 #1 有了答复，"
+        "可发送 /评价 #1 办理 5 结果 4 <意见> 评价。"
+    )
     assert group.rows(
         "SELECT referral.number, lead_department, reply_class FROM referral_reply"
         " JOIN referral ON referral.id = referral_reply.referral_id"
@@ -287,6 +291,25 @@ async def test_reminders_come_before_the_deadline_and_weekly_after_it(
     assert overdue == (
         "逾期未答复的报送 1 件：\n报送 #1「夜市延长营业时间」市财政局：期限 12月24日，逾期 8 天"
     )
+
+
+async def test_reminders_go_on_after_the_close_until_the_reply(
+    group: Group, clock: ManualClock
+) -> None:
+    await ready_to_refer(group)
+    await as_secretary(group, "/报送 #2 市财政局 期限 30天")  # last day 12月24日
+    await group.say(MODERATOR, "/协商 结束")
+    closing = "\n".join(await group.group_sees())
+
+    week_before = await reminders_at(group, clock, at(12, 17))
+    overdue = await reminders_at(group, clock, at(12, 25))
+    await as_liaison(group, "/反馈 #1 B 正在选址")
+
+    assert "尚有 1 件报送未答复（#1），答复前仍按期提醒" in closing
+    assert [len(week_before), len(overdue)] == [1, 1]
+    assert week_before[0].startswith("督办提醒：报送 #1（夜市延长营业时间）市财政局")
+    assert "已逾期 1 天" in overdue[0]
+    assert await reminders_at(group, clock, at(1, 1, year=2027)) == []
 
 
 async def test_a_reply_stops_the_reminders(group: Group, clock: ManualClock) -> None:

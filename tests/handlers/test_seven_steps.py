@@ -92,7 +92,7 @@ async def test_a_consultation_walks_through_all_seven_steps(
 
     # 6 办理反馈: one reply on time, one overdue after its reminders.
     await moderator(group, "/协商 阶段 下一步")
-    assert "在「结果评价」阶段可用" in await group.answer("张三", "/评价 #1 办理 5 结果 5")
+    assert "答复后才能评价" in await group.answer("张三", "/评价 #1 办理 5 结果 5")
     assert await reminders_at(group, clock, at(12, 5, 8)) == []
     week_before = await reminders_at(group, clock, at(12, 5))
     clock.set(at(12, 8, 16))

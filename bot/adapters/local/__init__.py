@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from bot.adapters import Adapter
-from bot.adapters.local.adapter import LocalAdapter
+from bot.adapters.local.adapter import LocalAdapter, own_hosts
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 
@@ -33,4 +34,11 @@ def from_settings(settings: Settings, clock: Clock, made: Sequence[Adapter]) -> 
     if real_platforms and trust_roles:
         log.warning("已连接钉钉或企业微信：本地群聊不再让标签页自选角色（trust_roles 视为 false）")
         trust_roles = False
-    return LocalAdapter(clock=clock, zone=settings.zone, trust_roles=trust_roles)
+    # Behind a reverse proxy the chat is reached under the public names config lists.
+    public = {urlsplit(origin).hostname or "" for origin in settings.web.public_origins}
+    return LocalAdapter(
+        clock=clock,
+        zone=settings.zone,
+        trust_roles=trust_roles,
+        hosts=own_hosts(settings.web.host) | {host for host in public if host},
+    )

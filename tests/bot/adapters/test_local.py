@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 import pytest
 
+from bot.adapters.local.adapter import markdown_html
 from bot.core.clock import ManualClock
 from bot.core.settings import WebSettings
 from bot.runtime.app import App
@@ -125,3 +127,107 @@ async def test_metrics_and_health_are_served(chat: str) -> None:
     assert health["status"] == "ok"
     assert health["database"] == "ok"
     assert health["platforms"] == ["local"]
+
+
+FOREIGN = [
+    ({"Origin": "http://evil.example"}, "application/json", 403, "这个请求来自其他网站"),
+    ({"Host": "evil.example"}, "application/json", 403, "请求的地址（Host）不是本地群聊的地址"),
+    ({"Host": "evil.example", "Origin": "http://evil.example"}, "application/json", 403, "Host"),
+    ({}, "text/plain", 415, "消息须以 JSON（application/json）发送"),
+    ({}, "application/x-www-form-urlencoded", 415, "application/json"),
+]
+
+
+@pytest.mark.parametrize(("headers", "content_type", "status", "error"), FOREIGN)
+async def test_another_site_cannot_post_in_the_chat(
+    chat: str, headers: dict[str, str], content_type: str, status: int, error: str
+) -> None:
+    body = {"conversation": ROOM, "sender_id": "x", "role": "moderator", "text": "/协商 开始 t"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{chat}/api/local/messages",
+            data=json.dumps(body),
+            headers={"Content-Type": content_type, **headers},
+        ) as response:
+            answer = (response.status, await response.json())
+        async with session.get(f"{chat}/api/local/history", params={"conversation": ROOM}) as r:
+            history = await r.json()
+
+    assert answer[0] == status
+    assert error in answer[1]["error"]
+    assert history == []  # nothing was said, nothing was opened
+
+
+async def test_another_site_cannot_read_the_chat(chat: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(
+                f"{chat}/api/local/ws?conversation={ROOM}",
+                headers={"Origin": "http://evil.example"},
+            )
+        async with session.get(
+            f"{chat}/api/local/history",
+            params={"conversation": ROOM},
+            headers={"Host": "rebound.example"},
+        ) as response:
+            history = response.status
+
+    assert refused.value.status == 403
+    assert history == 403
+
+
+async def test_the_page_itself_may_post(chat: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        status, answer = await post(session, chat, text="/帮助", id="own")
+        async with session.post(
+            f"{chat}/api/local/messages",
+            json={"conversation": ROOM, "sender_id": "x", "text": "/帮助", "id": "same-origin"},
+            headers={"Origin": chat},
+        ) as response:
+            same_origin = response.status
+
+    assert (status, answer) == (200, {"status": "ok"})
+    assert same_origin == 200
+
+
+async def test_the_history_outlives_a_restart(sqlite_url: str, clock: ManualClock) -> None:
+    settings = make_settings(sqlite_url, web=WebSettings(port=0))
+    first = App(settings, clock=clock, secret=b"k", fire_jobs=False)
+    await first.start()
+    base = f"http://127.0.0.1:{first.web_port}"
+    async with aiohttp.ClientSession() as session:
+        watcher = await session.ws_connect(f"{base}/api/local/ws?conversation={ROOM}")
+        await post(session, base, role="moderator", text="/协商 开始 夜市", id="h1")
+        await next_bot_line(watcher)
+        clock.advance(timedelta(seconds=5))
+        await post(session, base, text="投 1", id="h2")  # no slash: the chat is addressed
+        await watcher.close()
+    await first.stop()
+
+    again = App(settings, clock=clock, secret=b"k", fire_jobs=False)
+    await again.start()
+    base = f"http://127.0.0.1:{again.web_port}"
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base}/api/local/history", params={"conversation": ROOM}) as r,
+        ):
+            history = await r.json()
+    finally:
+        await again.stop()
+
+    assert [(e["sender"], e["text"].splitlines()[0]) for e in history[:3]] == [
+        ("张三", "/协商 开始 夜市"),
+        ("协商助手", "协商开始：「夜市」"),
+        ("张三", "投 1"),
+    ]
+    assert [e["id"][:3] for e in history[:2]] == ["in:", "out"]
+
+
+def test_the_bots_markdown_is_shown_formatted_and_html_in_it_stays_text() -> None:
+    html = markdown_html("### 会议纪要\n\n**主要意见**\n\n> “<b>粗</b>”——冯二 #10")
+
+    assert "<h3>会议纪要</h3>" in html
+    assert "<strong>主要意见</strong>" in html
+    assert "<blockquote>" in html
+    assert "&lt;b&gt;粗&lt;/b&gt;" in html

@@ -171,7 +171,7 @@ async def test_a_card_click_keeps_the_members_name_and_the_groups_title(group: G
 
     outcome = await group.app.dispatcher.dispatch(click)
 
-    assert outcome.replies == ("投票 #1：已记录张三的选票",)
+    assert outcome.replies == ("投票 #1：张三已改投",)
     assert group.rows("SELECT name FROM member WHERE user_id = 'id-张三'") == [("张三",)]
     assert group.rows("SELECT title FROM chat_group") == [("群1",)]
 

@@ -32,6 +32,10 @@ TABLE = CommandTable(ROUTERS)
         ("/选题 投票#1 #3", "选题 投票", "#1 #3"),
         ("/选题 投票，截止 30分钟", "选题 投票", "，截止 30分钟"),
         ("/评价 汇总", "评价 汇总", ""),
+        ("/意见：夜市要配套公厕", "意见", "夜市要配套公厕"),
+        ("/意见:夜市要配套公厕", "意见", "夜市要配套公厕"),
+        ("/协商 开始：夜市", "协商 开始", "夜市"),
+        ("/suggestion 多设公厕", "建议", "多设公厕"),
     ],
 )
 def test_commands_are_matched_as_typed(text: str, command: str, args: str) -> None:
@@ -97,3 +101,42 @@ def test_every_command_has_usage_summary_and_chinese_name() -> None:
         assert command.summary
         assert not command.name.isascii()
         assert command.handler.__doc__
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "args"),
+    [
+        ("投 1", "投", "1"),
+        ("选题 养老服务", "选题", "养老服务"),
+        ("意见：夜市要配套公厕", "意见", "夜市要配套公厕"),
+        ("协商 开始 夜市", "协商 开始", "夜市"),
+        ("help", "帮助", ""),
+    ],
+)
+def test_addressed_to_the_bot_a_command_may_be_typed_without_its_slash(
+    text: str, command: str, args: str
+) -> None:
+    match = TABLE.match(text, bare=True)
+
+    assert TABLE.match(text) is None  # group chatter is never a command
+    assert match is not None
+    assert match.command is not None
+    assert (match.command.name, match.raw_args) == (command, args)
+
+
+@pytest.mark.parametrize("text", ["意见很多，大家说说", "投票是个好办法", "大家好", "#12 说得好"])
+def test_a_remark_that_only_starts_with_a_command_word_is_not_a_command(text: str) -> None:
+    assert TABLE.match(text, bare=True) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "nearest"),
+    [
+        ("/意建 夜市", "意见"),
+        ("/意建夜市要配套", "意见"),
+        ("/sugest 公厕", "建议"),
+        ("/纪有", "纪要"),
+    ],
+)
+def test_an_unknown_command_is_answered_with_the_nearest(typed: str, nearest: str) -> None:
+    assert TABLE.suggest(typed)[0].name == nearest

@@ -68,7 +68,8 @@ async def test_a_lost_job_is_rearmed_at_start(
     second = bot(database_url, clock, sender, fire=False)
     await second.start()
     try:
-        assert second.scheduler.job_ids() == ["poll-close-1"]
+        # The poll's closing job, and the reminder of non-voters half an hour before it.
+        assert second.scheduler.job_ids() == ["poll-nudge-1", "poll-close-1"]
     finally:
         await second.stop()
 

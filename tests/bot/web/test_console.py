@@ -347,7 +347,7 @@ async def test_the_minutes_section_lists_versions_filters_by_theme_and_downloads
             missing = (file.status, await file.text())
 
     assert "最新：第 2 版" in whole
-    assert "# 会议纪要（第2版）" in whole
+    assert "<h1>会议纪要（第2版）</h1>" in whole  # the minutes as text, not Markdown
     assert "第 1 版" in whole
     assert '<option value="0" selected>噪音与作息</option>' in themed
     assert "夜市噪音影响居民休息" in themed

@@ -6,13 +6,12 @@ One bot and one browser for the module; screenshots of the main pages go to test
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
-import socket
+import re
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,14 +21,29 @@ from urllib.parse import quote
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import (
+    DESK,
+    PHONE,
+    RAW_MARKDOWN,
+    beyond_the_viewport,
+    free_port,
+    launch_chromium,
+    screenshot,
+    screenshot_path,
+    wait_until_serving,
+)
 from tests.fakes.bot import BotProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 ROOM = "本地协商群"
 LEADER_TOKEN = "leader-token-for-browser-tests-0123456789"
+_IDS = itertools.count(1)
+# A poll whose options are long, as real ones are: the chart shows each in full.
+LONG_OPTIONS = (
+    "旧小区加装电梯如何破解资金难题：政府补贴为主、居民按楼层分摊为辅",
+    "引入社会资本参与建设和运营，居民按使用次数付费",
+)
 
 
 @dataclass
@@ -41,27 +55,6 @@ class Served:
     bot: BotProcess
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_serving(base: str, bot: BotProcess, timeout: float = 60) -> None:
-    """Poll /healthz until the bot answers (it upgrades its database first)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert bot.running, bot.log()
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)  # a poll of a condition, not a wait standing in for one
-    raise AssertionError("the bot did not start:\n" + bot.log())
-
-
 def say(base: str, who: str, text: str, *, role: str = "member") -> None:
     """`who` sends `text` in the local chat; it is committed when this returns."""
     body = json.dumps(
@@ -71,7 +64,7 @@ def say(base: str, who: str, text: str, *, role: str = "member") -> None:
             "sender_name": who,
             "role": role,
             "text": text,
-            "id": f"{who}-{text}",
+            "id": f"browser-{next(_IDS)}",
         }
     ).encode()
     request = urllib.request.Request(
@@ -86,7 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`xieshang run` with the local chat, a secretary added by `xieshang user add` and a
     leader from config, and a consultation held in the chat."""
     workdir = tmp_path_factory.mktemp("console-browser")
-    port = _free_port()
+    port = free_port()
     bot = BotProcess(
         workdir,
         {
@@ -111,7 +104,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     bot.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(base, bot)
+        wait_until_serving(base, bot)
         say(base, "主持人", "/协商 开始 夜市延长到23点", role="moderator")
         say(base, "张三", "/意见 夜市噪音影响居民休息")
         say(base, "李四", "/建议 设置夜市分区，靠近居民区的摊位22点收摊")
@@ -123,6 +116,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         say(base, "李四", "/投 1")
         say(base, "王五", "/投 1")
         say(base, "主持人", "/结束投票", role="moderator")
+        say(base, "主持人", f"/投票 资金怎么筹？| {' | '.join(LONG_OPTIONS)}", role="moderator")
+        say(base, "张三", "/投 2")
+        say(base, "主持人", "/结束投票", role="moderator")
         say(base, "秘书", "/纪要", role="secretary")  # built in the background
         yield Served(base, added.stdout.strip().splitlines()[-1], bot)
     finally:
@@ -132,16 +128,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     """Debian's chromium under Playwright (never a downloaded browser build)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs /usr/bin/chromium: `make test` installs it with apt-get")
-        pytest.skip("Debian chromium is missing and could not be installed (make test tries)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +147,7 @@ def secretary(chromium: Browser, served: Served) -> Iterator[Page]:
 
 def shot(page: Page, name: str) -> None:
     """Keep a screenshot of what the user sees."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, name)
 
 
 def test_the_secretary_opens_the_consultation_and_filters_opinions(
@@ -172,7 +158,7 @@ def test_the_secretary_opens_the_consultation_and_filters_opinions(
     shot(page, "console-list")
     page.get_by_role("link", name="夜市延长到23点").click()
     expect(page.locator("h2.topic")).to_have_text("夜市延长到23点")
-    expect(page.locator("#polls svg rect.bar")).to_have_count(3)
+    expect(page.locator("#polls svg rect.bar")).to_have_count(5)
     shot(page, "console-consultation")
 
     page.get_by_label("委员").select_option(label="李四")
@@ -201,6 +187,7 @@ def test_the_ballots_download_keeps_anonymous_voters_anonymous(
         ("匿名（只计票数）", "支持", 2),
         ("匿名（只计票数）", "反对", 1),
         ("匿名（只计票数）", "弃权", 0),
+        ("张三", LONG_OPTIONS[1], 1),  # the second poll was not anonymous
     ]
 
 
@@ -273,6 +260,9 @@ def test_the_chat_and_the_console_link_to_each_other(secretary: Page, served: Se
     page.goto(f"{served.base}/console/consultations/1")
     page.locator("#to-chat").click()
     expect(page.locator("#conversation")).to_have_value(ROOM)
+    page.locator("#name").fill("王秘书")  # a new tab asks who it is
+    page.locator("#role").select_option(label="秘书")
+    page.get_by_role("button", name="进入群聊").click()
     expect(page.get_by_text("协商开始：「夜市延长到23点」").first).to_be_visible()
     shot(page, "chat")
     page.get_by_role("link", name="秘书工作台").click()
@@ -292,8 +282,40 @@ def test_a_leader_reads_on_a_phone(chromium: Browser, served: Served) -> None:
     expect(nav).to_be_hidden()  # folded behind the menu button
     page.get_by_text("菜单").click()
     expect(nav.get_by_text("李主任（领导（只读））")).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    beyond = beyond_the_viewport(page)
     shot(page, "console-phone-390")
     context.close()
 
-    assert overflow <= 0  # wide tables scroll inside their box, not the page
+    assert beyond == []  # wide tables scroll inside their box, not the page
+
+
+# Labels of the poll charts that do not show whole: cut by their box, or shortened.
+CUT_LABELS = """() => [...document.querySelectorAll("#polls .hbar .label")]
+  .filter((label) => label.scrollWidth > label.clientWidth + 1 || label.textContent.endsWith("…"))
+  .map((label) => label.textContent)"""
+
+
+@pytest.mark.parametrize(("size", "width"), [(PHONE, 390), (DESK, 1440)])
+def test_the_consultation_page_reads_on_a_phone_and_a_desk(
+    secretary: Page, served: Served, size: dict[str, int], width: int
+) -> None:
+    page = secretary
+    page.set_viewport_size(size)
+    page.goto(f"{served.base}/console/consultations/1")
+    deadline = time.monotonic() + 60
+    while not page.locator("#minutes-docx").count() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)  # a poll of the background build, not a wait for timing
+        page.reload()
+    minutes = page.locator("#minutes")
+    expect(minutes.locator(".md h3")).to_contain_text("会议纪要：夜市延长到23点")
+    labels = page.locator("#polls .hbar .label").all_inner_texts()
+    beyond, cut = beyond_the_viewport(page), page.evaluate(CUT_LABELS)
+    screenshot(page, f"console-consultation-{width}")
+    minutes.screenshot(path=str(screenshot_path(f"console-minutes-{width}")))
+    page.set_viewport_size({"width": 1280, "height": 720})
+
+    assert beyond == []
+    assert cut == []
+    assert set(LONG_OPTIONS) <= set(labels)  # in full, wrapped where the screen is narrow
+    assert not re.search(RAW_MARKDOWN, minutes.inner_text())
+    assert "协商助手后台" not in page.content()  # the secretary is in it

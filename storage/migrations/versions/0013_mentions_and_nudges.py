@@ -1,6 +1,6 @@
 """mentions and nudges: a guest's own member record, hidden poll results, reminders of non-voters
 
-Revision ID: 0017
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0017"
+revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
