@@ -110,6 +110,14 @@ class _Lane:
     task: asyncio.Task[None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A group or member already stored: its id, and the title or name stored with it."""
+
+    id: int
+    name: str
+
+
 @dataclass
 class _Batch:
     """What the messages of one transaction share."""
@@ -119,8 +127,8 @@ class _Batch:
     # Run every handler inside a savepoint (after an optimistic run failed).
     careful: bool
     # Groups and members found or created in this transaction: cached once it commits.
-    groups: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-    members: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    groups: dict[tuple[str, str], _Known] = field(default_factory=dict)
+    members: dict[tuple[str, str], _Known] = field(default_factory=dict)
 
 
 class _RunCarefully(Exception):
@@ -190,8 +198,8 @@ class Dispatcher:
         self._lanes = [_Lane() for _ in range(max(1, lanes))]
         self.recent = LastSecond(clock)
         # Ids of groups and members already stored, so the hot path skips the upsert.
-        self._groups: dict[tuple[str, str], tuple[int, str]] = {}
-        self._members: dict[tuple[str, str], tuple[int, str]] = {}
+        self._groups: dict[tuple[str, str], _Known] = {}
+        self._members: dict[tuple[str, str], _Known] = {}
 
     async def dispatch(self, message: IncomingMessage) -> Outcome:
         """Handle a message; returns once its effects are committed (then acknowledge)."""
@@ -424,7 +432,7 @@ class Dispatcher:
         open polls): nearly every message asks for them, and a query per group made half the
         cost of a small batch."""
         group_ids = {
-            group[0] for m in messages if (group := self._groups.get(_conversation(m))) is not None
+            group.id for m in messages if (group := self._groups.get(_conversation(m))) is not None
         }
         if not group_ids:
             return
@@ -615,7 +623,7 @@ class Dispatcher:
         title = message.conversation_title
         # An empty title or name means the platform did not say (a card click carries
         # neither): keep what is stored rather than erase it.
-        if group is None or (title and group[1] != title):
+        if group is None or (title and group.name != title):
             group_id = ensure_group(
                 session,
                 platform=message.platform,
@@ -623,31 +631,33 @@ class Dispatcher:
                 title=title,
                 now=now,
             )
-            group = known_groups[group_key] = (group_id, title)
+            group = known_groups[group_key] = _Known(group_id, title)
         member_key = (message.platform, message.sender_id)
         name = message.sender_name.strip()[:64]
         member = known_members.get(member_key) or self._members.get(member_key)
         if not name:
             if member is None:
-                member = known_members[member_key] = ensure_member_keeping_name(
-                    session,
-                    platform=message.platform,
-                    user_id=message.sender_id,
-                    fallback_name=message.sender_id[:64],
-                    now=now,
+                member = known_members[member_key] = _Known(
+                    *ensure_member_keeping_name(
+                        session,
+                        platform=message.platform,
+                        user_id=message.sender_id,
+                        fallback_name=message.sender_id[:64],
+                        now=now,
+                    )
                 )
-        elif member is None or member[1] != name:
+        elif member is None or member.name != name:
             member_id = ensure_member(
                 session, platform=message.platform, user_id=message.sender_id, name=name, now=now
             )
-            member = known_members[member_key] = (member_id, name)
-        name = member[1]
+            member = known_members[member_key] = _Known(member_id, name)
+        name = member.name
         return Context(
             session=session,
             settings=self.settings,
             now=now,
-            group=GroupRef(group[0], message.platform, message.conversation_id),
-            member_id=member[0],
+            group=GroupRef(group.id, message.platform, message.conversation_id),
+            member_id=member.id,
             member_name=name,
             roles=self._roles.roles_of(message),
             message=message,

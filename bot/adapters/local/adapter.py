@@ -192,7 +192,8 @@ class LocalAdapter:
         try:
             data = await request.json()
             fields = {key: str(data.get(key, "")).strip() for key in _LIMITS}
-        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        except (ValueError, AttributeError, RecursionError):
+            # Not JSON, not an object, not UTF-8, or nested deeper than the parser goes.
             return web.json_response({"error": "请求格式不对。"}, status=400)
         for key, limit in _LIMITS.items():
             if len(fields[key]) > limit:

@@ -231,3 +231,18 @@ def test_the_bots_markdown_is_shown_formatted_and_html_in_it_stays_text() -> Non
     assert "<strong>主要意见</strong>" in html
     assert "<blockquote>" in html
     assert "&lt;b&gt;粗&lt;/b&gt;" in html
+
+
+async def test_json_nested_beyond_reason_is_a_bad_request_not_a_crash(chat: str) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{chat}/api/local/messages",
+            data=nested,
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        answer = (response.status, await response.json())
+
+    assert answer == (400, {"error": "请求格式不对。"})
