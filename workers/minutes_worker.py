@@ -128,13 +128,16 @@ class MinutesWorker:
             await self._lock.acquire()
         finally:
             self._draining -= 1
-        handled = 0
         try:
-            while (request := await self.database.run(self._claim)) is not None:
-                await self._build(request)
-                handled += 1
+            return await self._build_waiting()
         finally:
             self._lock.release()
+
+    async def _build_waiting(self) -> int:
+        handled = 0
+        while (request := await self.database.run(self._claim)) is not None:
+            await self._build(request)
+            handled += 1
         return handled
 
     def _claim(self, session: Any) -> MinutesRequest | None:
@@ -205,10 +208,13 @@ class MinutesWorker:
             return filled.stored
 
     async def _embed_in_background(self) -> None:
-        """Vectors of the open consultations, a batch at a time, until done or until minutes
-        are wanted (a caller of drain() waits, or a commit may have brought a /纪要): a
-        backlog of statements must not delay the minutes a secretary asked for."""
+        """Vectors of the open consultations, a batch at a time, building between batches
+        the minutes asked for meanwhile: a backlog of statements (vectors just turned on, a
+        long busy spell) must not hold up a secretary's /纪要. It stops while the dispatcher
+        is busy, and for a caller of drain() (the replay, tests) waiting for the lock."""
         async with self._lock:
-            await self.vectors.fill(
-                stop=lambda: self.busy() or self._draining > 0 or self._wake.is_set()
-            )
+            while not (self.busy() or self._draining):
+                filled = await self.vectors.fill(batches=1)
+                await self._build_waiting()
+                if not filled.more:
+                    return

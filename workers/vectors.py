@@ -10,6 +10,7 @@ alone and must say so.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import threading
@@ -42,10 +43,12 @@ VECTORS_FAILED = "计算语义向量时出错"
 
 @dataclass(frozen=True, slots=True)
 class Filled:
-    """What one pass stored, and why statements still lack a vector if it could not go on."""
+    """What one pass stored; why statements still lack a vector if it could not go on; and
+    whether it stopped (when asked to, or after its batches) with statements left."""
 
     stored: int
     problem: str | None = None
+    more: bool = False
 
 
 def _background_priority() -> None:
@@ -84,13 +87,20 @@ class SentenceVectors:
         )
 
     async def fill(
-        self, *, consultation_id: int | None = None, stop: Callable[[], bool] = lambda: False
+        self,
+        *,
+        consultation_id: int | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        batches: int | None = None,
     ) -> Filled:
         """Store the missing vectors of the consultation's statements (open or closed), or,
-        without one, of the open consultations'; `stop` is asked before each batch."""
+        without one, of the open consultations'; `stop` is asked before each batch, and at
+        most `batches` are embedded (None: until none is missing)."""
         stored = 0
         batch_size = self.settings.minutes.vectors.batch_size
-        while not stop():
+        for _ in itertools.count() if batches is None else range(batches):
+            if stop():
+                return Filled(stored, more=True)
             now = self.clock.now()
             if self._rests_until is not None and now < self._rests_until:
                 return Filled(stored, self._problem)
@@ -115,7 +125,9 @@ class SentenceVectors:
                 for (opinion_id, _), vector in zip(batch, vectors, strict=True)
             }
             stored += await self.database.run(partial(self._store, packed))
-        return Filled(stored)
+            if len(batch) < batch_size:
+                return Filled(stored)  # that was the last of them
+        return Filled(stored, more=True)
 
     async def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         if self._remote is not None:
