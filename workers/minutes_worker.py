@@ -89,8 +89,9 @@ class MinutesWorker:
         # One piece of work at a time in this process: the loop and a caller of drain() or
         # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
         self._lock = asyncio.Lock()
-        # Callers of drain() waiting for the lock: background vectors stop for them after
-        # the batch under way, so a /纪要 never waits for other consultations' statements.
+        # Callers of drain() waiting for the lock (the replay, tests): background vectors
+        # stop for them after the batch under way rather than embed every open
+        # consultation first.
         self._draining = 0
 
     def wake(self, touched: Any = None) -> None:
