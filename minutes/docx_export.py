@@ -286,6 +286,9 @@ def render_docx(
         for note in notes:
             by = f"（{note.author}）" if note.author else ""
             _para(document, f"调研{ref(note.id)}{by}：{note.text}")
+    if minutes.words_only_note is not None:
+        # Last in 一、概况, just before the themes it qualifies.
+        _para(document, f"说明：{minutes.words_only_note}")
 
     listed = {s.quote.id for s in minutes.suggestions[:max_suggestions]}
     fold_of = {

@@ -1,5 +1,5 @@
 """The minutes as JSON for programs, in the schema of issue 5 with the overview, plan, research
-notes and poll status of issue 16 (documented in docs/minutes.md)."""
+notes, poll status and method of issue 16 (documented in docs/minutes.md)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def render_json(minutes: Minutes) -> dict[str, Any]:
                 for note in info.notes()
             ],
         },
+        # How the themes were found: the sentence vectors of a model (its name), or words
+        # alone and why, so that a program can tell a coarser version apart.
+        "method": {"vectors": minutes.vectors_used, "fallback": minutes.fallback},
         "participation": asdict(minutes.participation),
         "themes": [
             {

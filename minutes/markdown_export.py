@@ -73,6 +73,9 @@ def render_markdown(
     info = minutes.consultation
     lines = [f"### 会议纪要：{escape_markdown(info.topic)}", "", escape_markdown(minutes.overview)]
     lines += _overview_lines(minutes)
+    if minutes.words_only_note is not None:
+        # Before the themes it qualifies; the bot's own words, not escaped.
+        lines += ["", f"> 注：{minutes.words_only_note}"]
 
     if minutes.themes:
         lines += ["", "**主要意见**", ""]

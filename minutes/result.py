@@ -13,6 +13,8 @@ from typing import Literal
 from minutes.model import ConsultationInfo, FollowUp, PollSummary
 
 Method = Literal["embeddings+tfidf", "tfidf"]
+# Why words alone found the themes, when the caller does not say.
+WORDS_ONLY_REASON = "部分发言还没有语义向量"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +134,33 @@ class Minutes:
     # Added by the bot once the summary is built: it comes from records, not from what
     # was said, so the summarizer never sees it.
     follow_up: FollowUp = field(default_factory=FollowUp)
+    # Added by the caller, who knows where the vectors came from (the summarizer sees only
+    # numbers): the name of the model whose sentence vectors found the themes, and, when
+    # words alone did, why. A secretary must know: themes on words alone are coarser.
+    vector_model: str | None = None
+    words_only_reason: str | None = None
+
+    @property
+    def vectors_used(self) -> str | None:
+        """The model whose sentence vectors were used, or None for words alone."""
+        if self.method == "tfidf":
+            return None
+        return self.vector_model or "unnamed"
+
+    @property
+    def fallback(self) -> str | None:
+        """Why words alone found the themes, or None: vectors were used, or nothing was said
+        (there were no themes to find)."""
+        if self.method != "tfidf" or self.participation.statements == 0:
+            return None
+        return self.words_only_reason or WORDS_ONLY_REASON
+
+    @property
+    def words_only_note(self) -> str | None:
+        """The sentence the Markdown and the DOCX carry when words alone found the themes."""
+        if self.fallback is None:
+            return None
+        return (
+            f"本版纪要未使用语义向量（{self.fallback}），主题和闲聊仅按字词归纳，"
+            "划分可能较粗，请核对后使用。"
+        )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.runtime.app import App
+from minutes import E5Embedder
 from tests.support import Group, RecordingSender
 
 PG_ENV = "XIESHANG_TEST_DATABASE_URL"
@@ -55,10 +56,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'xieshang.db'}"
 
 
+@pytest.fixture(scope="session")
+def _loaded_model() -> E5Embedder:
+    return E5Embedder(threads=1)  # mapped on its first use, then kept for the run
+
+
+@pytest.fixture
+def bundled_model(_loaded_model: E5Embedder, monkeypatch: pytest.MonkeyPatch) -> E5Embedder:
+    """The bundled sentence model, loaded once for the whole run: the bots and commands of
+    a test that turns vectors on use this one rather than load their own (a second or two
+    each). Tests run one at a time, so it is never asked from two threads at once."""
+    monkeypatch.setattr("workers.vectors.E5Embedder", lambda threads=None: _loaded_model)
+    return _loaded_model
+
+
 def make_settings(url: str, **overrides: object) -> Settings:
     """Settings for a test bot on `url` (a dict, so XIESHANG_ variables merge into it
     rather than replace it). The background sentence vectors are off unless a test asks:
-    loading the model takes a second or two, which only the vector tests should pay."""
+    loading the model takes a second or two, which only the vector tests should pay (and
+    pay once: `bundled_model`)."""
     overrides.setdefault("minutes", {"vectors": {"enabled": False}})
     return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
 

@@ -38,6 +38,7 @@ from storage.plans import get_plan, list_research_notes
 from storage.polls import list_polls, tally
 from workers.embeddings import vector_model
 from workers.openai_http import TransientError, UnusableAnswer, ask_json
+from workers.vectors import VECTORS_DISABLED, VECTORS_FAILED, SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,16 @@ def full_text_hint(consultation_id: int) -> str:
 # --- building, offline -----------------------------------------------------------------
 
 
-def build_minutes(session: Session, consultation_id: int, settings: Settings) -> minutes.Minutes:
+def build_minutes(
+    session: Session,
+    consultation_id: int,
+    settings: Settings,
+    *,
+    vectors_problem: str | None = None,
+) -> minutes.Minutes:
     """The minutes of the consultation from its stored rows and vectors, without a model.
+    `vectors_problem`: why the missing vectors could not be made just before (said in the
+    minutes if they are built on words alone).
 
     Raises LookupError when there is no such consultation.
     """
@@ -113,7 +122,20 @@ def build_minutes(session: Session, consultation_id: int, settings: Settings) ->
     summary = minutes.summarize(
         info, statements, stances, _polls(session, consultation_id), vectors=vectors
     )
-    return replace(summary, follow_up=_follow_up(session, consultation_id))
+    if vectors is not None:
+        reason = None
+    elif not settings.minutes.vectors.enabled:
+        reason = VECTORS_DISABLED
+    else:
+        # No problem reported: some statements came after the vectors were made, or the
+        # endpoint changed its vectors' size (the minutes' default reason says so).
+        reason = vectors_problem
+    return replace(
+        summary,
+        follow_up=_follow_up(session, consultation_id),
+        vector_model=model if vectors is not None else None,
+        words_only_reason=reason,
+    )
 
 
 def _follow_up(session: Session, consultation_id: int) -> minutes.FollowUp:
@@ -231,10 +253,12 @@ def _polls(session: Session, consultation_id: int) -> list[minutes.PollSummary]:
     return summaries
 
 
-def build_in_own_session(engine: Engine, consultation_id: int, settings: Settings) -> Any:
+def build_in_own_session(
+    engine: Engine, consultation_id: int, settings: Settings, vectors_problem: str | None = None
+) -> Any:
     """`build_minutes` in a short read-only session of its own (for a worker thread)."""
     with Session(engine) as session:
-        return build_minutes(session, consultation_id, settings)
+        return build_minutes(session, consultation_id, settings, vectors_problem=vectors_problem)
 
 
 # --- polishing, online -----------------------------------------------------------------
@@ -311,6 +335,17 @@ class RenderedMinutes:
     body: dict[str, Any]
     docx: bytes
     method: str
+    # The model whose vectors were used, or None and why words alone were.
+    vectors: str | None = None
+    fallback: str | None = None
+
+    def how(self) -> str:
+        """How the themes were found, for the operator."""
+        if self.vectors is not None:
+            return f"使用语义向量 {self.vectors}"
+        if self.fallback is not None:
+            return f"未使用语义向量（{self.fallback}），主题仅按字词归纳"
+        return "无发言可归纳"
 
 
 def render_all(summary: minutes.Minutes, settings: Settings) -> RenderedMinutes:
@@ -322,16 +357,39 @@ def render_all(summary: minutes.Minutes, settings: Settings) -> RenderedMinutes:
         body=minutes.render_json(summary),
         docx=minutes.render_docx(summary),
         method=method_name(summary, settings),
+        vectors=summary.vectors_used,
+        fallback=summary.fallback,
     )
 
 
 async def prepare_minutes(
-    engine: Engine, consultation_id: int, settings: Settings
+    engine: Engine, consultation_id: int, settings: Settings, *, vectors_problem: str | None = None
 ) -> RenderedMinutes:
     """Build (worker thread), polish (network, optional) and render (worker thread)."""
-    summary = await asyncio.to_thread(build_in_own_session, engine, consultation_id, settings)
+    summary = await asyncio.to_thread(
+        build_in_own_session, engine, consultation_id, settings, vectors_problem
+    )
     summary = await polish_minutes(summary, settings.minutes.llm)
     return await asyncio.to_thread(render_all, summary, settings)
+
+
+async def make_minutes(
+    vectors: SentenceVectors, consultation_id: int, settings: Settings
+) -> RenderedMinutes:
+    """A new version's content, the one way `/纪要` and `xieshang minutes` make it: first the
+    vectors its statements still lack (the minutes use vectors only when every statement
+    has one), then build, polish and render. Should the vectors fail, the minutes come on
+    words alone and say why, rather than not at all."""
+    problem = None
+    if settings.minutes.vectors.enabled:
+        try:
+            problem = (await vectors.fill(consultation_id=consultation_id)).problem
+        except Exception:
+            log.exception("vectors of consultation %s not made; minutes use words", consultation_id)
+            problem = VECTORS_FAILED
+    return await prepare_minutes(
+        vectors.database.engine, consultation_id, settings, vectors_problem=problem
+    )
 
 
 def version_label(number: int, created_at: datetime, settings: Settings) -> str:

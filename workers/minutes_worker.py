@@ -14,32 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from datetime import datetime, timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.context import Envelope
 from bot.core.messages import Kind, ReplyRoute
 from bot.core.settings import Settings
-from minutes import E5Embedder, Embedder, vector_to_bytes
+from minutes import Embedder
 from storage import outbox
 from storage.database import Database
-from storage.minutes import (
-    add_minutes_version,
-    claim_minutes_request,
-    finish_minutes_request,
-    statements_without_vector,
-    store_vectors,
-)
+from storage.minutes import add_minutes_version, claim_minutes_request, finish_minutes_request
 from storage.models import MinutesRequest
-from workers.embeddings import EmbeddingsFailed, RemoteEmbedder, vector_model
-from workers.minutes_service import RenderedMinutes, prepare_minutes
+from workers.minutes_service import RenderedMinutes, make_minutes
+from workers.vectors import SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +50,14 @@ BUSY_MESSAGES_PER_SECOND = 50
 Touched = dict[tuple[str, str], set[str]]
 
 
-def _background_priority() -> None:
-    """Run the model at the lowest CPU priority (Linux lets a thread renice itself): it
-    computes in C without the GIL, so the dispatcher's threads get the cores first."""
-    with suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What a build queued for a group: the new version's Markdown, or that it failed."""
+
+    platform: str
+    conversation_id: str
+    body: str
+    version: int | None
 
 
 class MinutesWorker:
@@ -85,19 +79,20 @@ class MinutesWorker:
         self.clock = clock
         self.on_queued = on_queued
         self._load = load
-        self._embedder = embedder
-        vectors = settings.minutes.vectors
-        self._remote = RemoteEmbedder(vectors) if vectors.remote else None
-        self._model_name = vector_model(settings)
-        # After the endpoint failed, it is not asked again before this (clock time).
-        self._remote_rests_until: datetime | None = None
+        self.vectors = SentenceVectors(
+            database=database, settings=settings, clock=clock, embedder=embedder
+        )
+        # Told of every version (or failure) queued for a group, whoever built it: the
+        # replay prints them as the group would see them.
+        self.posted_listeners: list[Callable[[Posted], None]] = []
         self._wake = asyncio.Event()
         # One piece of work at a time in this process: the loop and a caller of drain() or
         # embed_pending() (the CLI, tests) take turns, so the caller sees the work finished.
         self._lock = asyncio.Lock()
-        self._model_thread = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="embed", initializer=_background_priority
-        )
+        # Callers of drain() waiting for the lock (the replay, tests): background vectors
+        # stop for them after the batch under way rather than embed every open
+        # consultation first.
+        self._draining = 0
 
     def wake(self, touched: Any = None) -> None:
         """Look for work soon (called after every commit of the dispatcher)."""
@@ -119,7 +114,7 @@ class MinutesWorker:
             try:
                 await self.drain()
                 if self.settings.minutes.vectors.enabled:
-                    await self.embed_pending(unless_busy=True)
+                    await self._embed_in_background()
             except Exception:
                 log.exception("minutes background work failed; trying again later")
             await asyncio.sleep(MIN_PAUSE_SECONDS)
@@ -127,45 +122,49 @@ class MinutesWorker:
     # --- requested minutes -------------------------------------------------------------
 
     async def drain(self) -> int:
-        """Build every waiting `/纪要`; returns how many were handled."""
-        handled = 0
-        async with self._lock:
-            while (request := await self.database.run(self._claim)) is not None:
-                if self.settings.minutes.vectors.enabled:
-                    await self._embed_for(request.consultation_id)
-                await self._build(request)
-                handled += 1
-        return handled
-
-    async def _embed_for(self, consultation_id: int) -> None:
-        """Give the consultation's statements their vectors before its minutes are built (the
-        minutes use vectors only when every statement has one). Should that fail, the
-        minutes are built on words alone rather than not at all."""
+        """Build every waiting `/纪要`, each after its statements' missing vectors, and wait
+        for a build under way; returns how many were built here."""
+        self._draining += 1
         try:
-            await self._embed(consultation_id=consultation_id)
-        except Exception:
-            log.exception("vectors of consultation %s not made; minutes use words", consultation_id)
+            await self._lock.acquire()
+        finally:
+            self._draining -= 1
+        try:
+            return await self._build_waiting()
+        finally:
+            self._lock.release()
+
+    async def _build_waiting(self) -> int:
+        handled = 0
+        while (request := await self.database.run(self._claim)) is not None:
+            await self._build(request)
+            handled += 1
+        return handled
 
     def _claim(self, session: Any) -> MinutesRequest | None:
         return claim_minutes_request(session, now=self.clock.now(), stale_after=STALE_CLAIM)
 
     async def _build(self, request: MinutesRequest) -> None:
         try:
-            rendered: RenderedMinutes | None = await prepare_minutes(
-                self.database.engine, request.consultation_id, self.settings
+            rendered: RenderedMinutes | None = await make_minutes(
+                self.vectors, request.consultation_id, self.settings
             )
         except Exception:
             log.exception("minutes of consultation %s not built", request.consultation_id)
             rendered = None
-        touched = await self.database.call(self._store, request, rendered)
+        touched, posted = await self.database.call(self._store, request, rendered)
         self.on_queued(touched)
+        for listener in self.posted_listeners:
+            listener(posted)
 
-    def _store(self, request: MinutesRequest, rendered: RenderedMinutes | None) -> Touched:
+    def _store(
+        self, request: MinutesRequest, rendered: RenderedMinutes | None
+    ) -> tuple[Touched, Posted]:
         """One transaction: the new version, the group's message, the request done."""
         assert request.id is not None
         now = self.clock.now()
         with self.database.transaction() as session:
-            version_id = None
+            version_id = number = None
             if rendered is None:
                 body, kind = FAILED, Kind.TEXT
             else:
@@ -179,7 +178,7 @@ class MinutesWorker:
                     created_by=request.requested_by,
                     now=now,
                 )
-                version_id = version.id
+                version_id, number = version.id, version.number
                 body = f"{rendered.markdown.rstrip()}\n\n（纪要第 {version.number} 版）"
                 kind = Kind.MARKDOWN
             outbox.enqueue(
@@ -196,7 +195,8 @@ class MinutesWorker:
                 ],
             )
             finish_minutes_request(session, request_id=request.id, version_id=version_id, now=now)
-        return {(request.platform, request.conversation_id): {kind}}
+        touched: Touched = {(request.platform, request.conversation_id): {kind}}
+        return touched, Posted(request.platform, request.conversation_id, body, number)
 
     # --- sentence vectors ----------------------------------------------------------------
 
@@ -205,52 +205,17 @@ class MinutesWorker:
         were stored (0 when there was nothing to do: one cheap query). `unless_busy`: stop
         while the dispatcher is busy (see BUSY_MESSAGES_PER_SECOND)."""
         async with self._lock:
-            return await self._embed(unless_busy=unless_busy)
+            filled = await self.vectors.fill(stop=self.busy if unless_busy else lambda: False)
+            return filled.stored
 
-    async def _embed(self, *, consultation_id: int | None = None, unless_busy: bool = False) -> int:
-        stored = 0
-        batch_size = self.settings.minutes.vectors.batch_size
-        while not (unless_busy and self.busy()):
-            batch = await self.database.run(
-                partial(
-                    statements_without_vector,
-                    model=self._model_name,
-                    limit=batch_size,
-                    consultation_id=consultation_id,
-                )
-            )
-            if not batch:
-                return stored
-            texts = [text for _, text in batch]
-            if self._remote is not None:
-                now = self.clock.now()
-                if self._remote_rests_until is not None and now < self._remote_rests_until:
-                    return stored
-                try:
-                    vectors = await self._remote.embed(texts)
-                except EmbeddingsFailed as error:
-                    # Every commit wakes this task: without a rest a failing endpoint
-                    # would be asked again every second.
-                    rest = timedelta(seconds=self.settings.minutes.vectors.interval_seconds)
-                    self._remote_rests_until = now + rest
-                    log.warning("sentence vectors wait for the endpoint: %s", error)
-                    return stored
-            else:
-                # The model runs on a thread of its own: the event loop keeps serving.
-                vectors = await asyncio.get_running_loop().run_in_executor(
-                    self._model_thread, self._get_embedder().embed, texts
-                )
-            packed = {
-                opinion_id: vector_to_bytes(vector)
-                for (opinion_id, _), vector in zip(batch, vectors, strict=True)
-            }
-            stored += await self.database.run(partial(self._store_vectors, packed))
-        return stored
-
-    def _store_vectors(self, packed: dict[int, bytes], session: Any) -> int:
-        return store_vectors(session, model=self._model_name, vectors=packed, now=self.clock.now())
-
-    def _get_embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = E5Embedder(threads=self.settings.minutes.vectors.threads)
-        return self._embedder
+    async def _embed_in_background(self) -> None:
+        """Vectors of the open consultations, a batch at a time, building between batches
+        the minutes asked for meanwhile: a backlog of statements (vectors just turned on, a
+        long busy spell) must not hold up a secretary's /纪要. It stops while the dispatcher
+        is busy, and for a caller of drain() (the replay, tests) waiting for the lock."""
+        async with self._lock:
+            while not (self.busy() or self._draining):
+                filled = await self.vectors.fill(batches=1)
+                await self._build_waiting()
+                if not filled.more:
+                    return

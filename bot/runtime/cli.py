@@ -11,12 +11,18 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.core.settings import LogSettings, Settings
 from bot.runtime.config import ConfigError, load_settings
 from bot.runtime.secrets import RedactingFormatter
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from workers.minutes_service import RenderedMinutes
 
 log = logging.getLogger("xieshang")
 
@@ -171,9 +177,12 @@ async def _replay_from(settings: Settings, path: Path, conversation: str, start:
         stats = await replay(app, clock, path, sys.stdout, conversation=conversation)
     finally:
         await app.stop()
+    minutes = f"，生成纪要 {stats.minutes} 版" if stats.minutes else ""
+    if stats.minutes_failed:
+        minutes += f"，纪要生成失败 {stats.minutes_failed} 次（原因见日志）"
     print(
         f"回放完成：{stats.messages} 条消息（重复 {stats.duplicates}，跳过 {stats.skipped}），"
-        f"协商助手回复 {stats.replies} 条。",
+        f"协商助手回复 {stats.replies} 条{minutes}。",
         file=sys.stderr,
     )
     return 0
@@ -377,14 +386,14 @@ def _minutes(
     settings: Settings, consultation_id: int, fmt: str, output: Path | None, *, new: bool
 ) -> int:
     """The latest stored version of a consultation's minutes, or a new one (with --new, or
-    when none is stored yet), as Markdown, DOCX or JSON."""
+    when none is stored yet), as Markdown, DOCX or JSON. A new one is built as `/纪要`
+    builds it: the statements' missing sentence vectors first."""
     from sqlmodel import Session
 
     from bot.core.clock import SystemClock
     from storage.engine import make_engine, upgrade_database
     from storage.minutes import add_minutes_version, minutes_version
     from storage.models import Consultation
-    from workers.minutes_service import prepare_minutes
 
     engine = make_engine(settings.database.url)
     try:
@@ -395,7 +404,7 @@ def _minutes(
                 return 2
             version = None if new else minutes_version(session, consultation_id)
         if version is None:
-            rendered = asyncio.run(prepare_minutes(engine, consultation_id, settings))
+            rendered = asyncio.run(_new_minutes(engine, consultation_id, settings))
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 version = add_minutes_version(
                     session,
@@ -407,7 +416,7 @@ def _minutes(
                     created_by=None,
                     now=SystemClock().now(),
                 )
-            print(f"已生成纪要第 {version.number} 版", file=sys.stderr)
+            print(f"已生成纪要第 {version.number} 版，{rendered.how()}", file=sys.stderr)
     finally:
         engine.dispose()
     if fmt == "md":
@@ -419,6 +428,23 @@ def _minutes(
         _write(version.docx, target)
         print(f"纪要第 {version.number} 版已写入 {target}", file=sys.stderr)
     return 0
+
+
+async def _new_minutes(engine: Engine, consultation_id: int, settings: Settings) -> RenderedMinutes:
+    """A new version's content, its statements' missing vectors computed first (the model
+    loads in a second or two; a consultation of 1,000 lines embeds in under a minute)."""
+    from bot.core.clock import SystemClock
+    from storage.database import Database
+    from workers.minutes_service import make_minutes
+    from workers.vectors import SentenceVectors
+
+    database = Database(engine)
+    vectors = SentenceVectors(database=database, settings=settings, clock=SystemClock())
+    try:
+        return await make_minutes(vectors, consultation_id, settings)
+    finally:
+        vectors.close()
+        database.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`xieshang replay`: feed a transcript through the dispatcher and print the bot's replies."""
+"""`xieshang replay`: feed a transcript through the dispatcher and print the bot's replies,
+the minutes its `/纪要` asked for included (the replay waits for them before it returns)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.core.messages import IncomingMessage
 from bot.runtime.app import App
 from storage.enums import Role
 from storage.outbox import mark_platform_sent
+from workers.minutes_worker import Posted
 
 PLATFORM = "replay"
 
@@ -30,6 +32,9 @@ class ReplayStats:
     duplicates: int = 0
     skipped: int = 0
     replies: int = 0
+    # Versions of the minutes built for the transcript's /纪要, and builds that failed.
+    minutes: int = 0
+    minutes_failed: int = 0
 
 
 def read_transcript(path: Path, conversation: str) -> Iterator[IncomingMessage | str]:
@@ -67,8 +72,38 @@ def _message(
 async def replay(
     app: App, clock: ManualClock, path: Path, out: TextIO, *, conversation: str = "replay"
 ) -> ReplayStats:
-    """Dispatch every line in order at its own time, firing deadlines as time passes."""
+    """Dispatch every line in order at its own time, firing deadlines as time passes, and
+    return once the minutes asked for are built."""
     stats = ReplayStats()
+
+    def print_minutes(posted: Posted) -> None:
+        # Whoever built them (the background task while the replay goes on, or the drain
+        # below), they are printed as the group receives them.
+        if posted.platform != PLATFORM:
+            return
+        stats.replies += 1
+        if posted.version is None:
+            stats.minutes_failed += 1
+        else:
+            stats.minutes += 1
+        tqdm.write(_indent(posted.body), file=out)
+
+    app.minutes.posted_listeners.append(print_minutes)
+    try:
+        await _replay_lines(app, clock, path, out, conversation, stats)
+        # The minutes asked for (and any build under way) are in the database before the
+        # replay returns: an operator reads them next with `xieshang minutes`.
+        await app.minutes.drain()
+    finally:
+        app.minutes.posted_listeners.remove(print_minutes)
+    # The replies went to `out`: that was their delivery.
+    await app.database.run(partial(mark_platform_sent, platform=PLATFORM, now=clock.now()))
+    return stats
+
+
+async def _replay_lines(
+    app: App, clock: ManualClock, path: Path, out: TextIO, conversation: str, stats: ReplayStats
+) -> None:
     total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
     bar = tqdm(total=total, unit="条", disable=total < 500 or None, file=None)
     for item in read_transcript(path, conversation):
@@ -91,9 +126,6 @@ async def replay(
             stats.replies += 1
             tqdm.write(_indent(reply), file=out)
     bar.close()
-    # The replies went to `out`: that was their delivery.
-    await app.database.run(partial(mark_platform_sent, platform=PLATFORM, now=clock.now()))
-    return stats
 
 
 def first_time(path: Path) -> datetime | None:

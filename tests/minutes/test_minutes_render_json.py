@@ -8,7 +8,7 @@ from minutes import ConsultationInfo, PollSummary, Stance, Statement, render_jso
 
 TOP_LEVEL = {
     "consultation", "overview", "participation", "themes", "chatter_ids", "duplicates",
-    "polls", "consensus", "divisive", "suggestions", "follow_up",
+    "polls", "consensus", "divisive", "suggestions", "follow_up", "method",
 }  # fmt: skip
 
 

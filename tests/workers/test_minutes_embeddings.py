@@ -5,6 +5,7 @@ nothing is stored, the minutes use words alone, and it is asked again only later
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -117,6 +118,11 @@ async def test_the_endpoints_vectors_are_stored_once_and_the_minutes_use_them(
         assert model == "openai-compatible/fake-embed"
         assert np.allclose(vector_from_bytes(vector), expected / np.linalg.norm(expected))
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "embeddings")]
+    [(body,)] = group.rows("SELECT body FROM minutes_version")
+    assert json.loads(body)["method"] == {
+        "vectors": "openai-compatible/fake-embed",
+        "fallback": None,
+    }
     assert KEY not in caplog.text
 
 
@@ -178,6 +184,9 @@ async def test_a_failing_endpoint_leaves_words_alone_and_is_asked_again_only_lat
     await group.say("秘书", "/纪要", role=Role.SECRETARY)
     await app.minutes.drain()
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "tfidf")]
+    [(markdown, body)] = group.rows("SELECT markdown, body FROM minutes_version")
+    assert "本版纪要未使用语义向量（向量服务暂时无法访问）" in markdown
+    assert json.loads(body)["method"] == {"vectors": None, "fallback": "向量服务暂时无法访问"}
     assert group.count("statement_vector") == 0
     assert "sentence vectors wait for the endpoint: HTTP 503" in caplog.text
     assert KEY not in caplog.text
