@@ -224,6 +224,9 @@ class Match:
 class _Node:
     command: Command | None = None
     children: dict[str, _Node] = field(default_factory=dict)
+    # The children's words by their first character: a message is compared only with the
+    # words it could start with (every message of a burst passes here).
+    by_first: dict[str, list[str]] = field(default_factory=dict)
 
 
 class CommandTable:
@@ -262,6 +265,8 @@ class CommandTable:
     def _insert(self, spelling: str, command: Command) -> None:
         node = self._root
         for word in fold(spelling).split():
+            if word not in node.children:
+                node.by_first.setdefault(word[0], []).append(word)
             node = node.children.setdefault(word, _Node())
         if node.command is not None:
             raise ValueError(f"command {spelling!r} registered twice")
@@ -369,7 +374,7 @@ class CommandTable:
         # `/协商开始夜市` still opens a consultation.
         bounded = node is not self._root and node.command is not None
         best: str | None = None
-        for word in node.children:
+        for word in node.by_first.get(folded[:1], ()):
             if folded.startswith(word) and (best is None or len(word) > len(best)):
                 after = folded[len(word) : len(word) + 1]
                 # An ASCII alias must end at a word boundary (`/vote2` yes, `/voter` no).

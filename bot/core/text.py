@@ -17,6 +17,10 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 def clean_member_text(text: str) -> str:
     """What we store of a member's words: no control or invisible characters, trimmed."""
+    if text.isprintable():
+        # Nearly every message: one line with nothing to remove (str.isprintable is false
+        # for every control, format, separator and private-use character), checked in C.
+        return text.strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Unicode's line and paragraph separators: line breaks as members meant them.
     text = text.replace("\u2028", "\n").replace("\u2029", "\n")
@@ -36,6 +40,8 @@ _NOT_IN_FIELDS = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 def clean_field(text: str) -> str:
     """A platform's id, name or title as stored: without control or invisible characters,
     its whitespace runs made one space, trimmed."""
+    if text.isprintable():  # the common case, checked in C: nothing to remove
+        return text if "  " not in text and text == text.strip() else " ".join(text.split())
     kept = "".join(ch for ch in text if unicodedata.category(ch) not in _NOT_IN_FIELDS)
     return " ".join(kept.split())
 
