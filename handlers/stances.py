@@ -57,7 +57,7 @@ WITHDRAWN = "这条发言已撤回，不能再表态。"
     "表态",
     "stances",
     usage="/表态",
-    summary="领取表态最少的几条意见和建议，点按钮赞同、反对或弃权",
+    summary="领取表态最少的几条意见和建议，逐条赞同、反对或弃权",
     stages=[SPEAKING],
 )
 async def deal_statements(ctx: Context, args: NoArgs) -> None:
