@@ -127,8 +127,14 @@ class Click:
         stance = stance_of_button(values[0])
         if stance is None and values[0] != MORE.value:
             raise UserError("请点击卡片上的赞同、反对或弃权。")
-        number = int(values[1]) if values[1].isdigit() and int(values[1]) > 0 else None
+        number = int(values[1]) if _is_number(values[1]) and int(values[1]) > 0 else None
         return cls(stance, number)
+
+
+def _is_number(text: str) -> bool:
+    """An id a click may name: plain ASCII digits (`isdigit` alone takes `²`, which `int`
+    refuses), short enough for the database's integers."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
 
 
 @router.on_action(DIGEST_CARD, name="表态", usage=CLICK_USAGE, stages=[SPEAKING])
@@ -202,7 +208,7 @@ def _mark_clicked(
 def _digest_of(ctx: Context, action: CardAction) -> StanceDigest:
     """The /表态 card clicked, if it belongs to this conversation's open consultation."""
     target = action.target
-    digest = get_digest(ctx.session, digest_id=int(target)) if target.isdigit() else None
+    digest = get_digest(ctx.session, digest_id=int(target)) if _is_number(target) else None
     if digest is None or not _in_this_group(ctx, digest.consultation_id):
         raise UserError(STALE)
     return digest
@@ -211,7 +217,7 @@ def _digest_of(ctx: Context, action: CardAction) -> StanceDigest:
 def _opinion_of(ctx: Context, action: CardAction) -> Opinion:
     """The statement whose card was clicked, if it belongs to this conversation."""
     target = action.target
-    opinion = ctx.session.get(Opinion, int(target)) if target.isdigit() else None
+    opinion = ctx.session.get(Opinion, int(target)) if _is_number(target) else None
     if opinion is None or not _in_this_group(ctx, opinion.consultation_id):
         raise UserError(STALE)
     return opinion
@@ -227,7 +233,7 @@ def _in_this_group(ctx: Context, consultation_id: int) -> bool:
 @router.card_view(DIGEST_CARD)
 def view_digest_card(session: Session, target: str, settings: Settings) -> StanceView | None:
     """A /表态 card as it stands, when it is sent or refreshed or answers a click."""
-    digest = get_digest(session, digest_id=int(target)) if target.isdigit() else None
+    digest = get_digest(session, digest_id=int(target)) if _is_number(target) else None
     return _digest_view(session, digest) if digest is not None else None
 
 
@@ -248,7 +254,7 @@ def _digest_view(session: Session, digest: StanceDigest) -> StanceView:
 @router.card_view(STATEMENT_CARD)
 def view_statement_card(session: Session, target: str, settings: Settings) -> StanceView | None:
     """One statement's card as it stands (sent as the answer to its /意见 or /建议)."""
-    opinion = session.get(Opinion, int(target)) if target.isdigit() else None
+    opinion = session.get(Opinion, int(target)) if _is_number(target) else None
     if opinion is None:
         return None
     assert opinion.id is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
 from bot.core.clock import ManualClock
@@ -216,6 +217,23 @@ async def test_an_author_is_never_dealt_their_own_statement(group: Group) -> Non
     assert dealt(done) is None  # nothing left for 张三
     assert more.replies == ("暂时没有新的发言可表态。",)
     assert group.rows("SELECT value FROM stance") == [(1,)]
+
+
+@pytest.mark.parametrize("statement", ["", "²", "9" * 40, "${my_number}"])
+async def test_a_click_that_names_no_usable_statement_marks_the_cards_first(
+    group: Group, statement: str
+) -> None:
+    await speak(group, *STATEMENTS)
+    await group.say("周九", "/表态")
+
+    outcome = await group.app.dispatcher.dispatch(
+        group.click("钱七", "stances:1", "agree", statement)
+    )
+    odd_card = await group.app.dispatcher.dispatch(group.click("钱七", "stances:²", "agree"))
+
+    assert outcome.replies == ("已记录你对 #1 的赞同",)
+    assert odd_card.status is Status.REFUSED
+    assert group.count("stance") == 1
 
 
 async def test_a_click_delivered_twice_keeps_one_mark(group: Group) -> None:
