@@ -8,13 +8,18 @@ from bot.core.context import Ack, Context
 from bot.core.errors import UserError
 from bot.core.router import Router
 from bot.core.text import format_refs
+from handlers.shared.stances import (
+    keep_mark,
+    post_statement_card,
+    refresh_cards,
+    statement_cards_shown,
+)
 from storage.enums import OpinionKind, Stage, StanceValue
 from storage.models import Opinion
 from storage.opinions import (
     add_second,
     get_opinions,
     keep_opinion,
-    record_stance,
     retract_opinion,
     stance_of,
 )
@@ -59,6 +64,16 @@ def _keep(ctx: Context, text: str, kind: OpinionKind) -> None:
         now=ctx.message.timestamp,
     )
     name = ctx.member_name
+    if kind is not OpinionKind.REMARK and statement_cards_shown(ctx):
+        # Configured to answer each statement with its card of stance buttons (off by
+        # default: a card per statement floods a large group, and cards are not folded).
+        post_statement_card(
+            ctx,
+            consultation_id=consultation.id,
+            kept=opinion,
+            text=lambda number: f"已记录{name}的{kind.label} #{number}",
+        )
+        return
     ctx.ack(  # the number is taken with the batch's other opinions, before the commit
         lambda: Ack(
             key=kind.value,
@@ -122,6 +137,7 @@ async def retract(ctx: Context, args: Refs) -> None:
         raise UserError(f"只能撤回自己的意见，{format_refs(others)} 不是你发表的。")
     for opinion in opinions:
         retract_opinion(ctx.session, opinion=opinion, now=ctx.now)
+        refresh_cards(ctx, opinion)  # its cards stop offering it
     ctx.reply(f"已撤回 {format_refs(args.numbers)}。")
 
 
@@ -169,24 +185,9 @@ def _mark(ctx: Context, numbers: tuple[int, ...], value: StanceValue) -> None:
         before = earlier[opinion.number]
         if before == value:
             continue
-        assert opinion.id is not None
-        record_stance(
-            ctx.session,
-            opinion_id=opinion.id,
-            member_id=ctx.member_id,
-            value=value,
-            cast_at=ctx.message.timestamp,
-        )
-        if before is None:
-            ctx.ack(
-                Ack(
-                    key=f"stance-{value.name.lower()}",
-                    one=f"已记录{ctx.member_name}对 #{opinion.number} 的{value.label}",
-                    unit=f"次{value.label}",
-                    ref=opinion.number,
-                )
-            )
-        else:
+        # The same mark a click on a stance card keeps (handlers/stances.py).
+        keep_mark(ctx, opinion, value, before=before)
+        if before is not None:
             changed.append(f"#{opinion.number} 由{StanceValue(before).label}改为{value.label}")
     if changed:
         ctx.reply("已更改表态：" + "，".join(changed) + "。")

@@ -295,6 +295,23 @@ class StanceMark(SQLModel, table=True):
     cast_at: datetime = _utc()
 
 
+class StanceDigest(SQLModel, table=True):
+    """A /表态 card: the statements it dealt first, as they stood when it was posted.
+
+    The list is kept because the card's buttons act on its first statement for a member who
+    has not clicked yet: it must not move while they read it, whatever others mark.
+    """
+
+    __tablename__ = "stance_digest"
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    # Opinion ids, in the order the card deals them.
+    opinion_ids: list[int] = Field(sa_type=sa.JSON)
+    posted_by: int = Field(foreign_key="member.id")
+    posted_at: datetime = _utc()
+
+
 class StatementVector(SQLModel, table=True):
     """A statement's sentence vector, computed once in the background by one model.
 

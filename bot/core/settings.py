@@ -105,6 +105,8 @@ class DingTalkSettings(_Section):
     admins_are_moderators: bool = True
     rate_limit: RateLimit = RateLimit()
     card_template_id: str = ""
+    # The card template of statements with 赞同 / 反对 / 弃权 buttons (/表态); empty: text.
+    statement_card_template_id: str = ""
     throttled_retry_seconds: float = Field(default=60, gt=0, le=600)
 
 
@@ -120,6 +122,8 @@ class WeComSettings(_Section):
     response_url_origins: list[str] = ["https://qyapi.weixin.qq.com"]
     max_clock_skew_seconds: float = Field(default=300, ge=1, le=3600)
     vote_cards: bool = True
+    # /表态 (and statements, with stances.statement_cards) as button_interaction cards.
+    stance_cards: bool = True
     rate_limit: RateLimit = RateLimit(per_minute=30, per_hour=1000)
 
 
@@ -133,6 +137,26 @@ class PlatformSettings(_Section):
         section = getattr(self, platform, None)
         limit = getattr(section, "rate_limit", None)
         return limit if isinstance(limit, RateLimit) else RateLimit()
+
+    def shows_stance_cards(self, platform: str) -> bool:
+        """Whether the platform shows cards with stance buttons (else their text goes out)."""
+        if platform == "dingtalk":
+            return bool(self.dingtalk.statement_card_template_id)
+        if platform == "wecom":
+            return self.wecom.stance_cards
+        return False
+
+
+class StanceSettings(_Section):
+    # Answer each /意见 and /建议 with its own card of stance buttons, where the platform
+    # shows them. Off by default: in a group of 200 a card per statement buries the talk,
+    # and cards are not folded as acknowledgements are; /表态 deals statements instead.
+    statement_cards: bool = False
+    # Statements a /表态 card lists (WeCom shows at most 6 lines on a card).
+    digest_size: int = Field(default=5, ge=1, le=6)
+    # A member's /表态 within this many minutes of the last card points to it instead of
+    # posting another (a moderator always posts one); 0: no limit.
+    digest_every_minutes: float = Field(default=5, ge=0, le=1440)
 
 
 class RoleSettings(_Section):
@@ -439,6 +463,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     console: ConsoleSettings = ConsoleSettings()
     minutes: MinutesSettings = MinutesSettings()
+    stances: StanceSettings = StanceSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -321,6 +321,42 @@ class FakeDingTalk:
         self._apply_private(card, user, answer)
         return dict(answer)
 
+    def press(self, card_id: str, user: str, stance: str, timeout: float = 15) -> dict[str, Any]:
+        """`user` presses a button of a stance card (docs/dingtalk-statement-card.json):
+        DingTalk sends the button's `stance` and the `${my_number}` of the user's own view
+        of the card, which is empty until the bot set it in answer to their first click."""
+        card = self.cards[card_id]
+        statement = card.private.get(user, {}).get("my_number", "")
+        params = {"stance": stance, "statement": statement}
+        return self._press(
+            card, user, {"actionIds": [f"stance_{stance}"], "params": params}, timeout
+        )
+
+    def _press(
+        self, card: Card, user: str, private: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        content = json.dumps({"cardPrivateData": private})
+        frame_id = self.push(
+            CARD_TOPIC,
+            {
+                "extension": "{}",
+                "corpId": "dingcorp0001",
+                "spaceType": "IM_GROUP",
+                "spaceId": card.conversation_id,
+                "userIdType": 1,
+                "type": "actionCallback",
+                "userId": user,
+                "content": content,
+                "value": content,
+                "outTrackId": card.card_id,
+            },
+        )
+        frame = self.wait_acked([frame_id], timeout)[0]
+        assert frame.ack is not None
+        answer = json.loads(frame.ack.get("data") or "{}").get("response") or {}
+        self._apply_private(card, user, answer)
+        return dict(answer)
+
     # -- what a test reads ----------------------------------------------------------------
 
     def live(self) -> list[Connection]:
@@ -572,7 +608,7 @@ class FakeDingTalk:
 
             def deliver() -> None:
                 self.cards[card_id] = card
-                shown = f"[卡片] {params.get('question', '')}"
+                shown = f"[卡片] {params.get('question') or params.get('title', '')}"
                 self.posts.append(Post(conversation_id, shown, "card"))
 
             self._note(deliver)
@@ -686,3 +722,19 @@ class FakeGroup:
     def card(self, timeout: float = 20) -> Card:
         """The group's poll card, waiting for it."""
         return self.gateway.card_in(self.conversation_id, timeout)
+
+    def card_titled(self, title: str, timeout: float = 20) -> Card:
+        """The group's first card whose `title` variable starts with `title`, waiting for it."""
+
+        def found() -> Card | None:
+            return next(
+                (
+                    card
+                    for card in self.gateway.cards.values()
+                    if card.conversation_id == self.conversation_id
+                    and card.params.get("title", "").startswith(title)
+                ),
+                None,
+            )
+
+        return self.gateway.wait_until(found, timeout, f"a card 「{title}」")

@@ -201,6 +201,28 @@ class FakeWeComCallbacks:
             },
         }
 
+    def button_press(self, userid: str, card: Body, text: str) -> Body:
+        """A member pressing the button labelled `text` on a button_interaction card: the
+        callback carries the button's key as `event_key`, as WeCom documents it."""
+        [key] = [button["key"] for button in card["button_list"] if button["text"] == text]
+        return {
+            "msgid": f"evt-{next(_ids)}",
+            "create_time": int(self.clock.now().timestamp()),
+            "aibotid": "aibot-xieshang",
+            "chatid": "wrGROUP1",
+            "chattype": "group",
+            "from": {"userid": userid},
+            "msgtype": "event",
+            "event": {
+                "eventtype": "template_card_event",
+                "template_card_event": {
+                    "card_type": "button_interaction",
+                    "event_key": key,
+                    "task_id": card["task_id"],
+                },
+            },
+        }
+
     def responses_matching(self, matches: Callable[[Body], bool]) -> list[Body]:
         """The bodies the bot posted to response_urls that match."""
         return [body for body in self.responses if matches(body)]

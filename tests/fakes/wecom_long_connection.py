@@ -174,6 +174,26 @@ class FakeWeComServer:
             },
         )
 
+    async def member_presses(
+        self, userid: str, card: Frame, text: str, *, chatid: str = "wrGROUP1"
+    ) -> str:
+        """A member presses the button labelled `text` on a button_interaction card; WeCom
+        calls back with that button's key as `event_key` and the card's `task_id`."""
+        [key] = [button["key"] for button in card["button_list"] if button["text"] == text]
+        details = {"card_type": "button_interaction", "event_key": key, "task_id": card["task_id"]}
+        return await self.push(
+            "aibot_event_callback",
+            {
+                "msgid": f"evt-{next(_ids)}",
+                "aibotid": self.bot_id,
+                "chatid": chatid,
+                "chattype": "group",
+                "from": {"userid": userid},
+                "msgtype": "event",
+                "event": {"eventtype": "template_card_event", "template_card_event": details},
+            },
+        )
+
     def sent(self, cmd: str) -> list[Frame]:
         """Every frame of one command the bot sent, in order."""
         return [frame for frame in self.received if frame["cmd"] == cmd]

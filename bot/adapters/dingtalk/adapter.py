@@ -50,13 +50,14 @@ from dingtalk_stream.card_callback import Card_Callback_Router_Topic
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from bot.adapters.dingtalk import CLIENT_ID, CLIENT_SECRET
-from bot.adapters.dingtalk.render import click_answer, poll_card_params, private_view
+from bot.adapters.dingtalk.render import card_params, click_answer, private_view
 from bot.adapters.dingtalk.wire import (
     MAX_ID_LENGTH,
     PLATFORM,
     as_int,
     card_click,
     clicked_option,
+    clicked_stance,
     epoch_time,
     robot_message,
     robot_send_body,
@@ -66,7 +67,7 @@ from bot.core.clock import Clock
 from bot.core.messages import Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret, remember_secret
 from bot.core.settings import Settings
-from bot.core.views import CardView
+from bot.core.views import CardView, StanceView
 from bot.delivery.cards import CardIds
 from bot.delivery.link import PlatformLink
 
@@ -302,6 +303,7 @@ class DingTalkAdapter:
                 conversation_id=shown.conversation_id,
                 user=user,
                 option=clicked_option(click.content),
+                values=clicked_stance(click.content),
                 message_id=str(callback.headers.message_id or f"card:{uuid.uuid4().hex}"),
                 at=epoch_time(callback.headers.time) or self.clock.now(),
             )
@@ -332,7 +334,7 @@ class DingTalkAdapter:
     async def _send(self, message: OutgoingMessage) -> SendResult:
         if message.kind is Kind.CARD_UPDATE:
             return await self._refresh_cards(message)
-        if message.kind is Kind.CARD and message.card and self.options.card_template_id:
+        if message.kind is Kind.CARD and message.card and self._template_of(message.card):
             return await self._send_card(message, message.card)
         if not message.body:
             return SendResult.sent()
@@ -402,10 +404,10 @@ class DingTalkAdapter:
         )
         route = self._route(message)
         body: dict[str, Any] = {
-            "cardTemplateId": self.options.card_template_id,
+            "cardTemplateId": self._template_of(view),
             "outTrackId": card_id,
             "callbackType": "STREAM",
-            "cardData": {"cardParamMap": poll_card_params(view)},
+            "cardData": {"cardParamMap": card_params(view)},
             "userIdType": 1,
         }
         if route.private_to:
@@ -422,15 +424,21 @@ class DingTalkAdapter:
             return result
         if result.ok or _permanent(result):
             # A wrong template id must not silence the poll: members can still type /投.
-            log.error("DingTalk refused the poll card (%s); sending the poll as text", result.error)
+            log.error("DingTalk refused the card (%s); sending its text instead", result.error)
             return await self._send_text(message)
         return result
+
+    def _template_of(self, view: CardView) -> str:
+        """The card template a view is laid out in (empty: not configured, send the text)."""
+        if isinstance(view, StanceView):
+            return self.options.statement_card_template_id
+        return self.options.card_template_id
 
     async def _refresh_cards(self, message: OutgoingMessage) -> SendResult:
         view = message.card
         if view is None:
             return SendResult.sent()
-        params = poll_card_params(view)
+        params = card_params(view)
         for card_id in await self.cards.shown(view.key):
             body = {
                 "outTrackId": card_id,

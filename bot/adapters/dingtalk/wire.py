@@ -113,6 +113,17 @@ def clicked_option(content: object) -> int | None:
     return as_int(value)
 
 
+def clicked_stance(content: object) -> tuple[str, ...]:
+    """What a stance card's button says: its `stance` parameter and the number of the
+    statement the member saw (`statement`: the template's `${my_number}`, which is not set
+    before their first click); empty for any other button."""
+    private = content.get("cardPrivateData", {}) if isinstance(content, dict) else {}
+    params = private.get("params") if isinstance(private, dict) else None
+    if not isinstance(params, dict) or not isinstance(params.get("stance"), str):
+        return ()
+    return (params["stance"], str(params.get("statement") or "")) if params["stance"] else ()
+
+
 def card_click(
     *,
     card_key: str,
@@ -121,8 +132,10 @@ def card_click(
     option: int | None,
     message_id: str,
     at: datetime,
+    values: tuple[str, ...] = (),
 ) -> IncomingMessage:
-    """A click on one of the bot's cards, as the dispatcher takes it."""
+    """A click on one of the bot's cards, as the dispatcher takes it: what the button says
+    (`values`), or the poll option it stands for."""
     return IncomingMessage(
         platform=PLATFORM,
         conversation_id=conversation_id,
@@ -131,7 +144,7 @@ def card_click(
         text="",
         message_id=message_id,
         timestamp=at,
-        action=CardAction(card_key, (str(option),) if option is not None else ()),
+        action=CardAction(card_key, values or ((str(option),) if option is not None else ())),
     )
 
 

@@ -40,7 +40,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential_jitter as exponential_wait
 
 from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
-from bot.adapters.wecom.render import message_body, vote_card
+from bot.adapters.wecom.render import message_body, stance_card, vote_card
 from bot.adapters.wecom.wire import (
     KICKED_OUT,
     PLATFORM,
@@ -56,6 +56,7 @@ from bot.core.dispatcher import Status
 from bot.core.messages import IncomingMessage, Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret
 from bot.core.settings import WeComSettings
+from bot.core.views import Deal, StanceView
 from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class _WeComAdapter:
         if message is None:
             return None
         chosen: tuple[int, ...] = ()
+        deal: Deal | None = None
         try:
             outcome = await self.link.dispatch(message)
         except Exception:
@@ -194,11 +196,14 @@ class _WeComAdapter:
             note = outcome.replies[0] if outcome.replies else ""
             if outcome.answer is not None:
                 chosen = outcome.answer.chosen
+                deal = outcome.answer.deal
             elif outcome.status is Status.DUPLICATE:
-                chosen = tuple(int(option) for option in submit.options)
+                chosen = tuple(int(option) for option in submit.options if option.isdigit())
         view = await self.link.views.read(submit.card_key)
         if view is None:
             return None
+        if isinstance(view, StanceView):
+            return stance_card(view, task_id=submit.task_id, deal=deal, note=note)
         return vote_card(view, task_id=submit.task_id, chosen=chosen, note=note)
 
 
@@ -441,7 +446,9 @@ class WeComLongConnection(_WeComAdapter):
         if not self.connected.is_set():
             return SendResult.retry("未连接企业微信", after=2)
         now = self.clock.now()
-        content = message_body(message, vote_cards=self.settings.vote_cards)
+        content = message_body(
+            message, vote_cards=self.settings.vote_cards, stance_cards=self.settings.stance_cards
+        )
         handle = self.handles.take(
             message.conversation_id, message.route.address if message.route else None, now
         )
@@ -618,7 +625,11 @@ class WeComCallback(_WeComAdapter):
             # Callback mode cannot post on its own: wait for the next message to the bot.
             return SendResult.retry("没有可用的 response_url，等成员下次 @机器人", after=60)
         try:
-            body = message_body(message, vote_cards=self.settings.vote_cards)
+            body = message_body(
+                message,
+                vote_cards=self.settings.vote_cards,
+                stance_cards=self.settings.stance_cards,
+            )
             async with self._session.post(handle, json=body) as response:
                 result = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:

@@ -1,18 +1,28 @@
 """What the bot sends to WeCom: cards laid out from the view their feature built (every
-word comes from the view), and text as WeCom's markdown."""
+word comes from the view), and text as WeCom's markdown.
+
+Cards follow WeCom's template card documentation for the 智能机器人: a poll is a
+`vote_interaction` card, a stance card a `button_interaction` card (its `button_list` holds
+at most 6 buttons whose keys are unique on the card; a click returns the key as `event_key`)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.adapters.wecom.wire import key_part
 from bot.core.messages import Kind, OutgoingMessage
 from bot.core.text import markdown_inert, one_line
-from bot.core.views import CardView, PollView
+from bot.core.views import CardView, Deal, PollView, StanceView
 
 MAX_CARD_OPTIONS = 20
+# WeCom shows at most 6 lines of a horizontal_content_list; its recommended lengths (longer
+# text is cut on the phone): a title 26 characters, its description 30, a line's value 26.
+MAX_CARD_LINES = 6
+TITLE_CHARS = 26
+DESC_CHARS = 30
+LINE_CHARS = 26
 BOT_NAME = "协商助手"
 
 
@@ -21,9 +31,9 @@ def new_task_id(view: CardView) -> str:
     return f"xs-{key_part(view.key)}-{secrets.token_hex(6)}"
 
 
-def can_be_card(view: CardView) -> bool:
+def can_be_card(view: CardView) -> TypeGuard[PollView]:
     """Whether a poll fits a vote_interaction card (WeCom allows up to 20 options)."""
-    return 2 <= len(view.options) <= MAX_CARD_OPTIONS
+    return isinstance(view, PollView) and 2 <= len(view.options) <= MAX_CARD_OPTIONS
 
 
 def vote_card(
@@ -65,9 +75,60 @@ def vote_card(
     }
 
 
-def message_body(message: OutgoingMessage, *, vote_cards: bool) -> dict[str, Any]:
-    """The message as WeCom's `msgtype` + content: a vote card or markdown text."""
+def stance_card(
+    view: StanceView, *, task_id: str, deal: Deal | None = None, note: str = ""
+) -> dict[str, Any]:
+    """A stance card as a button_interaction card: the statement its buttons mark for this
+    member quoted (the lead until they clicked, then the one dealt to them), the list of a
+    /表态 card below it, and a button per stance whose key names that statement, so that a
+    click says what the member saw (`xs-stances-3-agree-12`)."""
+    shown = view.lead if deal is None else deal.statement
+    prefix = f"xs-{key_part(view.key)}"
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": BOT_NAME},
+        "main_title": {
+            "title": one_line(view.title, TITLE_CHARS),
+            "desc": one_line(note or view.status or view.hint, DESC_CHARS),
+        },
+    }
+    if shown is not None:
+        card["quote_area"] = {
+            "title": f"{shown.ref} {shown.author}（{shown.kind}）",
+            "quote_text": shown.text,
+        }
+        mine = f"你的表态：{deal.stance}" if deal is not None and deal.stance else ""
+        card["sub_title_text"] = "　".join(part for part in (shown.marks, mine) if part)
+    else:
+        card["sub_title_text"] = view.finished
+    if len(view.statements) > 1:
+        card["horizontal_content_list"] = [
+            {"keyname": line.ref, "value": one_line(f"{line.text}（{line.marks}）", LINE_CHARS)}
+            for line in view.statements[:MAX_CARD_LINES]
+        ]
+    if view.closed or (shown is None and view.more is None):
+        buttons = [{"text": view.closed_label, "key": f"{prefix}-closed-0"}]
+    elif shown is None:
+        assert view.more is not None
+        buttons = [{"text": view.more.label, "key": f"{prefix}-{view.more.value}-0"}]
+    else:
+        buttons = [
+            {"text": button.label, "key": f"{prefix}-{button.value}-{shown.number}"}
+            for button in view.buttons
+        ]
+    return card | {"button_list": buttons, "task_id": task_id}
+
+
+def message_body(
+    message: OutgoingMessage, *, vote_cards: bool, stance_cards: bool = True
+) -> dict[str, Any]:
+    """The message as WeCom's `msgtype` + content: a card, or markdown text."""
     view = message.card
+    if message.kind is Kind.CARD and stance_cards and isinstance(view, StanceView):
+        return {
+            "msgtype": "template_card",
+            "template_card": stance_card(view, task_id=new_task_id(view)),
+        }
     if message.kind is Kind.CARD and vote_cards and view is not None and can_be_card(view):
         return {
             "msgtype": "template_card",

@@ -25,6 +25,9 @@ KICKED_OUT = "disconnected_event"
 _TASK_ID = re.compile(r"^xs-([a-z]+)-(\d+)(?:-|$)")
 # The submit button's key: `xs-poll-12` now, `vote-<id>-<number>` before.
 _BUTTON_KEY = re.compile(r"^(?:xs-([a-z]+)|vote)-(\d+)(?:-\d+)?$")
+# A stance card's button: `xs-stances-3-agree-12` (the card, the button's value, and the
+# statement the member saw).
+_BUTTON_VALUES = re.compile(r"^xs-[a-z]+-\d+-([a-z]+)-(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +171,11 @@ def card_submit(body: Mapping[str, Any]) -> CardSubmit | None:
     if found is None:
         return None
     namespace = found.group(1) or "poll"  # the old button keys were a poll's
+    options = tuple(_selected_options(data.get("selected_items")))
+    buttons = _BUTTON_VALUES.match(key)  # a button_interaction card says it in its key
     return CardSubmit(
         card_key=f"{namespace}:{int(found.group(2))}",
-        options=tuple(_selected_options(data.get("selected_items"))),
+        options=options or (buttons.groups() if buttons else ()),
         task_id=task_id,
     )
 

@@ -17,8 +17,21 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.adapters.dingtalk.render import PRIVATE_CARD_PARAMS, poll_card_params
-from bot.core.views import PollOptionView, PollView
+from bot.adapters.dingtalk.render import (
+    PRIVATE_CARD_PARAMS,
+    PRIVATE_STANCE_PARAMS,
+    poll_card_params,
+    stance_card_params,
+    stance_private_view,
+)
+from bot.core.views import (
+    Deal,
+    PollOptionView,
+    PollView,
+    StanceButton,
+    StanceView,
+    StatementLine,
+)
 from storage.engine import normalize_url
 from tests.fakes.bot import BotProcess
 from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Post, staff_id
@@ -27,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[3]
 MODERATOR = "王主任"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 TEMPLATE = "xieshang-poll.schema"
+STATEMENT_TEMPLATE = "xieshang-statement.schema"
 
 
 def bot_env(dingtalk: FakeDingTalk, database_url: str, **settings: str) -> dict[str, str]:
@@ -48,12 +62,15 @@ def dingtalk() -> Iterator[FakeDingTalk]:
 
 @pytest.fixture(scope="module")
 def bot(dingtalk: FakeDingTalk, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    """One bot, with poll cards, connected to the fake (each test talks in its own group)."""
+    """One bot, with poll and stance cards (a card for each statement too), connected to
+    the fake (each test talks in its own group)."""
     workdir = tmp_path_factory.mktemp("dingtalk-bot")
     env = bot_env(
         dingtalk,
         f"sqlite:///{workdir / 'xieshang.db'}",
         platforms__dingtalk__card_template_id=TEMPLATE,
+        platforms__dingtalk__statement_card_template_id=STATEMENT_TEMPLATE,
+        stances__statement_cards="true",
     )
     process = BotProcess(workdir, env).start()
     try:
@@ -195,6 +212,83 @@ def test_a_click_on_a_closed_poll_changes_nothing_and_says_so(
     assert tally_from(final.text) == {"支持": 1, "反对": 0, "弃权": 0}
 
 
+def stances_of(bot: BotProcess, member: str) -> list[tuple[int, int]]:
+    """(statement number, value) of the member's marks, as the bot's database holds them."""
+    database = sqlite3.connect(bot.workdir / "xieshang.db")
+    try:
+        rows = database.execute(
+            "SELECT opinion.number, stance.value FROM stance"
+            " JOIN opinion ON opinion.id = stance.opinion_id"
+            " JOIN member ON member.id = stance.member_id"
+            " WHERE member.user_id = ? ORDER BY opinion.number",
+            (staff_id(member),),
+        ).fetchall()
+    finally:
+        database.close()
+    return [(number, value) for number, value in rows]
+
+
+def test_a_statement_card_click_and_the_typed_command_give_one_stance(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    group.say_and_wait(MODERATOR, "/协商 开始 老旧小区加装电梯", admin=True)
+    group.say_and_wait("张三", "/意见 电梯费用按楼层分摊")
+    card = group.card_titled("意见 #1")
+
+    answer = dingtalk.press(card.card_id, staff_id("李四"), "agree")
+    group.say("李四", "/赞同 #1")
+    again = group.wait_for("李四：你已赞同过 #1")
+
+    mine = answer["userPrivateData"]["cardParamMap"]
+    assert card.template_id == STATEMENT_TEMPLATE
+    assert card.params["statement"] == "#1 张三（意见）：电梯费用按楼层分摊"
+    assert (mine["my_number"], mine["my_stance"]) == ("1", "赞同")
+    assert mine["notice"] == "已记录你对 #1 的赞同"
+    assert again.at_user_ids == (staff_id("李四"),)
+    dingtalk.wait_until(
+        lambda: card.params["marks"] == "赞同 1 · 反对 0 · 弃权 0", what="the mark on the card"
+    )
+    assert stances_of(bot, "李四") == [(1, 1)]
+
+
+def test_the_digest_card_deals_each_clicker_the_statement_they_have_not_marked(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    group.say_and_wait(MODERATOR, "/协商 开始 老旧小区加装电梯", admin=True)
+    for who, text in [
+        ("张三", "电梯费用按楼层分摊"),
+        ("李四", "先试点一个小区"),
+        ("王五", "由街道协调"),
+    ]:
+        group.say_and_wait(who, f"/意见 {text}")
+    group.say_and_wait("李四", "/反对 #1")
+    group.say_and_wait("赵六", "/表态")
+    digest = group.card_titled("请对这 3 条意见和建议表态")
+    member = staff_id("赵六")
+
+    first = dingtalk.press(digest.card_id, member, "agree")
+    second = dingtalk.press(digest.card_id, member, "disagree")
+    third = dingtalk.press(digest.card_id, member, "pass")
+    again = dingtalk.press(digest.card_id, member, "more")
+
+    # Fewest marks first: #1 has one already. Before a click everyone sees the card's first.
+    assert digest.params["statement"] == "#2 李四（意见）：先试点一个小区"
+    assert first["userPrivateData"]["cardParamMap"]["my_number"] == "3"
+    assert second["userPrivateData"]["cardParamMap"]["my_statement"] == (
+        "#1 张三（意见）：电梯费用按楼层分摊"
+    )
+    assert third["userPrivateData"]["cardParamMap"]["finished"] == "true"
+    assert again["userPrivateData"]["cardParamMap"]["notice"] == "暂时没有新的发言可表态。"
+    assert stances_of(bot, "赵六") == [(1, 0), (2, 1), (3, -1)]
+    dingtalk.wait_until(
+        lambda: (
+            "#1 张三（意见）：电梯费用按楼层分摊　赞同 0 · 反对 1 · 弃权 1" in digest.params["list"]
+        ),
+        what="the marks on the digest card",
+    )
+    assert not any("赵六" in text for text in group.texts())  # clicks are not group messages
+
+
 def test_the_bot_answers_pings_and_comes_back_after_a_disconnect(
     dingtalk: FakeDingTalk, group: FakeGroup
 ) -> None:
@@ -328,4 +422,32 @@ def test_the_shipped_card_template_declares_every_variable_the_bot_fills() -> No
 
     assert set(template["variables"]) == set(filled)
     assert set(template["privateVariables"]) == set(PRIVATE_CARD_PARAMS)
+    assert template["callbackType"] == "STREAM"
+
+
+def test_the_shipped_statement_card_template_declares_every_variable_the_bot_fills() -> None:
+    template = json.loads(
+        (ROOT / "docs" / "dingtalk-statement-card.json").read_text(encoding="utf-8")
+    )
+    line = StatementLine(
+        12, "#12", "电梯费用按楼层分摊", "张三", "意见", "赞同 0 · 反对 0 · 弃权 0", "…"
+    )
+    view = StanceView(
+        key="stances:1",
+        title="请对这 1 条意见和建议表态",
+        lead=line,
+        statements=(line,),
+        buttons=(StanceButton("agree", "赞同"),),
+        hint="点击表态",
+        closed=False,
+        status="",
+        closed_label="表态已结束",
+        finished="你已表态",
+        more=StanceButton("more", "看看新发言"),
+    )
+    dealt = stance_private_view(notice="已记录", deal=Deal(statement=line, stance="赞同"))
+
+    assert set(template["variables"]) == set(stance_card_params(view))
+    assert set(template["privateVariables"]) == set(PRIVATE_STANCE_PARAMS)
+    assert set(dealt["userPrivateData"]["cardParamMap"]) == set(PRIVATE_STANCE_PARAMS)
     assert template["callbackType"] == "STREAM"

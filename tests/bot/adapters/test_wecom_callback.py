@@ -13,7 +13,13 @@ import pytest
 
 from bot.adapters.wecom.adapter import WeComCallback
 from bot.core.clock import ManualClock
-from bot.core.settings import PlatformSettings, RoleSettings, WebSettings, WeComSettings
+from bot.core.settings import (
+    PlatformSettings,
+    RoleSettings,
+    StanceSettings,
+    WebSettings,
+    WeComSettings,
+)
 from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_callback import (
@@ -61,12 +67,15 @@ class CallbackGroup:
         return card
 
 
-async def start_bot(url: str, clock: ManualClock, wecom: FakeWeComCallbacks) -> CallbackGroup:
+async def start_bot(
+    url: str, clock: ManualClock, wecom: FakeWeComCallbacks, **overrides: object
+) -> CallbackGroup:
     settings = make_settings(
         url,
         web=WebSettings(port=0),
         platforms=PlatformSettings(wecom=WeComSettings(response_url_origins=[wecom.origin])),
         roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"]),
+        **overrides,
     )
     adapter = WeComCallback(
         token=TOKEN,
@@ -275,3 +284,34 @@ async def test_json_nested_beyond_reason_is_a_bad_request(group: CallbackGroup) 
 
     assert (status, text) == (400, "格式不对")
     assert group.count("inbound_event") == 0
+
+
+async def test_with_statement_cards_each_opinion_gets_stance_buttons_and_a_press_marks_it(
+    sqlite_url: str, clock: ManualClock, wecom: FakeWeComCallbacks
+) -> None:
+    bot = await start_bot(sqlite_url, clock, wecom, stances=StanceSettings(statement_cards=True))
+    try:
+        await bot.say(MODERATOR, "/协商 开始 老旧小区加装电梯")
+        await bot.say("zhangsan", "/意见 电梯费用按楼层分摊")
+        await bot.outbox_sends()
+        [sent] = wecom.responses_matching(lambda b: b.get("msgtype") == "template_card")
+        card: Body = sent["template_card"]
+
+        status, reply = await wecom.post(wecom.button_press("lisi", card, "反对"))
+        typed = await bot.say("lisi", "/反对 #1")
+        await bot.outbox_sends()
+    finally:
+        await bot.app.stop()
+
+    assert card["card_type"] == "button_interaction"
+    assert card["main_title"]["title"] == "意见 #1"
+    assert card["quote_area"]["quote_text"] == "电梯费用按楼层分摊"
+    assert status == 200
+    assert reply is not None
+    updated = reply["template_card"]
+    assert updated["task_id"] == card["task_id"]
+    assert updated["sub_title_text"] == "赞同 0 · 反对 1 · 弃权 0　你的表态：反对"
+    assert typed == 200
+    assert wecom.responses_matching(markdown_with("lisi：你已反对过 #1"))
+    assert bot.count("stance") == 1
+    assert bot.count("outbox", "body LIKE '已记录zhangsan的意见%' AND kind = 'card'") == 1

@@ -357,3 +357,38 @@ async def test_odd_characters_in_ids_are_cleaned_and_the_batch_commits(group: We
     assert group.count("opinion") == 3
     assert group.count("member", "user_id IN ('zhangsan', 'lisi', 'wangwu')") == 3
     assert group.count("chat_group") == 1
+
+
+def button_card(frame: Frame) -> bool:
+    """Whether a frame carries a button_interaction card."""
+    card = (frame.get("body") or {}).get("template_card") or {}
+    return bool(card.get("card_type") == "button_interaction")
+
+
+async def test_a_press_on_the_digest_card_deals_the_next_statement_and_equals_the_command(
+    group: WeComGroup,
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 老旧小区加装电梯")
+    for who, text in [("zhangsan", "电梯费用按楼层分摊"), ("lisi", "先试点一个小区")]:
+        await group.say(who, f"/意见 {text}")
+    await group.say("zhaoliu", "/表态")
+    await group.outbox_sends()
+    [frame] = await group.server.wait_for(button_card)
+    card = card_of(frame)
+
+    await group.server.member_presses("zhaoliu", card, "赞同")
+    [update] = await group.server.wait_for(lambda f: f["cmd"] == "aibot_respond_update_msg")
+    await group.say("zhaoliu", "/赞同 #1")
+    await group.outbox_sends()
+
+    mine = card_of(update)
+    assert [b["text"] for b in card["button_list"]] == ["赞同", "反对", "弃权"]
+    assert card["quote_area"]["title"] == "#1 zhangsan（意见）"
+    assert [line["keyname"] for line in card["horizontal_content_list"]] == ["#1", "#2"]
+    assert update["body"]["userids"] == ["zhaoliu"]
+    assert mine["task_id"] == card["task_id"]
+    assert mine["main_title"]["desc"] == "已记录你对 #1 的赞同"
+    assert mine["quote_area"]["quote_text"] == "先试点一个小区"  # dealt #2 next
+    assert all(b["key"].endswith("-2") for b in mine["button_list"])  # its buttons mark #2
+    await group.server.wait_for(replies_with("zhaoliu：你已赞同过 #1"))
+    assert group.count("stance") == 1
