@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -167,3 +167,30 @@ def markdown_inert(text: str) -> str:
     # Markdown ends a line at a lone \r too, where `^` in a regular expression sees none.
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     return _LINE_START.sub(_inert_start, lines.translate(_INERT))
+
+
+def first_part(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
+    """The longest beginning of `text` that `fits` one message, and the rest (empty when
+    it all fits). It ends at a paragraph when one fits, else at a line, else between two
+    characters: a long reply goes out as several messages that read as it was written.
+    The boundary's line breaks are dropped, never a character of the text."""
+    if fits(text):
+        return text, ""
+    for separator in ("\n\n", "\n"):
+        pieces = text.split(separator)
+        taken = 0
+        while taken < len(pieces) and fits(separator.join(pieces[: taken + 1])):
+            taken += 1
+        if taken:
+            head = separator.join(pieces[:taken])
+            return head, separator.join(pieces[taken:]).lstrip("\n")
+    # One line too long for a message: cut it where it still fits (a binary search, as the
+    # measure may be a platform's bytes rather than characters).
+    low, high = 1, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low], text[low:]

@@ -1,4 +1,4 @@
-"""What an adapter is given when it starts: the way in, and delivery's card services."""
+"""What an adapter is given when it starts: the way in, and delivery's card and file services."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core.dispatcher import Outcome
 from bot.core.messages import IncomingMessage
 from bot.delivery.cards import CardIds, CardViews
+from bot.delivery.files import Files
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +22,5 @@ class PlatformLink:
     views: CardViews
     # Which of a platform's cards shows which card key.
     card_ids: Callable[[str], CardIds]
+    # Stored documents to post as files, and a platform's media ids for them.
+    files: Callable[[str], Files]

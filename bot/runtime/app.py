@@ -18,6 +18,7 @@ from bot.core.router import CommandTable
 from bot.core.settings import Settings
 from bot.delivery.cards import CardIds, CardViews
 from bot.delivery.channels import LocalChannels, SharedChannels
+from bot.delivery.files import Files
 from bot.delivery.link import PlatformLink
 from bot.delivery.outbox import OutboxSender
 from bot.runtime import metrics
@@ -123,11 +124,14 @@ class App:
             database=self.database, viewers=self.commands.card_views, settings=settings
         )
         self.outbox.cards = self.cards
-        # What every adapter is given: the way in, and delivery's card services.
+        # What every adapter is given: the way in, and delivery's card and file services.
         self.link = PlatformLink(
             dispatch=self.dispatcher.dispatch,
             views=self.cards,
             card_ids=lambda platform: CardIds(
+                database=self.database, clock=self.clock, platform=platform
+            ),
+            files=lambda platform: Files(
                 database=self.database, clock=self.clock, platform=platform
             ),
         )
