@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from docx import Document
+from openpyxl import load_workbook
 
 from bot.adapters.dingtalk.render import PRIVATE_CARD_PARAMS, poll_card_params
 from bot.core.views import PollOptionView, PollView
@@ -184,6 +185,25 @@ def test_a_voice_message_in_a_single_chat_is_kept_as_its_transcript(
     assert rows(
         bot, f"SELECT text, voice FROM inbound_event WHERE sender_id = '{chat.staff_id}'"
     ) == [("建议增加养老护理员培训补贴", 1)]
+
+
+def test_statistics_as_a_workbook_reach_a_single_chat_as_an_excel_file(
+    dingtalk: FakeDingTalk, bot: BotProcess
+) -> None:
+    chat = dingtalk.single_chat(SECRETARY)
+
+    dingtalk.push(ROBOT_TOPIC, chat.message(SECRETARY, "/统计 2026 表格"))
+    posted = dingtalk.wait_until(
+        lambda: next((p for p in chat.posts() if p.msgtype == "file"), None), what="the file"
+    )
+
+    assert posted.conversation_id == f"user:{chat.staff_id}"  # the robot's one-to-one send
+    assert posted.file_type == "xlsx"
+    assert posted.text.endswith("-2026.xlsx")
+    assert posted.file is not None
+    workbook = load_workbook(io.BytesIO(posted.file.content))
+    assert workbook.active is not None
+    assert chat.wait_for("2026 年协商工作统计").via == "webhook"
 
 
 def test_a_poll_card_in_a_single_chat_is_delivered_by_the_robot(
