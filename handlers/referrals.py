@@ -14,6 +14,7 @@ from bot.core.args import NoArgs
 from bot.core.context import Context
 from bot.core.dates import DAY_FORMS, Day
 from bot.core.errors import UsageError, UserError
+from bot.core.files import FileRef, FileSource, console_url
 from bot.core.router import Router
 from bot.core.settings import ReferralSettings
 from bot.core.text import fold, format_refs, format_time, one_line, parse_refs
@@ -217,10 +218,7 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
     )
     letter = issue_letter(ctx, referral)
     ctx.post(letter.markdown, markdown=True)
-    ctx.reply(
-        f"报送函已生成；公文版（Word）可在协商助手后台本场协商的页面下载"
-        f"（命令行：xieshang letter {letter.id}）。"
-    )
+    post_letter_file(ctx, referral, letter)
 
 
 def issue_letter(
@@ -264,6 +262,21 @@ def issue_letter(
     filled = render(ctx, letter, issue, why)
     assert filled, "a letter reserved in this transaction has no text yet"
     return letter
+
+
+def post_letter_file(ctx: Context, referral: Referral, letter: ReferralLetter) -> None:
+    """The letter's DOCX, as issued, posted to the group as a file (named as the console
+    names it); where the platform takes no files, a link to the console's copy."""
+    assert letter.id is not None
+    name = f"{letter.kind.label}-{letter.id}.docx"
+    path = f"/console/consultations/{referral.consultation_id}/letters/{letter.id}.docx"
+    ctx.post_file(
+        FileRef(FileSource.LETTER, letter.id, name),
+        fallback=(
+            f"{letter.kind.label}（{letter.number}，Word）：{console_url(ctx.settings, path)}"
+            "（秘书登录协商助手后台后下载）"
+        ),
+    )
 
 
 def render(ctx: Context, letter: ReferralLetter, issue: Issue, why: Reopening | None) -> bool:
@@ -450,7 +463,7 @@ async def reopen_referral(ctx: Context, args: ReopenSpec) -> None:
     # A new letter with its own number and date; the first one stays as it was sent.
     letter = issue_letter(ctx, referral, reopening=reply)
     ctx.post(letter.markdown, markdown=True)
-    ctx.reply(f"重办函已生成（命令行：xieshang letter {letter.id}）。")
+    post_letter_file(ctx, referral, letter)
 
 
 @router.command(

@@ -23,6 +23,7 @@ _COLUMNS = (
     "platform_time",
     "received_at",
     "outcome",
+    "voice",
 )
 
 
@@ -46,6 +47,8 @@ class Delivery:
     text: str
     platform_time: datetime
     received_at: datetime
+    # The text is the platform's transcript of a voice message.
+    voice: bool = False
 
 
 def record_inbound(session: Session, *, deliveries: list[Delivery]) -> dict[tuple[str, str], int]:
@@ -66,6 +69,7 @@ def record_inbound(session: Session, *, deliveries: list[Delivery]) -> dict[tupl
             "platform_time": d.platform_time,
             "received_at": d.received_at,
             "outcome": "",
+            "voice": d.voice,
         }
         for d in deliveries
     ]

@@ -197,6 +197,8 @@ class InboundEvent(SQLModel, table=True):
     received_at: datetime = _utc()
     command: str | None = Field(default=None, max_length=32)
     outcome: str = Field(default="", max_length=16)
+    # The text is the platform's transcript of a voice message, not typed.
+    voice: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class OutboxRow(SQLModel, table=True):
@@ -378,3 +380,32 @@ class MinutesRequest(SQLModel, table=True):
     claimed_at: datetime | None = _utc(nullable=True)
     done_at: datetime | None = _utc(nullable=True)
     version_id: int | None = Field(default=None, foreign_key="minutes_version.id")
+
+
+class ChatFile(SQLModel, table=True):
+    """A file made for a group on request (the /统计 workbook), kept as it was made so the
+    outbox can post it later, retry it, and name it rather than carry its bytes."""
+
+    __tablename__ = "chat_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _utc()
+
+
+class PlatformMedia(SQLModel, table=True):
+    """A document a platform already holds (uploaded once), under the media id it gave: a
+    retry or a restart between upload and send posts it without uploading it again."""
+
+    __tablename__ = "platform_media"
+    __table_args__ = (sa.UniqueConstraint("platform", "file_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    # The document (`minutes:12`, `letter:3`, `chat:5`).
+    file_key: str = Field(max_length=64)
+    media_id: str = Field(max_length=256)
+    uploaded_at: datetime = _utc()
+    # When the platform forgets it (WeCom: three days); None for as long as it keeps it.
+    expires_at: datetime | None = _utc(nullable=True)

@@ -160,6 +160,12 @@ _MARK_SENT = {
 }
 
 
+def keep_rest(session: Session, *, row_id: int, body: str) -> None:
+    """The platform took the first part of a row too long for one message: the row stays
+    queued, in its place, with what is left to send."""
+    session.execute(sa.update(_TABLE).where(_TABLE.c.id == row_id).values(body=body))
+
+
 def mark_platform_sent(session: Session, *, platform: str, now: datetime) -> None:
     """Everything queued for `platform` was delivered another way (a replay printed it)."""
     session.execute(

@@ -55,9 +55,9 @@ def method_name(summary: minutes.Minutes, settings: Settings) -> str:
 
 def full_text_hint(consultation_id: int) -> str:
     """The last line of the group's Markdown: where the whole record is."""
-    # Members have no command line: the secretary downloads it from the console's page of
-    # the consultation (operators may use `xieshang minutes N`).
-    return f"完整纪要（Word 版）可由秘书在协商助手后台下载（协商 {consultation_id}）。"
+    # The Word file follows the Markdown in the group (a link where the platform takes no
+    # files); members have no command line, and the console keeps every version too.
+    return f"完整纪要（Word 版）随后发送，秘书也可在协商助手后台下载（协商 {consultation_id}）。"
 
 
 # --- building, offline -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.context import Envelope
+from bot.core.files import FileRef, FileSource, console_url
 from bot.core.messages import Kind, ReplyRoute
 from bot.core.settings import Settings
 from minutes import Embedder
@@ -160,13 +161,15 @@ class MinutesWorker:
     def _store(
         self, request: MinutesRequest, rendered: RenderedMinutes | None
     ) -> tuple[Touched, Posted]:
-        """One transaction: the new version, the group's message, the request done."""
+        """One transaction: the new version, the group's messages (the Markdown, then the
+        DOCX as a file), the request done."""
         assert request.id is not None
         now = self.clock.now()
+        route = ReplyRoute.from_json(request.reply)
         with self.database.transaction() as session:
             version_id = number = None
             if rendered is None:
-                body, kind = FAILED, Kind.TEXT
+                posts = [(Kind.TEXT, FAILED, Envelope(route=route))]
             else:
                 version = add_minutes_version(
                     session,
@@ -178,9 +181,16 @@ class MinutesWorker:
                     created_by=request.requested_by,
                     now=now,
                 )
+                assert version.id is not None
                 version_id, number = version.id, version.number
-                body = f"{rendered.markdown.rstrip()}\n\n（纪要第 {version.number} 版）"
-                kind = Kind.MARKDOWN
+                posts = [
+                    (
+                        Kind.MARKDOWN,
+                        f"{rendered.markdown.rstrip()}\n\n（纪要第 {version.number} 版）",
+                        Envelope(route=route),
+                    ),
+                    self._docx_post(request.consultation_id, version.id, version.number, route),
+                ]
             outbox.enqueue(
                 session,
                 rows=[
@@ -189,14 +199,32 @@ class MinutesWorker:
                         "conversation_id": request.conversation_id,
                         "kind": str(kind),
                         "body": body,
-                        "payload": Envelope(route=ReplyRoute.from_json(request.reply)).to_json(),
+                        "payload": envelope.to_json(),
                         "created_at": now,
                     }
+                    for kind, body, envelope in posts
                 ],
             )
             finish_minutes_request(session, request_id=request.id, version_id=version_id, now=now)
-        touched: Touched = {(request.platform, request.conversation_id): {kind}}
+        touched: Touched = {
+            (request.platform, request.conversation_id): {kind for kind, _, _ in posts}
+        }
+        # What replay prints of a build: the Markdown (or the failure), as the group reads it.
+        body = posts[0][1]
         return touched, Posted(request.platform, request.conversation_id, body, number)
+
+    def _docx_post(
+        self, consultation_id: int, version_id: int, number: int, route: ReplyRoute | None
+    ) -> tuple[Kind, str, Envelope]:
+        """The version's DOCX as a file for the group, named as the console names it; where
+        the platform takes no files, a link to the console's copy."""
+        name = f"会议纪要-协商{consultation_id}-第{number}版"
+        link = console_url(
+            self.settings, f"/console/consultations/{consultation_id}/minutes/{number}.docx"
+        )
+        fallback = f"纪要第 {number} 版（Word）：{link}（秘书登录协商助手后台后下载）"
+        file = FileRef(FileSource.MINUTES, version_id, f"{name}.docx")
+        return Kind.FILE, fallback, Envelope(route=route, file=file)
 
     # --- sentence vectors ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from bot.core.errors import UserError
+from bot.core.files import FileRef
 from bot.core.messages import IncomingMessage, Kind, ReplyRoute
 from bot.core.settings import Settings
 from bot.core.views import CardAnswer
@@ -154,6 +155,8 @@ class Envelope:
     ack: Ack | None = None
     # The card a CARD or CARD_UPDATE row is about (`poll:12`).
     card: str | None = None
+    # The stored document a FILE row posts.
+    file: FileRef | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The form kept in the outbox row's payload."""
@@ -166,6 +169,8 @@ class Envelope:
             data["ack"] = self.ack.to_json()
         if self.card is not None:
             data["card"] = self.card
+        if self.file is not None:
+            data["file"] = self.file.to_json()
         return data
 
     @classmethod
@@ -180,6 +185,7 @@ class Envelope:
             mentions=tuple(str(m) for m in mentions) if isinstance(mentions, list) else (),
             ack=Ack.from_json(data.get("ack")),
             card=str(card) if card is not None else None,
+            file=FileRef.from_json(data.get("file")),
         )
 
 
@@ -337,6 +343,12 @@ class Context:
         """Show a card (`poll:12`) to the group: platforms with cards lay out its view as it
         stands when sent; the others show `text`."""
         self._queue(Kind.CARD, text, Envelope(self._route, card=card))
+
+    def post_file(self, file: FileRef, *, fallback: str) -> None:
+        """Post a stored document (the minutes' DOCX, a letter) to the group as a file;
+        where the platform cannot take files, or refuses this one, `fallback` is shown
+        instead (it says where to download it)."""
+        self._queue(Kind.FILE, fallback, Envelope(self._route, file=file))
 
     def update_card(self, card: str) -> None:
         """Ask the platform to refresh a card already shown (a poll's tally).

@@ -366,6 +366,7 @@ class Dispatcher:
                         text=text[: self.settings.limits.max_text_chars * 2],
                         platform_time=message.timestamp,
                         received_at=received_at,
+                        voice=message.voice,
                     )
                     for message, text in zip(messages, texts, strict=True)
                 ],

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.files import FileRef
 from bot.core.text import clean_field, clean_member_text
 from bot.core.views import CardView
 from storage.enums import Role
@@ -30,6 +31,9 @@ class Kind(StrEnum):
     CARD = "card"
     # A refresh of a card already shown: not a group message, only the latest counts.
     CARD_UPDATE = "card_update"
+    # A stored document posted as a file (`file`); platforms that cannot take files show
+    # the text, which links to the console's copy.
+    FILE = "file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,9 @@ class IncomingMessage:
     action: CardAction | None = None
     # The members the message @-mentions (besides the bot), in the order written.
     mentions: tuple[Mention, ...] = ()
+    # The text is the platform's transcript of a voice message (DingTalk's `recognition`,
+    # WeCom's voice content): kept as said, and marked so in the inbound record.
+    voice: bool = False
 
     def __post_init__(self) -> None:
         # The boundary of the bot: whatever a platform or a page sent, what goes further is
@@ -163,6 +170,8 @@ class OutgoingMessage:
     # For a card or its update: the card as it stands when sent, for the adapter to lay out.
     card: CardView | None = None
     row_ids: tuple[int, ...] = ()
+    # For a FILE: the stored document to post (`body` is what to show where files cannot go).
+    file: FileRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -173,3 +173,50 @@ def markdown_inert(text: str) -> str:
     # Markdown ends a line at a lone \r too, where `^` in a regular expression sees none.
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     return _LINE_START.sub(_inert_start, lines.translate(_INERT))
+
+
+def first_part(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
+    """The longest beginning of `text` that `fits` one message, and the rest (empty when
+    it all fits), for a reply too long for one message: it goes out as several that read as
+    it was written. The cut is at a paragraph when the next paragraph fits a message of its
+    own; a paragraph too long for any message fills this one line by line, and a line too
+    long for one is cut between characters. Line breaks at the cut are dropped, never a
+    character of the text."""
+    if fits(text):
+        return text, ""
+    cut = _cut(text, fits, 0, ("\n\n", "\n"))
+    return text[:cut].rstrip("\n"), text[cut:].lstrip("\n")
+
+
+def _cut(text: str, fits: Callable[[str], bool], start: int, separators: tuple[str, ...]) -> int:
+    """Where to end the first message, at or after `start` (which fits)."""
+    if not separators:
+        # A binary search: the measure may be a platform's bytes rather than characters.
+        low, high = start, len(text)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(text[:middle]):
+                low = middle
+            else:
+                high = middle - 1
+        return max(low, 1)  # always some progress, whatever the measure says
+    separator = separators[0]
+    boundaries = [at for at in _positions(text, separator) if at > start] + [len(text)]
+    best = start
+    for boundary in boundaries:
+        if fits(text[:boundary]):
+            best = boundary
+            continue
+        following = text[best:boundary].strip("\n")
+        if best > start and fits(following):
+            return best  # the next piece goes whole into the next message
+        return _cut(text, fits, best, separators[1:])
+    return best
+
+
+def _positions(text: str, separator: str) -> list[int]:
+    found, at = [], text.find(separator)
+    while at != -1:
+        found.append(at)
+        at = text.find(separator, at + len(separator))
+    return found

@@ -1,5 +1,5 @@
-"""What an adapter is given when it starts: the way in, delivery's card services, and the
-history of its conversations."""
+"""What an adapter is given when it starts: the way in, delivery's card and file services,
+and the history of its conversations."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.core.dispatcher import Outcome
 from bot.core.messages import IncomingMessage
 from bot.delivery.cards import CardIds, CardViews
+from bot.delivery.files import Files
 from bot.delivery.history import ChatHistory
 
 
@@ -25,3 +26,5 @@ class PlatformLink:
     card_ids: Callable[[str], CardIds]
     # A platform's conversations as their members saw them (the local chat's history).
     history: Callable[[str], ChatHistory]
+    # Stored documents to post as files, and a platform's media ids for them.
+    files: Callable[[str], Files]

@@ -4,7 +4,10 @@ Rows of one conversation go strictly in order, one message at a time. Under load
 backlog is folded: neighbouring replies travel together, the same answer to many members
 is said once, and acknowledgements of many members become one line ("已记录 37 条意见
 #12–#48"), never one group message per vote.
-A refusal leaves the rows in place with a later `not_before`; nothing is dropped.
+A refusal leaves the rows in place with a later `not_before`; nothing is dropped. A row
+too long for one message of its platform goes out a part at a time: each part sent leaves
+the rest queued in the row's place, so the parts keep their order and their rate, and a
+restart sends only what had not gone.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -26,7 +29,7 @@ from bot.core.context import Ack, Envelope
 from bot.core.messages import Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.metrics import Metrics
 from bot.core.settings import Settings
-from bot.core.text import format_refs
+from bot.core.text import first_part, format_refs
 from bot.delivery.cards import CardViews
 from bot.delivery.channels import Channel, Channels, LocalChannels
 from storage import outbox
@@ -36,6 +39,8 @@ from storage.outbox import PendingRow
 log = logging.getLogger(__name__)
 
 MERGEABLE = frozenset({Kind.TEXT, Kind.ACK})
+# Rows whose body may be sent in parts (a card or a file is one thing, laid out whole).
+SPLITTABLE = frozenset({Kind.TEXT, Kind.ACK, Kind.MARKDOWN})
 # Rows that refresh something shown rather than post a message.
 UPDATES = frozenset({Kind.CARD_UPDATE})
 MAX_MENTIONS = 20
@@ -52,13 +57,19 @@ ANY_KIND = "*"
 
 
 class Sender(Protocol):
-    """What the outbox needs of a platform adapter."""
+    """What the outbox needs of a platform adapter. One whose platform limits the size of
+    a message also offers `fits(message) -> bool` (see `Fits`): a longer row is sent in
+    parts that fit."""
 
     platform: str
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver one message; say whether the platform took it."""
         ...
+
+
+# Whether a message, laid out as its platform shows it, fits one message of the platform.
+Fits = Callable[[OutgoingMessage], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,8 @@ class Composed:
     wait_until: datetime | None = None
     # The card a card message shows (`poll:12`), to be viewed as it stands when sent.
     card: str | None = None
+    # The message is the first part of its one row: what stays queued once it was sent.
+    rest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +130,33 @@ class _Hold:
     looking: bool
 
 
-def compose(rows: list[Queued], *, now: datetime, ack_delay: timedelta, max_chars: int) -> Composed:
-    """Fold the first due rows of a conversation into one message."""
+def compose(
+    rows: list[Queued],
+    *,
+    now: datetime,
+    ack_delay: timedelta,
+    max_chars: int,
+    fits: Fits | None = None,
+) -> Composed:
+    """Fold the first due rows of a conversation into one message; with `fits`, a message
+    too long for the platform is its first row's first part (see `first_part`)."""
+    composed = _compose(rows, now=now, ack_delay=ack_delay, max_chars=max_chars)
+    message = composed.message
+    if fits is None or message is None or message.kind not in SPLITTABLE or fits(message):
+        return composed
+    first = rows[0]
+    if len(message.row_ids) > 1:
+        # Neighbours folded past the platform's size: the first row goes alone.
+        message = _message(first, [first], first.body, Kind.TEXT)
+    head, rest = first_part(message.body, lambda part: fits(replace(message, body=part)))
+    if not rest:
+        return Composed(message)
+    return Composed(replace(message, body=head), rest=rest)
+
+
+def _compose(
+    rows: list[Queued], *, now: datetime, ack_delay: timedelta, max_chars: int
+) -> Composed:
     due = []
     for row in rows:
         if row.not_before > now:
@@ -207,6 +245,7 @@ def _message(first: Queued, rows: list[Queued], body: str, kind: Kind) -> Outgoi
         mentions=tuple(mentions)[:MAX_MENTIONS] if len(mentions) <= MAX_MENTIONS else (),
         route=route,
         row_ids=tuple(row.id for row in rows),
+        file=first.envelope.file if kind is Kind.FILE else None,
     )
 
 
@@ -408,6 +447,7 @@ class OutboxSender:
                 now=now,
                 ack_delay=ack_delay,
                 max_chars=settings.max_message_chars,
+                fits=getattr(adapter, "fits", None),
             )
             if composed.message is None:
                 if composed.wait_until is not None:
@@ -416,8 +456,10 @@ class OutboxSender:
                 return False
             channel.record(now)
             message = await self._viewed(composed.message, composed.card, channel)
-            if not await self._deliver(adapter, message, rows, channel):
+            if not await self._deliver(adapter, message, rows, channel, rest=composed.rest):
                 return False
+        if composed.rest is not None:
+            return True  # the rest of the row goes next, within the rate like any message
         if len(rows) < FETCH and len(rows) == len(message.row_ids):
             # Everything read went. Acknowledgements committed meanwhile would wait the delay
             # anyway: hold them from now, rather than read them at once only to learn that
@@ -490,9 +532,16 @@ class OutboxSender:
         return replace(message, card=view)
 
     async def _deliver(
-        self, adapter: Sender, message: OutgoingMessage, rows: list[Queued], channel: Channel
+        self,
+        adapter: Sender,
+        message: OutgoingMessage,
+        rows: list[Queued],
+        channel: Channel,
+        *,
+        rest: str | None = None,
     ) -> bool:
-        """Hand one message to the platform and record the result; True if it was taken."""
+        """Hand one message to the platform and record the result; True if it was taken.
+        `rest`: the message was the first part of its row, which keeps the rest queued."""
         try:
             result = await adapter.send(message)
         except Exception as error:  # an adapter bug must not lose the rows
@@ -505,6 +554,9 @@ class OutboxSender:
             result = SendResult.retry(f"{type(error).__name__}: {error}")
         else:
             self.metrics.sends.labels(message.platform, "sent" if result.ok else "refused").inc()
+        if result.ok and rest is not None:
+            await channel.settle(partial(outbox.keep_rest, row_id=message.row_ids[0], body=rest))
+            return True
         if result.ok:
             await channel.settle(
                 partial(outbox.mark_sent, ids=message.row_ids, now=self.clock.now())

@@ -18,6 +18,7 @@ from bot.core.router import CommandTable
 from bot.core.settings import Settings
 from bot.delivery.cards import CardIds, CardViews
 from bot.delivery.channels import LocalChannels, SharedChannels
+from bot.delivery.files import Files
 from bot.delivery.history import ChatHistory
 from bot.delivery.link import PlatformLink
 from bot.delivery.outbox import OutboxSender
@@ -124,7 +125,7 @@ class App:
             database=self.database, viewers=self.commands.card_views, settings=settings
         )
         self.outbox.cards = self.cards
-        # What every adapter is given: the way in, and delivery's card services.
+        # What every adapter is given: the way in, and delivery's card and file services.
         self.link = PlatformLink(
             dispatch=self.dispatcher.dispatch,
             views=self.cards,
@@ -132,6 +133,9 @@ class App:
                 database=self.database, clock=self.clock, platform=platform
             ),
             history=lambda platform: ChatHistory(database=self.database, platform=platform),
+            files=lambda platform: Files(
+                database=self.database, clock=self.clock, platform=platform
+            ),
         )
         self.scheduler = Scheduler(self.engine, self.dispatcher)
         self.dispatcher.schedule_job = self.scheduler.add

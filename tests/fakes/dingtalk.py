@@ -5,8 +5,11 @@ One aiohttp server, in a thread of its own (the SDK makes blocking HTTP calls), 
   websocket at `/gateway` carries CALLBACK and SYSTEM frames (ping, disconnect) and takes
   ACKs. Each frame goes to one live connection; one not acknowledged in time, or whose
   connection dropped, is delivered again (to whichever connection is up), as DingTalk does.
-- the OpenAPI: access tokens, the robot's group and single-chat send, interactive cards
-  (create-and-deliver, update).
+- the OpenAPI: access tokens, the robot's group and single-chat send (text, Markdown and
+  `sampleFile` files), interactive cards (create-and-deliver to a group or a single chat,
+  update), and the older host's media upload (`/media/upload`, multipart), which keeps
+  the bytes so a test can open the file a group received. File sends can be refused for
+  a while, as a platform that is down would.
 - the sessionWebhook receiver of every group, which can be told to answer "too fast"
   (errcode 130101) or to treat its webhooks as expired.
 
@@ -45,6 +48,15 @@ def staff_id(name: str) -> str:
     return "u" + name.encode().hex()[:60]
 
 
+@dataclass(frozen=True)
+class Media:
+    """A file uploaded through the media upload."""
+
+    media_id: str
+    filename: str
+    content: bytes
+
+
 @dataclass
 class Post:
     """One message that reached a conversation, and how it got there."""
@@ -55,6 +67,9 @@ class Post:
     msgtype: str = "text"
     at_user_ids: tuple[str, ...] = ()
     at: float = field(default_factory=time.monotonic)
+    # A file message: the uploaded file it shows, and the name and type the message gave.
+    file: Media | None = None
+    file_type: str = ""
 
 
 @dataclass
@@ -118,6 +133,10 @@ class FakeDingTalk:
         self.tokens: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of OpenAPI calls
         self.drops: list[float] = []  # when connections were cut
+        self.media: dict[str, Media] = {}  # every upload, by the media id handed out
+        self.uploads: list[Media] = []
+        self.refused_file_sends = 0
+        self._refuse_files = False
         self._changed = threading.Condition()
         self._queue: list[str] = []
         self._tickets: set[str] = set()
@@ -171,6 +190,7 @@ class FakeDingTalk:
             "DINGTALK_CLIENT_ID": self.client_id,
             "DINGTALK_CLIENT_SECRET": self.client_secret,
             "DINGTALK_OPENAPI_ENDPOINT": self.url,
+            "DINGTALK_OAPI_ENDPOINT": self.url,
         }
 
     async def _open(self) -> None:
@@ -183,6 +203,7 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._single_send)
         app.router.add_post("/v1.0/card/instances/createAndDeliver", self._create_card)
         app.router.add_put("/v1.0/card/instances", self._update_card)
+        app.router.add_post("/media/upload", self._upload_media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -227,6 +248,15 @@ class FakeDingTalk:
     def group(self, conversation_id: str | None = None, title: str = "政协委员群") -> FakeGroup:
         """A group chat the robot is in."""
         return FakeGroup(self, conversation_id or f"cid{uuid.uuid4().hex[:20]}==", title)
+
+    def single_chat(self, name: str) -> FakeSingleChat:
+        """`name`'s single chat with the robot."""
+        return FakeSingleChat(self, f"cid{uuid.uuid4().hex[:20]}==", name)
+
+    def refuse_file_sends(self, refuse: bool) -> None:
+        """Answer file messages with HTTP 503 (DingTalk unavailable) until told otherwise;
+        uploads still work."""
+        self._note(lambda: setattr(self, "_refuse_files", refuse))
 
     def push(
         self, topic: str, data: dict[str, Any], *, message_id: str | None = None, copies: int = 1
@@ -545,6 +575,9 @@ class FakeDingTalk:
         body = await request.json()
         if body.get("robotCode") != self.client_id:
             return web.json_response({"code": "invalidParameter.robotCode"}, status=400)
+        refused = self._refused_file(body)
+        if refused is not None:
+            return refused
         self._record_sample(str(body["openConversationId"]), body)
         return web.json_response({"processQueryKey": uuid.uuid4().hex})
 
@@ -552,16 +585,68 @@ class FakeDingTalk:
         if not self._authorized(request):
             return web.json_response({"code": "InvalidAuthentication"}, status=401)
         body = await request.json()
+        refused = self._refused_file(body)
+        if refused is not None:
+            return refused
         for user in body.get("userIds", []):
             self._record_sample(f"user:{user}", body)
         return web.json_response({"processQueryKey": uuid.uuid4().hex})
 
     def _record_sample(self, conversation_id: str, body: dict[str, Any]) -> None:
         param = json.loads(body.get("msgParam") or "{}")
-        markdown = body.get("msgKey") == "sampleMarkdown"
-        text = str(param.get("text") if markdown else param.get("content"))
-        post = Post(conversation_id, text, "openapi", "markdown" if markdown else "text")
+        key = body.get("msgKey")
+        if key == "sampleFile":
+            media = self.media[str(param["mediaId"])]
+            post = Post(
+                conversation_id,
+                str(param.get("fileName")),
+                "openapi",
+                "file",
+                file=media,
+                file_type=str(param.get("fileType")),
+            )
+        else:
+            markdown = key == "sampleMarkdown"
+            text = str(param.get("text") if markdown else param.get("content"))
+            post = Post(conversation_id, text, "openapi", "markdown" if markdown else "text")
         self._note(lambda: self.posts.append(post))
+
+    def _refused_file(self, body: dict[str, Any]) -> web.Response | None:
+        """Check a sampleFile: DingTalk's answer if it refuses it, else None."""
+        if body.get("msgKey") != "sampleFile":
+            return None
+        if self._refuse_files:
+            self._note(lambda: setattr(self, "refused_file_sends", self.refused_file_sends + 1))
+            return web.json_response({"code": "ServiceUnavailable"}, status=503)
+        param = json.loads(body.get("msgParam") or "{}")
+        if str(param.get("mediaId")) not in self.media:
+            return web.json_response({"code": "invalidParameter.mediaId"}, status=400)
+        return None
+
+    async def _upload_media(self, request: web.Request) -> web.Response:
+        self.requests.append((request.method, request.path))
+        if request.query.get("access_token") not in self.tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        form = await request.post()
+        media = form.get("media")
+        if form.get("type") != "file" or not isinstance(media, web.FileField):
+            return web.json_response({"errcode": 40004, "errmsg": "不合法的媒体文件类型"})
+        uploaded = Media(f"@lA{uuid.uuid4().hex}", media.filename, media.file.read())
+
+        def keep() -> None:
+            self.media[uploaded.media_id] = uploaded
+            self.uploads.append(uploaded)
+
+        self._note(keep)
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": "file",
+                "media_id": uploaded.media_id,
+                "created_at": int(time.time() * 1000),
+            }
+        )
 
     async def _session_webhook(self, request: web.Request) -> web.Response:
         session = request.query.get("session", "")
@@ -589,10 +674,22 @@ class FakeDingTalk:
             return web.json_response({"code": "InvalidAuthentication"}, status=401)
         body = await request.json()
         space = str(body.get("openSpaceId", ""))
-        prefix = "dtv1.card//IM_GROUP."
-        if not space.startswith(prefix) or not body.get("cardTemplateId"):
+        # A group's card is delivered by the group's robot, a single chat's by the robot
+        # the member chats with: each names the robot's code in its deliver model.
+        if space.startswith("dtv1.card//IM_GROUP."):
+            conversation_id = space.removeprefix("dtv1.card//IM_GROUP.")
+            deliver = body.get("imGroupOpenDeliverModel") or {}
+        elif space.startswith("dtv1.card//IM_ROBOT."):
+            conversation_id = "user:" + space.removeprefix("dtv1.card//IM_ROBOT.")
+            deliver = body.get("imRobotOpenDeliverModel") or {}
+            if deliver.get("spaceType") != "IM_ROBOT":
+                return web.json_response({"code": "invalidParameter.spaceType"}, status=400)
+        else:
             return web.json_response({"code": "invalidParameter"}, status=400)
-        conversation_id = space.removeprefix(prefix)
+        if not body.get("cardTemplateId"):
+            return web.json_response({"code": "invalidParameter"}, status=400)
+        if deliver.get("robotCode") != self.client_id:
+            return web.json_response({"code": "invalidParameter.robotCode"}, status=400)
         card_id = str(body["outTrackId"])
         params = dict(body.get("cardData", {}).get("cardParamMap", {}))
         if not all(isinstance(v, str) for v in params.values()):
@@ -738,3 +835,66 @@ class FakeGroup:
             )
 
         return self.gateway.wait_until(found, timeout, f"a card 「{title}」")
+
+    def files(self) -> list[Post]:
+        """The file messages that reached the group so far."""
+        return [post for post in self.posts() if post.msgtype == "file"]
+
+    def wait_for_file(self, timeout: float = 30) -> Post:
+        """The first file message of the group, waiting for it."""
+        return self.gateway.wait_until(
+            lambda: next(iter(self.files()), None), timeout, f"a file in {self.conversation_id}"
+        )
+
+
+class FakeSingleChat(FakeGroup):
+    """A member's single chat with the robot: every message reaches it, no @ needed."""
+
+    def __init__(self, gateway: FakeDingTalk, conversation_id: str, name: str) -> None:
+        super().__init__(gateway, conversation_id, "")
+        self.name = name
+
+    @property
+    def staff_id(self) -> str:
+        """The member's staff id (where the robot's one-to-one sends and cards go)."""
+        return staff_id(self.name)
+
+    def message(self, name: str, text: str, **kwargs: Any) -> dict[str, Any]:
+        """What DingTalk sends when the member writes `text` to the robot."""
+        data = super().message(name, text, **kwargs)
+        data.update(conversationType="1", atUsers=[], isInAtList=False)
+        data.pop("conversationTitle", None)
+        data["text"] = {"content": text}
+        return data
+
+    def speak(self, recognition: str) -> str:
+        """The member sends a voice message that DingTalk transcribed as `recognition`;
+        returns the frame's id."""
+        data = self.message(self.name, "")
+        del data["text"]
+        data["msgtype"] = "audio"
+        data["content"] = {
+            "duration": "3200",
+            "downloadCode": f"dc{uuid.uuid4().hex}",
+            "recognition": recognition,
+        }
+        return self.gateway.push(ROBOT_TOPIC, data)
+
+    def posts(self) -> list[Post]:
+        """What reached the member: in the chat (webhook) or one-to-one (OpenAPI, cards)."""
+        return [
+            *self.gateway.posts_to(self.conversation_id),
+            *self.gateway.posts_to(f"user:{self.staff_id}"),
+        ]
+
+    def wait_for(self, text: str, timeout: float = 20) -> Post:
+        """The first message to the member containing `text`, waiting for it."""
+        return self.gateway.wait_until(
+            lambda: next((p for p in self.posts() if text in p.text), None),
+            timeout,
+            f"「{text}」 to {self.name}",
+        )
+
+    def card(self, timeout: float = 20) -> Card:
+        """The poll card delivered to the member, waiting for it."""
+        return self.gateway.card_in(f"user:{self.staff_id}", timeout)

@@ -223,6 +223,18 @@ class FakeWeComCallbacks:
             },
         }
 
+    def enter_chat(self, userid: str) -> Body:
+        """A member opening their single chat with the bot, as the decrypted event reads."""
+        return {
+            "msgid": f"enter-{next(_ids)}",
+            "create_time": int(self.clock.now().timestamp()),
+            "aibotid": "aibot-xieshang",
+            "chattype": "single",
+            "from": {"userid": userid},
+            "msgtype": "event",
+            "event": {"eventtype": "enter_chat"},
+        }
+
     def responses_matching(self, matches: Callable[[Body], bool]) -> list[Body]:
         """The bodies the bot posted to response_urls that match."""
         return [body for body in self.responses if matches(body)]

@@ -1,18 +1,22 @@
 """WeCom's long-connection endpoint on 127.0.0.1, speaking the 智能机器人's JSON frames.
 
-It checks the subscription, answers pings and sends with receipts, pushes members' messages
-and card clicks, and kicks out an older connection when a newer one subscribes with the
-same bot id, as WeCom does.
+It checks the subscription, answers pings and sends with receipts, pushes members' messages,
+card clicks and enter_chat events, takes chunked uploads (init, chunks, finish: checked for
+size, count and MD5, kept so a test can open the file a chat received), and kicks out an
+older connection when a newer one subscribes with the same bot id, as WeCom does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import itertools
 import json
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -22,6 +26,18 @@ SECRET = "long-connection-secret"
 _ids = itertools.count(1)
 
 Frame = dict[str, Any]
+CHUNK_LIMIT = 512 * 1024
+
+
+@dataclass
+class Upload:
+    """A chunked upload: announced, then filled chunk by chunk."""
+
+    filename: str
+    total_size: int
+    total_chunks: int
+    md5: str
+    chunks: dict[int, bytes] = field(default_factory=dict)
 
 
 class FakeWeComServer:
@@ -39,6 +55,9 @@ class FakeWeComServer:
         # Errors to answer the next sends with, e.g. (45009, "api freq out of limit").
         self.refusals: deque[tuple[int, str]] = deque()
         self.current: web.WebSocketResponse | None = None
+        # Finished uploads by media id: (file name, bytes).
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self._uploads: dict[str, Upload] = {}
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -93,8 +112,50 @@ class FakeWeComServer:
         elif ws is not self.current:
             await ws.send_json({"headers": {"req_id": req_id}, "errcode": 40001, "errmsg": "no"})
             return
+        elif frame["cmd"].startswith("aibot_upload_media_"):
+            await ws.send_json({"headers": {"req_id": req_id}, **self._upload(frame)})
+            return
         code, message = self.refusals.popleft() if self.refusals and _is_send(frame) else (0, "ok")
         await ws.send_json({"headers": {"req_id": req_id}, "errcode": code, "errmsg": message})
+
+    def _upload(self, frame: Frame) -> Frame:
+        """The receipt of an upload frame, as WeCom's documented protocol answers it."""
+        body = frame["body"]
+        cmd = frame["cmd"]
+        if cmd == "aibot_upload_media_init":
+            if body["type"] not in ("file", "image", "voice", "video"):
+                return {"errcode": 40004, "errmsg": "invalid media type"}
+            if not 1 <= body["total_chunks"] <= 100 or body["total_size"] < 5:
+                return {"errcode": 40009, "errmsg": "invalid media size"}
+            upload_id = f"upload-{next(_ids)}"
+            self._uploads[upload_id] = Upload(
+                body["filename"], body["total_size"], body["total_chunks"], body["md5"]
+            )
+            return {"errcode": 0, "errmsg": "ok", "body": {"upload_id": upload_id}}
+        upload = self._uploads.get(body.get("upload_id", ""))
+        if upload is None:
+            return {"errcode": 40001, "errmsg": "invalid upload_id"}
+        if cmd == "aibot_upload_media_chunk":
+            chunk = base64.b64decode(body["base64_data"])
+            index = body["chunk_index"]
+            if len(chunk) > CHUNK_LIMIT or not 0 <= index < upload.total_chunks:
+                return {"errcode": 40009, "errmsg": "invalid chunk"}
+            upload.chunks[index] = chunk
+            return {"errcode": 0, "errmsg": "ok"}
+        content = b"".join(upload.chunks[i] for i in sorted(upload.chunks))
+        complete = len(upload.chunks) == upload.total_chunks
+        if not complete or len(content) != upload.total_size:
+            return {"errcode": 40009, "errmsg": "chunks missing"}
+        if hashlib.md5(content, usedforsecurity=False).hexdigest() != upload.md5:
+            return {"errcode": 40009, "errmsg": "md5 mismatch"}
+        media_id = f"media-{next(_ids)}"
+        self.media[media_id] = (upload.filename, content)
+        del self._uploads[body["upload_id"]]
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "body": {"type": "file", "media_id": media_id, "created_at": str(int(time.time()))},
+        }
 
     async def push(self, cmd: str, body: Frame) -> str:
         """Deliver a callback frame on the current connection; returns its req_id."""
@@ -193,6 +254,34 @@ class FakeWeComServer:
                 "event": {"eventtype": "template_card_event", "template_card_event": details},
             },
         )
+
+    async def member_enters(self, userid: str) -> str:
+        """A member opens their single chat with the bot (the day's first visit); returns
+        the event's req_id, which a welcome must answer within 5 s. The bot keeps no record
+        of it, so it is not among the `pushed` messages the bot must record."""
+        msgid = f"enter-{next(_ids)}"
+        req_id = await self.push(
+            "aibot_event_callback",
+            {
+                "msgid": msgid,
+                "create_time": int(time.time()),
+                "aibotid": self.bot_id,
+                "chattype": "single",
+                "from": {"userid": userid},
+                "msgtype": "event",
+                "event": {"eventtype": "enter_chat"},
+            },
+        )
+        self.pushed.discard(msgid)
+        return req_id
+
+    def files(self) -> list[tuple[Frame, str, bytes]]:
+        """Every file message the bot sent, with the name and bytes of what it shows."""
+        return [
+            (frame, *self.media[frame["body"]["file"]["media_id"]])
+            for frame in self.received
+            if _is_send(frame) and frame["body"].get("msgtype") == "file"
+        ]
 
     def sent(self, cmd: str) -> list[Frame]:
         """Every frame of one command the bot sent, in order."""

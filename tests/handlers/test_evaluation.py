@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from storage.enums import Role
 from tests.support import MODERATOR, Group
@@ -139,3 +141,24 @@ async def test_statistics_are_for_the_secretary_and_moderator(group: Group) -> N
     assert "请写年份，如 /统计 2026" in bad_year
     assert this_year.startswith("**2026 年协商工作统计（群1）**")
     assert "报送 2 件（意见建议 2 条），已答复 1 件，待答复 1 件" in this_year
+
+
+async def test_statistics_with_a_workbook_follow_as_an_excel_file(group: Group) -> None:
+    await replied_and_evaluating(group)
+
+    answer = await group.answer("秘书", "/统计 2026 表格", role=Role.SECRETARY)
+    seen = await group.group_sees()
+
+    assert answer.startswith("**2026 年协商工作统计（群1）**")
+    [sent] = [m for m in group.sender.sent if m.file and m.file.source == "chat"]
+    assert sent.file is not None
+    assert sent.file.name == "协商工作统计-群1-2026.xlsx"
+    # Where a platform takes no files, the text points to the console's statistics page.
+    assert seen[-1] == (
+        "统计表格（Excel）请在协商助手后台的统计页面导出：http://127.0.0.1:8080/console/stats?year=2026"
+    )
+    [(content,)] = group.rows("SELECT content FROM chat_file WHERE id = :id", id=sent.file.id)
+    sheet = load_workbook(io.BytesIO(bytes(content))).active
+    assert sheet is not None
+    cells = [str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell]
+    assert any("报送" in cell for cell in cells)

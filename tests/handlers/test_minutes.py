@@ -55,7 +55,7 @@ async def ask_for_minutes(group: Group) -> str:
     await group.app.minutes.drain()
     seen = await group.group_sees()
     assert seen[0] == answer
-    assert len(seen) == 2
+    assert len(seen) == 3  # the answer, the minutes, their Word file
     return seen[1]
 
 
@@ -83,14 +83,46 @@ async def test_minutes_are_posted_as_markdown_and_stored_as_new_versions(group: 
     assert first.startswith("### 会议纪要：老旧小区加装电梯")
     assert first.endswith("\n\n（纪要第 1 版）")
     assert second.endswith("\n\n（纪要第 2 版）")
-    # Members have no command line: the full text is the secretary's to download.
-    assert "秘书在协商助手后台下载" in first
+    # Members have no command line: the full text follows as a file, and stays in the console.
+    assert "完整纪要（Word 版）随后发送，秘书也可在协商助手后台下载" in first
     assert "xieshang" not in first
-    assert group.sender.sent[-1].kind == "markdown"
+    assert [m.kind for m in group.sender.sent[-2:]] == ["markdown", "file"]
     assert group.rows(
         "SELECT number, method, created_by IS NOT NULL FROM minutes_version ORDER BY number"
     ) == [(1, "tfidf", True), (2, "tfidf", True)]
     assert group.count("minutes_request", "done_at IS NULL") == 0
+
+
+async def test_each_version_follows_as_its_docx_file_linked_where_files_cannot_go(
+    group: Group,
+) -> None:
+    await consultation_with_statements(group)
+    await ask_for_minutes(group)
+    await ask_for_minutes(group)
+
+    files = [m for m in group.sender.sent if m.kind == "file"]
+    [(first_id, first_docx), (second_id, _)] = group.rows(
+        "SELECT id, docx FROM minutes_version ORDER BY number"
+    )
+    assert [(f.file.source, f.file.id) for f in files if f.file] == [
+        ("minutes", first_id),
+        ("minutes", second_id),
+    ]
+    assert files[0].file is not None
+    assert files[0].file.name == "会议纪要-协商1-第1版.docx"
+    # The text is what a platform without files shows: the console's copy of that version.
+    assert files[0].body == (
+        "纪要第 1 版（Word）：http://127.0.0.1:8080/console/consultations/1/minutes/1.docx"
+        "（秘书登录协商助手后台后下载）"
+    )
+    assert Document(io.BytesIO(bytes(first_docx))).paragraphs
+    # The outbox names the version; the bytes stay in minutes_version.
+    stored = group.rows("SELECT payload FROM outbox WHERE kind = 'file' ORDER BY id")
+    payloads = [p if isinstance(p, dict) else json.loads(p) for (p,) in stored]
+    assert [p["file"] for p in payloads] == [
+        {"source": "minutes", "id": first_id, "name": "会议纪要-协商1-第1版.docx"},
+        {"source": "minutes", "id": second_id, "name": "会议纪要-协商1-第2版.docx"},
+    ]
 
 
 async def test_a_second_request_while_one_waits_is_answered_not_queued(group: Group) -> None:
@@ -213,10 +245,10 @@ async def test_the_final_minutes_are_built_after_the_close(group: Group) -> None
 
     answer = await group.answer(SECRETARY, "/纪要", role=Role.SECRETARY)
     await group.app.minutes.drain()
-    minutes = (await group.group_sees())[-1]
+    seen = await group.group_sees()
 
     assert answer == f"{SECRETARY}：正在生成已结束的协商「老旧小区加装电梯」的纪要…完成后发到群里。"
-    assert minutes.startswith("### 会议纪要：老旧小区加装电梯")
+    assert any(text.startswith("### 会议纪要：老旧小区加装电梯") for text in seen)
     assert group.rows("SELECT consultation_id, number FROM minutes_version") == [(1, 1)]
 
 

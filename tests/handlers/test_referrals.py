@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from docx import Document
 from sqlmodel import Session, col, select
 
 from bot.core.clock import ManualClock
@@ -53,6 +55,29 @@ async def as_liaison(group: Group, text: str) -> str:
 async def reminders_at(group: Group, clock: ManualClock, moment: datetime) -> list[str]:
     clock.set(moment)
     return await group.app.scheduler.run_due(moment)
+
+
+async def test_the_letter_follows_as_its_word_file_exactly_as_issued(group: Group) -> None:
+    await ready_to_refer(group)
+
+    await as_secretary(group, "/报送 #1 市民政局")
+    seen = await group.group_sees()
+
+    [sent] = [m for m in group.sender.sent if m.kind == "file"]
+    [(letter_id, docx)] = group.rows("SELECT id, docx FROM referral_letter")
+    assert sent.file is not None
+    assert (sent.file.source, sent.file.id, sent.file.name) == (
+        "letter",
+        letter_id,
+        f"报送函-{letter_id}.docx",
+    )
+    assert seen[-1] == (
+        f"报送函（协商报送〔2026〕{letter_id}号，Word）："
+        f"http://127.0.0.1:8080/console/consultations/1/letters/{letter_id}.docx"
+        "（秘书登录协商助手后台后下载）"
+    )
+    text = "\n".join(p.text for p in Document(io.BytesIO(bytes(docx))).paragraphs)
+    assert "设置降噪屏障" in text
 
 
 async def test_a_referral_posts_the_letter_with_proposers_and_seconders(group: Group) -> None:

@@ -155,7 +155,8 @@ async def test_a_consultation_walks_through_all_seven_steps(
     assert (
         main(["stats", "--year", "2026", "--format", "xlsx", "--output", str(workbook_path)]) == 0
     )
-    [referral_id] = re.findall(r"xieshang letter (\d+)", second)
+    # The letter's 文号 (协商报送〔2026〕N号) gives N, which `xieshang letter` takes.
+    [referral_id] = set(re.findall(r"协商报送〔2026〕(\d+)号", second))
     assert main(["letter", referral_id, "--output", str(letter_path)]) == 0
 
     figures = {

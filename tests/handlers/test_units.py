@@ -458,7 +458,8 @@ async def test_signoffs_and_documents_are_the_secretarys_shown_in_the_minutes_an
     await xihu.group_sees()
     await year.secretary("西湖", "/纪要")
     await year.app.minutes.drain()
-    minutes = (await xihu.group_sees())[-1]
+    # The minutes' Markdown, then its Word file (here, its link): the Markdown is last but one.
+    minutes = (await xihu.group_sees())[-2]
 
     assert refused.startswith("张三：/签批 仅限秘书使用。")
     assert also_refused.startswith("张三：/发文 仅限秘书使用。")

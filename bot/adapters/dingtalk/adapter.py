@@ -10,13 +10,19 @@ arrive over the connection the gateway opened for our client id and secret.
 
 Sending: one aiohttp session. Text goes to the message's sessionWebhook while it is valid;
 an expired or refused webhook falls back to the robot's send OpenAPI with the access token.
+A file (the minutes' DOCX) is uploaded once through the media upload (oapi) and posted with
+the robot's send OpenAPI as `sampleFile` (sessionWebhooks take no files); its media id is
+kept through delivery, so a retry or a restart posts it without uploading again. Where
+DingTalk refuses the file, the message's text (a link to the console's copy) goes instead.
 Cards (a poll) are laid out from the view their feature built (render.py) when a card
 template is configured; a click on a card goes to the dispatcher as a `CardAction` of its
 clicker and is answered in the clicker's own view of the card. Reading DingTalk's frames and
 writing its request bodies is wire.py.
 
-Every URL starts from the SDK's `DINGTALK_OPENAPI_ENDPOINT`, so an operator or a test can
-point the bot at another gateway.
+Every URL starts from the SDK's `DINGTALK_OPENAPI_ENDPOINT` (the media upload, on DingTalk's
+older host, from `DINGTALK_OAPI_ENDPOINT`), so an operator or a test can point the bot at
+another gateway. Not the SDK's `upload_to_dingtalk`: it blocks on `requests` and always
+calls oapi.dingtalk.com.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
@@ -59,21 +66,30 @@ from bot.adapters.dingtalk.wire import (
     clicked_option,
     clicked_stance,
     epoch_time,
+    file_send_body,
     robot_message,
     robot_send_body,
     webhook_body,
 )
 from bot.core.clock import Clock
+from bot.core.files import FileRef
 from bot.core.messages import Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret, remember_secret
 from bot.core.settings import Settings
 from bot.core.views import CardView, StanceView
 from bot.delivery.cards import CardIds
+from bot.delivery.files import Files
 from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
 
 THROTTLED = 130101
+# The older OpenAPI host, where the media upload lives (api.dingtalk.com has none).
+OAPI_ENDPOINT_ENV = "DINGTALK_OAPI_ENDPOINT"
+DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"
+# Media upload answers meaning "fetch a new access token" and "busy, try again".
+TOKEN_REFUSED = frozenset({40001, 40014, 42001})
+BUSY = frozenset({-1})
 # A webhook that expires within this margin is not worth a try.
 WEBHOOK_MARGIN = timedelta(seconds=60)
 # Never open connections faster than this, however often the gateway drops them.
@@ -98,6 +114,11 @@ def credentials_from_environment() -> tuple[str, str] | None:
 def openapi_endpoint() -> str:
     """Where DingTalk's OpenAPI lives: the SDK's own setting, read once at its import."""
     return str(dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT).rstrip("/")
+
+
+def oapi_endpoint() -> str:
+    """Where DingTalk's older OpenAPI lives (the media upload)."""
+    return (os.environ.get(OAPI_ENDPOINT_ENV) or DEFAULT_OAPI_ENDPOINT).rstrip("/")
 
 
 class _QuietPings(logging.Filter):
@@ -172,6 +193,8 @@ class DingTalkAdapter:
         self._client.pre_start()
         self._link: PlatformLink | None = None
         self._cards: CardIds | None = None
+        self._files: Files | None = None
+        self._oapi = oapi_endpoint()
         self._http: aiohttp.ClientSession | None = None
         self._connection_task: asyncio.Task[None] | None = None
         self._frames: set[asyncio.Task[None]] = set()
@@ -194,12 +217,20 @@ class DingTalkAdapter:
             raise RuntimeError("the DingTalk adapter has not been started")
         return self._cards
 
+    @property
+    def files(self) -> Files:
+        """The documents to post as files and DingTalk's media ids for them, once started."""
+        if self._files is None:
+            raise RuntimeError("the DingTalk adapter has not been started")
+        return self._files
+
     # -- receiving ------------------------------------------------------------------------
 
     async def start(self, link: PlatformLink) -> None:
         """Connect to the gateway in the background and keep connected until stopped."""
         self._link = link
         self._cards = link.card_ids(PLATFORM)
+        self._files = link.files(PLATFORM)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self._connection_task = asyncio.create_task(self._stay_connected())
 
@@ -334,6 +365,8 @@ class DingTalkAdapter:
     async def _send(self, message: OutgoingMessage) -> SendResult:
         if message.kind is Kind.CARD_UPDATE:
             return await self._refresh_cards(message)
+        if message.kind is Kind.FILE and message.file is not None:
+            return await self._send_file(message, message.file)
         if message.kind is Kind.CARD and message.card and self._template_of(message.card):
             return await self._send_card(message, message.card)
         if not message.body:
@@ -396,6 +429,76 @@ class DingTalkAdapter:
         result, _answer = await self._openapi("POST", path, body)
         return result
 
+    async def _send_file(self, message: OutgoingMessage, file: FileRef) -> SendResult:
+        """Post a stored document as a file: its media id if DingTalk has it, else upload it
+        first (and keep the id before posting, so a restart does not upload it twice)."""
+        media = await self.files.media(file)
+        uploaded_now = media is None
+        if media is None:
+            content = await self.files.content(file)
+            if content is None:
+                log.error("the document %s to post is gone; sending its link instead", file.key)
+                return await self._send_link(message)
+            upload = await self._upload(file, content)
+            if isinstance(upload, SendResult):
+                if not _permanent(upload):
+                    return upload
+                log.error("DingTalk refused the upload of %s (%s)", file.key, upload.error)
+                return await self._send_link(message)
+            media = upload
+            await self.files.remember(file, media)
+        body = file_send_body(self.client_id, media, file)
+        route = self._route(message)
+        if route.private_to:
+            body["userIds"] = [route.private_to]
+            path = "/v1.0/robot/oToMessages/batchSend"
+        else:
+            body["openConversationId"] = message.conversation_id
+            path = "/v1.0/robot/groupMessages/send"
+        result, _answer = await self._openapi("POST", path, body)
+        if result.ok or not _permanent(result):
+            return result
+        if not uploaded_now:
+            # A media id kept from before that DingTalk no longer takes: upload it again.
+            await self.files.forget(file)
+            return SendResult.retry(f"kept media id refused ({result.error})", after=1.0)
+        log.error("DingTalk refused the file %s (%s); sending its link", file.key, result.error)
+        return await self._send_link(message)
+
+    async def _send_link(self, message: OutgoingMessage) -> SendResult:
+        """A file's text instead of the file: where to download it."""
+        return await self._send_text(replace(message, kind=Kind.TEXT, file=None))
+
+    async def _upload(self, file: FileRef, content: bytes) -> str | SendResult:
+        """Upload a document through the media upload; its media id, or why not."""
+        assert self._http is not None
+        token = await self._access_token()
+        if not token:
+            return SendResult.retry("no DingTalk access token")
+        form = aiohttp.FormData()
+        form.add_field("type", "file")
+        form.add_field("media", content, filename=file.name, content_type=file.content_type)
+        # The token goes in the query, as the upload wants it; neither the URL nor the
+        # aiohttp error (which may quote it) is ever logged.
+        url = f"{self._oapi}/media/upload"
+        try:
+            async with self._http.post(url, params={"access_token": token}, data=form) as response:
+                status = response.status
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            return SendResult.retry(f"media upload unreachable: {type(error).__name__}")
+        answer = answer if isinstance(answer, dict) else {}
+        errcode = as_int(answer.get("errcode"))
+        media = answer.get("media_id")
+        if status == 200 and not errcode and isinstance(media, str) and media:
+            return media
+        if status == 401 or errcode in TOKEN_REFUSED:
+            self._client.reset_access_token()
+            return SendResult.retry(f"media upload: access token refused ({errcode})", after=1.0)
+        if status == 429 or status >= 500 or errcode in BUSY:
+            return SendResult.retry(f"media upload answered HTTP {status} errcode {errcode}")
+        return SendResult.retry(f"refused: media upload HTTP {status} errcode {errcode}")
+
     async def _send_card(self, message: OutgoingMessage, view: CardView) -> SendResult:
         card_id = await self.cards.card_for(
             key=view.key,
@@ -413,7 +516,8 @@ class DingTalkAdapter:
         if route.private_to:
             body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{route.private_to}"
             body["imRobotOpenSpaceModel"] = {"supportForward": False}
-            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+            # The robot the member chats with delivers it (DingTalk needs its code here too).
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": self.client_id}
         else:
             body["openSpaceId"] = f"dtv1.card//IM_GROUP.{message.conversation_id}"
             body["imGroupOpenSpaceModel"] = {"supportForward": False}

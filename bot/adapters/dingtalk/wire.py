@@ -10,6 +10,7 @@ from typing import Any
 
 from dingtalk_stream import ChatbotMessage
 
+from bot.core.files import FileRef
 from bot.core.messages import (
     CardAction,
     IncomingMessage,
@@ -54,7 +55,8 @@ def robot_message(
         return None
     is_group = message.conversation_type == GROUP_CHAT
     roles = {Role.MODERATOR} if message.is_admin and admins_are_moderators else ()
-    text = _LEADING_MENTIONS.sub("", _message_text(message)).strip()
+    voice = message.message_type == "audio"
+    text = _LEADING_MENTIONS.sub("", _message_text(message, data)).strip()
     return IncomingMessage(
         platform=PLATFORM,
         conversation_id=message.conversation_id,
@@ -67,6 +69,7 @@ def robot_message(
         addressed=bool(message.is_in_at_list) or not is_group,
         is_group=is_group,
         platform_roles=frozenset(roles),
+        voice=voice,
         # The sessionWebhook answers this conversation until it expires; in a single chat
         # the robot may also write to the member by user id.
         route=ReplyRoute(
@@ -93,11 +96,16 @@ def _mentions(message: ChatbotMessage, text: str) -> tuple[Mention, ...]:
     return tuple(Mention(user, "") for user in users)
 
 
-def _message_text(message: ChatbotMessage) -> str:
+def _message_text(message: ChatbotMessage, data: Mapping[str, Any]) -> str:
     if message.message_type == "text" and message.text is not None:
         return str(message.text.content or "")
     if message.message_type == "richText" and message.rich_text_content is not None:
         return "".join(str(p.get("text", "")) for p in message.rich_text_content.rich_text_list)
+    if message.message_type == "audio":
+        # A voice message (DingTalk passes them to a robot in single chats only) carries
+        # DingTalk's own transcript; the SDK does not read it, so it is read here.
+        content = data.get("content")
+        return str(content.get("recognition") or "") if isinstance(content, Mapping) else ""
     return ""
 
 
@@ -169,6 +177,17 @@ def robot_send_body(robot_code: str, message: OutgoingMessage, markdown: bool) -
     return {
         "robotCode": robot_code,
         "msgKey": key,
+        "msgParam": json.dumps(param, ensure_ascii=False),
+    }
+
+
+def file_send_body(robot_code: str, media_id: str, file: FileRef) -> dict[str, Any]:
+    """A file message for the robot's send OpenAPI (without the receiver): DingTalk's
+    `sampleFile`, whose media id comes from the media upload."""
+    param = {"mediaId": media_id, "fileName": file.name, "fileType": file.extension}
+    return {
+        "robotCode": robot_code,
+        "msgKey": "sampleFile",
         "msgParam": json.dumps(param, ensure_ascii=False),
     }
 

@@ -151,7 +151,8 @@ class LocalAdapter:
                 await socket.close()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Show a bot message to every tab of the conversation."""
+        """Show a bot message to every tab of the conversation (a file shows its text: the
+        local chat takes no files, and the text links to the console's copy)."""
         if not message.body:
             return SendResult.sent()  # an update of a card: the local chat has no cards
         await self._broadcast(

@@ -3,10 +3,18 @@
 Two ways in, one per deployment (see docs/wecom.md):
 - `WeComLongConnection`: the bot dials WeCom's websocket and speaks its JSON frames
   (aibot_subscribe, ping, aibot_msg_callback, aibot_event_callback, aibot_respond_msg,
-  aibot_respond_update_msg, aibot_send_msg). No public address is needed, and it is the only
-  mode in which the bot may post on its own (a poll closed by its deadline).
+  aibot_respond_welcome_msg, aibot_respond_update_msg, aibot_send_msg, and the chunked
+  upload aibot_upload_media_init/_chunk/_finish). No public address is needed, and it is
+  the only mode in which the bot may post on its own (a poll closed by its deadline) or
+  post files (the minutes' DOCX; the media id is kept three days, through delivery).
 - `WeComCallback`: WeCom posts encrypted JSON to an endpoint on the bot's web server; the
-  bot answers passively (a card update) or later through the one-shot `response_url`.
+  bot answers passively (a card update, a welcome) or later through the one-shot
+  `response_url`, which takes no files: a file goes as its text, a link to the console.
+
+A member who opens a chat with the bot (enter_chat) is welcomed at once, in answer to the
+event: WeCom takes a welcome only within 5 seconds of it. A markdown or stream message holds
+at most 20,480 bytes: the adapter tells the outbox what fits (`fits`), and the outbox sends a
+longer reply in parts.
 
 The frames are spoken here over aiohttp rather than through the community
 `wecom-aibot-sdk` (a one-person port of WeCom's Node SDK, not WeCom's own): it brings
@@ -23,12 +31,15 @@ is wire.py; laying out cards and text is render.py.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,8 +51,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential_jitter as exponential_wait
 
 from bot.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
-from bot.adapters.wecom.render import message_body, stance_card, vote_card
+from bot.adapters.wecom.render import fits, message_body, stance_card, vote_card
 from bot.adapters.wecom.wire import (
+    ENTER_CHAT,
     KICKED_OUT,
     PLATFORM,
     CardSubmit,
@@ -53,10 +65,13 @@ from bot.adapters.wecom.wire import (
 )
 from bot.core.clock import Clock
 from bot.core.dispatcher import Status
+from bot.core.files import FileRef
 from bot.core.messages import IncomingMessage, Kind, OutgoingMessage, ReplyRoute, SendResult
 from bot.core.secrets import env_secret
 from bot.core.settings import WeComSettings
 from bot.core.views import Deal, StanceView
+from bot.core.welcome import WELCOME
+from bot.delivery.files import Files
 from bot.delivery.link import PlatformLink
 
 log = logging.getLogger(__name__)
@@ -71,8 +86,23 @@ PING = "ping"
 MESSAGE_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND = "aibot_respond_msg"
+RESPOND_WELCOME = "aibot_respond_welcome_msg"
 RESPOND_UPDATE = "aibot_respond_update_msg"
 SEND = "aibot_send_msg"
+UPLOAD_INIT = "aibot_upload_media_init"
+UPLOAD_CHUNK = "aibot_upload_media_chunk"
+UPLOAD_FINISH = "aibot_upload_media_finish"
+
+# WeCom's chunked upload: at most 100 chunks of 512 KB (before base64), chunk_index from 0
+# as WeCom's own SDK sends it.
+CHUNK_BYTES = 512 * 1024
+MAX_CHUNKS = 100
+# An upload's media id works for three days; kept a little less, so it is not used late.
+MEDIA_LIFETIME = timedelta(days=3) - timedelta(hours=1)
+# Answers to an upload that mean "try again later": busy, over the call rate.
+UPLOAD_TRANSIENT = frozenset({-1, 45009})
+# A media id WeCom does not know (expired sooner than kept, or another bot's).
+INVALID_MEDIA = 40007
 
 RECEIPT_TIMEOUT = 5.0
 NOT_SAVED = "暂时无法保存，请稍后重新发送。"
@@ -135,12 +165,26 @@ class _WeComAdapter:
         self.zone = zone
         self.handles = ReplyHandles(timedelta(seconds=settings.reply_window_seconds))
         self._link: PlatformLink | None = None
+        self._files: Files | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _open(self, link: PlatformLink) -> None:
         self._link = link
+        self._files = link.files(PLATFORM)
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+
+    def fits(self, message: OutgoingMessage) -> bool:
+        """Whether the message fits one WeCom message (the outbox sends longer ones in
+        parts)."""
+        return fits(message, vote_cards=self.settings.vote_cards)
+
+    @property
+    def files(self) -> Files:
+        """The documents to post as files and WeCom's media ids for them, once started."""
+        if self._files is None:
+            raise RuntimeError("the WeCom adapter has not been started")
+        return self._files
 
     async def _close(self) -> None:
         for task in list(self._tasks):
@@ -210,8 +254,19 @@ class _WeComAdapter:
 # ---- long connection -------------------------------------------------------------------
 
 
+WELCOME_BODY = {"msgtype": "text", "text": {"content": WELCOME}}
+
+
 class SubscribeRefused(Exception):
     """WeCom refused the bot id and secret."""
+
+
+class UploadRefused(Exception):
+    """WeCom answered an upload frame with an error."""
+
+    def __init__(self, errcode: object, errmsg: object) -> None:
+        super().__init__(f"upload errcode {errcode}: {errmsg}")
+        self.transient = errcode in UPLOAD_TRANSIENT
 
 
 class NotConnected(Exception):
@@ -364,6 +419,8 @@ class WeComLongConnection(_WeComAdapter):
                 log.warning("wecom: %s frame without a body", cmd)
             elif cmd == MESSAGE_CALLBACK:
                 self._spawn(self._take_message(req_id, body))
+            elif cmd == EVENT_CALLBACK and event_type(body) == ENTER_CHAT:
+                self._spawn(self._welcome(req_id))
             elif cmd == EVENT_CALLBACK and event_type(body) == KICKED_OUT:
                 # Another process subscribed with this bot id; fighting back would only
                 # kick it out in turn, so this one stands down.
@@ -403,6 +460,16 @@ class WeComLongConnection(_WeComAdapter):
                         route=ReplyRoute(address=req_id),
                     )
                 )
+
+    async def _welcome(self, req_id: str) -> None:
+        """Welcome a member who opened a chat, in answer to the event (within its 5 s)."""
+        try:
+            receipt = await self._request(RESPOND_WELCOME, req_id, WELCOME_BODY)
+        except (NotConnected, ConnectionError, TimeoutError) as error:
+            log.warning("wecom: welcome not delivered: %s", error)
+            return
+        if receipt.get("errcode") != 0:
+            log.warning("wecom: welcome refused: %s", receipt.get("errmsg"))
 
     async def _take_card(self, req_id: str, submit: CardSubmit, body: Mapping[str, Any]) -> None:
         card = await self._answer_click(submit, body)
@@ -445,26 +512,103 @@ class WeComLongConnection(_WeComAdapter):
             return SendResult.sent()
         if not self.connected.is_set():
             return SendResult.retry("未连接企业微信", after=2)
-        now = self.clock.now()
-        content = message_body(
-            message, vote_cards=self.settings.vote_cards, stance_cards=self.settings.stance_cards
+        if message.kind is Kind.FILE and message.file is not None:
+            return await self._send_file(message, message.file)
+        vote_cards, stance_cards = self.settings.vote_cards, self.settings.stance_cards
+        return await self._post(
+            message,
+            reply=message_body(
+                message, vote_cards=vote_cards, stance_cards=stance_cards, replying=True
+            ),
+            post=message_body(message, vote_cards=vote_cards, stance_cards=stance_cards),
         )
+
+    async def _send_file(self, message: OutgoingMessage, file: FileRef) -> SendResult:
+        """Post a stored document as a file: its media id if WeCom still has it, else upload
+        it first (and keep the id before posting, so a restart does not upload it twice)."""
+        media = await self.files.media(file)
+        uploaded_now = media is None
+        if media is None:
+            content = await self.files.content(file)
+            if content is None:
+                log.error("wecom: the document %s to post is gone; sending its link", file.key)
+                return await self.send(replace(message, kind=Kind.TEXT, file=None))
+            try:
+                media = await self._upload(file, content)
+            except UploadRefused as error:
+                if error.transient:
+                    return SendResult.retry(str(error))
+                log.error("wecom: upload of %s refused (%s); sending its link", file.key, error)
+                return await self.send(replace(message, kind=Kind.TEXT, file=None))
+            except (NotConnected, ConnectionError) as error:
+                return SendResult.retry(str(error), after=2)
+            except TimeoutError:
+                return SendResult.retry("企业微信未回执上传")
+            await self.files.remember(file, media, lifetime=MEDIA_LIFETIME)
+        content_body = {"msgtype": "file", "file": {"media_id": media}}
+        result = await self._post(message, reply=content_body, post=content_body)
+        refused_media = result.error.startswith(f"errcode {INVALID_MEDIA}")
+        if not result.ok and not uploaded_now and refused_media:
+            await self.files.forget(file)  # kept longer than WeCom kept it: upload again
+        return result
+
+    async def _upload(self, file: FileRef, content: bytes) -> str:
+        """Upload a document in chunks (init, chunk × N, finish); its media id."""
+        chunks = [content[at : at + CHUNK_BYTES] for at in range(0, len(content), CHUNK_BYTES)]
+        if not chunks or len(chunks) > MAX_CHUNKS:
+            raise UploadRefused("size", f"{len(content)} 字节，超出企业微信上传限制")
+        init = await self._upload_frame(
+            UPLOAD_INIT,
+            {
+                "type": "file",
+                "filename": file.name,
+                "total_size": len(content),
+                "total_chunks": len(chunks),
+                # WeCom checks the whole file against it; not for security.
+                "md5": hashlib.md5(content, usedforsecurity=False).hexdigest(),
+            },
+        )
+        upload_id = str(init.get("upload_id") or "")
+        if not upload_id:
+            raise UploadRefused("init", "没有返回 upload_id")
+        # One chunk at a time: WeCom's own SDK learned that many at once get "system error".
+        for index, chunk in enumerate(chunks):
+            await self._upload_frame(
+                UPLOAD_CHUNK,
+                {
+                    "upload_id": upload_id,
+                    "chunk_index": index,
+                    "base64_data": base64.b64encode(chunk).decode(),
+                },
+            )
+        finished = await self._upload_frame(UPLOAD_FINISH, {"upload_id": upload_id})
+        media_id = str(finished.get("media_id") or "")
+        if not media_id:
+            raise UploadRefused("finish", "没有返回 media_id")
+        return media_id
+
+    async def _upload_frame(self, cmd: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """One upload frame and the body of WeCom's receipt."""
+        receipt = await self._request(cmd, f"{cmd}_{secrets.token_hex(8)}", body)
+        if receipt.get("errcode") != 0:
+            raise UploadRefused(receipt.get("errcode"), receipt.get("errmsg", ""))
+        answer = receipt.get("body")
+        return answer if isinstance(answer, Mapping) else {}
+
+    async def _post(
+        self, message: OutgoingMessage, *, reply: Mapping[str, Any], post: Mapping[str, Any]
+    ) -> SendResult:
+        """Send `reply` through a fresh req_id of the conversation, or `post` on the bot's
+        own when none is left."""
+        now = self.clock.now()
         handle = self.handles.take(
             message.conversation_id, message.route.address if message.route else None, now
         )
         if handle is not None:
-            cmd, req_id = RESPOND, handle
-            if content["msgtype"] == "markdown":
-                stream = {"id": secrets.token_hex(8), "finish": True}
-                body = {
-                    "msgtype": "stream",
-                    "stream": stream | {"content": content["markdown"]["content"]},
-                }
-            else:
-                body = content
+            cmd, req_id, body = RESPOND, handle, dict(reply)
         else:
             cmd, req_id = SEND, f"{SEND}_{secrets.token_hex(8)}"
-            body = {"chatid": message.conversation_id} | content
+            body = {"chatid": message.conversation_id} | dict(post)
         try:
             receipt = await self._request(cmd, req_id, body)
         except (NotConnected, ConnectionError) as error:
@@ -567,6 +711,8 @@ class WeComCallback(_WeComAdapter):
         except (ValueError, KeyError, TypeError, RecursionError):
             # RecursionError: JSON nested deeper than the parser goes.
             return web.Response(status=400, text="格式不对")
+        if body.get("msgtype") == "event" and event_type(body) == ENTER_CHAT:
+            return self._passive(request, WELCOME_BODY)  # the welcome, within WeCom's 5 s
         if body.get("msgtype") == "event":
             submit = card_submit(body)
             if submit is None:
@@ -625,6 +771,7 @@ class WeComCallback(_WeComAdapter):
             # Callback mode cannot post on its own: wait for the next message to the bot.
             return SendResult.retry("没有可用的 response_url，等成员下次 @机器人", after=60)
         try:
+            # The response_url takes no files: a file goes as its text (a link to the console).
             body = message_body(
                 message,
                 vote_cards=self.settings.vote_cards,

@@ -20,6 +20,9 @@ from bot.core.messages import (
 PLATFORM = "wecom"
 CARD_EVENT = "template_card_event"
 KICKED_OUT = "disconnected_event"
+# A member opens a chat with the bot (WeCom sends it on the first visit of the day): answered
+# with a welcome within 5 seconds, or not at all.
+ENTER_CHAT = "enter_chat"
 # A card's task_id (unique per bot; digits, letters and `_-@` only) names the card's key:
 # `xs-poll-12-<random>` for `poll:12` (cards sent before were `xs-poll-<id>-<number>-…`).
 _TASK_ID = re.compile(r"^xs-([a-z]+)-(\d+)(?:-|$)")
@@ -116,6 +119,8 @@ def incoming_message(
             route=route,
             # WeCom's callbacks name the members @-mentioned only as written in the text.
             mentions=tuple(Mention(name=name) for name in mentioned_names(text)),
+            # WeCom hands the bot a voice message as its transcript.
+            voice=body.get("msgtype") == "voice",
         )
     except ValueError:  # ids of nothing but invisible characters, or too long to keep
         return None

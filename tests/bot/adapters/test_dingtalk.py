@@ -6,6 +6,7 @@ robot's cards show, and (for the burst) what the database holds.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from docx import Document
+from openpyxl import load_workbook
 
 from bot.adapters.dingtalk.render import (
     PRIVATE_CARD_PARAMS,
@@ -38,6 +41,7 @@ from tests.fakes.dingtalk import ROBOT_TOPIC, Card, FakeDingTalk, FakeGroup, Pos
 
 ROOT = Path(__file__).resolve().parents[3]
 MODERATOR = "王主任"
+SECRETARY = "李秘书"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 TEMPLATE = "xieshang-poll.schema"
 STATEMENT_TEMPLATE = "xieshang-statement.schema"
@@ -71,6 +75,12 @@ def bot(dingtalk: FakeDingTalk, tmp_path_factory: pytest.TempPathFactory) -> Ite
         platforms__dingtalk__card_template_id=TEMPLATE,
         platforms__dingtalk__statement_card_template_id=STATEMENT_TEMPLATE,
         stances__statement_cards="true",
+        # Named in config: the secretary asks for minutes, the moderator runs a single chat
+        # (DingTalk says who is a group admin only in groups).
+        roles__secretaries=json.dumps([f"dingtalk:{staff_id(SECRETARY)}"]),
+        roles__moderators=json.dumps([f"dingtalk:{staff_id(MODERATOR)}"]),
+        # Minutes on words alone: loading the sentence model would only slow the tests.
+        minutes__vectors__enabled="false",
     )
     process = BotProcess(workdir, env).start()
     try:
@@ -113,6 +123,117 @@ def most_in_one_minute(posts: list[Post]) -> int:
     """The most messages that reached the group within any 60 seconds."""
     times = sorted(p.at for p in posts)
     return max((sum(1 for t in times if start <= t < start + 60) for start in times), default=0)
+
+
+def rows(bot: BotProcess, query: str) -> list[tuple[object, ...]]:
+    """What the bot's database holds."""
+    with sqlite3.connect(bot.workdir / "xieshang.db") as database:
+        return [tuple(row) for row in database.execute(query)]
+
+
+def discuss(group: FakeGroup) -> None:
+    """A consultation with a few opinions, in the stage where minutes may be asked for."""
+    group.say_and_wait(MODERATOR, "/协商 开始 夜市延长营业时间", admin=True)
+    group.say_and_wait(MODERATOR, "/协商 阶段 开展协商", admin=True)
+    group.say_and_wait("张三", "/意见 夜市延长到23点会影响周边居民休息")
+    group.say_and_wait("李四", "/建议 设置降噪屏障并限制外放音响")
+    group.say_and_wait("王五", "/意见 延长营业能带动就业和消费")
+
+
+def test_the_minutes_reach_the_group_as_markdown_then_as_their_word_file(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    discuss(group)
+
+    group.say(SECRETARY, "/纪要")
+    posted = group.wait_for_file()
+
+    [(consultation, number, docx)] = rows(
+        bot, "SELECT consultation_id, number, docx FROM minutes_version ORDER BY id DESC LIMIT 1"
+    )
+    texts = list(group.texts())
+    minutes = next(i for i, text in enumerate(texts) if text.startswith("### 会议纪要"))
+    assert texts.index(posted.text) == minutes + 1  # right after the Markdown, in order
+    assert posted.via == "openapi"
+    assert posted.text == f"会议纪要-协商{consultation}-第{number}版.docx"
+    assert posted.file_type == "docx"
+    assert posted.file is not None
+    assert posted.file.content == docx
+    stored = Document(io.BytesIO(docx)).paragraphs
+    received = Document(io.BytesIO(posted.file.content)).paragraphs
+    assert [p.text for p in received] == [p.text for p in stored]
+    assert "影响周边居民休息" in "\n".join(p.text for p in received)
+
+
+def test_a_restart_between_upload_and_send_posts_the_file_once(
+    dingtalk: FakeDingTalk, bot: BotProcess, group: FakeGroup
+) -> None:
+    discuss(group)
+    dingtalk.refuse_file_sends(True)
+    uploads = len(dingtalk.uploads)
+
+    group.say(SECRETARY, "/纪要")
+    dingtalk.wait_until(lambda: dingtalk.refused_file_sends >= 1, what="the file uploaded")
+    bot.kill()  # uploaded and kept, not yet sent: the process dies
+    dingtalk.refuse_file_sends(False)
+    connected = len(dingtalk.connections)
+    bot.start()
+    dingtalk.wait_connected(connected + 1)
+    posted = group.wait_for_file()
+
+    assert len(dingtalk.uploads) == uploads + 1  # the kept media id was posted, not re-uploaded
+    assert posted.file == dingtalk.uploads[-1]
+    # The group's messages go in order: once this answer arrived, nothing else is waiting.
+    group.say("张三", "/帮助")
+    group.wait_for("你现在可以")
+    assert len(group.files()) == 1
+    assert sum(text.startswith("### 会议纪要") for text in group.texts()) == 1
+
+
+def test_a_voice_message_in_a_single_chat_is_kept_as_its_transcript(
+    dingtalk: FakeDingTalk, bot: BotProcess
+) -> None:
+    chat = dingtalk.single_chat("赵六")
+
+    dingtalk.wait_acked([chat.speak("建议增加养老护理员培训补贴")])
+    answer = chat.wait_for("没有进行中的协商")
+
+    assert answer.via == "webhook"
+    assert rows(
+        bot, f"SELECT text, voice FROM inbound_event WHERE sender_id = '{chat.staff_id}'"
+    ) == [("建议增加养老护理员培训补贴", 1)]
+
+
+def test_statistics_as_a_workbook_reach_a_single_chat_as_an_excel_file(
+    dingtalk: FakeDingTalk, bot: BotProcess
+) -> None:
+    chat = dingtalk.single_chat(SECRETARY)
+
+    dingtalk.push(ROBOT_TOPIC, chat.message(SECRETARY, "/统计 2026 表格"))
+    posted = dingtalk.wait_until(
+        lambda: next((p for p in chat.posts() if p.msgtype == "file"), None), what="the file"
+    )
+
+    assert posted.conversation_id == f"user:{chat.staff_id}"  # the robot's one-to-one send
+    assert posted.file_type == "xlsx"
+    assert posted.text.endswith("-2026.xlsx")
+    assert posted.file is not None
+    workbook = load_workbook(io.BytesIO(posted.file.content))
+    assert workbook.active is not None
+    assert chat.wait_for("2026 年协商工作统计").via == "webhook"
+
+
+def test_a_poll_card_in_a_single_chat_is_delivered_by_the_robot(
+    dingtalk: FakeDingTalk, bot: BotProcess
+) -> None:
+    chat = dingtalk.single_chat(MODERATOR)
+    dingtalk.wait_acked([dingtalk.push(ROBOT_TOPIC, chat.message(MODERATOR, "/协商 开始 夜市"))])
+
+    dingtalk.push(ROBOT_TOPIC, chat.message(MODERATOR, POLL))
+    card = chat.card()
+
+    assert card.template_id == TEMPLATE
+    assert json.loads(card.params["options"])[0]["text"] == "支持"
 
 
 def test_a_member_is_answered_in_the_group_by_name(group: FakeGroup) -> None:

@@ -20,6 +20,7 @@ from bot.core.settings import (
     WebSettings,
     WeComSettings,
 )
+from bot.core.welcome import WELCOME
 from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_callback import (
@@ -32,6 +33,7 @@ from tests.fakes.wecom_callback import (
 from tests.handlers.test_polls import tally_from
 
 MODERATOR = "zhuchiren"
+SECRETARY = "mishu"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 
 
@@ -74,7 +76,7 @@ async def start_bot(
         url,
         web=WebSettings(port=0),
         platforms=PlatformSettings(wecom=WeComSettings(response_url_origins=[wecom.origin])),
-        roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"]),
+        roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"], secretaries=[f"wecom:{SECRETARY}"]),
         **overrides,
     )
     adapter = WeComCallback(
@@ -315,3 +317,34 @@ async def test_with_statement_cards_each_opinion_gets_stance_buttons_and_a_press
     assert wecom.responses_matching(markdown_with("lisi：你已反对过 #1"))
     assert bot.count("stance") == 1
     assert bot.count("outbox", "body LIKE '已记录zhangsan的意见%' AND kind = 'card'") == 1
+
+
+async def test_a_member_opening_a_chat_is_welcomed_in_the_answer_to_the_event(
+    group: CallbackGroup,
+) -> None:
+    status, reply = await group.wecom.post(group.wecom.enter_chat("zhangsan"))
+
+    assert status == 200
+    assert reply == {"msgtype": "text", "text": {"content": WELCOME}}
+
+
+async def test_a_file_goes_as_a_link_to_the_console_where_callbacks_take_none(
+    group: CallbackGroup,
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say(MODERATOR, "/协商 阶段 开展协商")
+    await group.say(SECRETARY, "/纪要")
+    await group.app.minutes.drain()
+    # Each answer needs a fresh response_url: members go on writing, as they do.
+    for member in ("zhangsan", "lisi", "wangwu"):
+        await group.say(member, f"/意见 {member}认为夜市应当延长营业")
+    await group.outbox_sends()
+
+    [minutes] = group.wecom.responses_matching(markdown_with("### 会议纪要"))
+    [link] = group.wecom.responses_matching(markdown_with("（Word）："))
+    assert group.wecom.responses.index(link) == group.wecom.responses.index(minutes) + 1
+    port = group.app.settings.web.port
+    assert link["markdown"]["content"] == (
+        f"纪要第 1 版（Word）：http://127.0.0.1:{port}/console/consultations/1/minutes/1.docx"
+        "（秘书登录协商助手后台后下载）"
+    )

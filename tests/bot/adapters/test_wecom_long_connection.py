@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -10,16 +11,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from docx import Document
 
 from bot.adapters.wecom.adapter import WeComLongConnection
+from bot.adapters.wecom.render import DESC_CHARS, MAX_CONTENT_BYTES, OPTION_CHARS, TITLE_CHARS
 from bot.core.clock import ManualClock
 from bot.core.settings import PlatformSettings, RoleSettings, Settings, WeComSettings
+from bot.core.welcome import WELCOME
 from bot.runtime.app import App
 from tests.conftest import make_settings
 from tests.fakes.wecom_long_connection import FakeWeComServer, Frame, card_of, replies_with
 from tests.handlers.test_polls import tally_from
 
 MODERATOR = "zhuchiren"
+SECRETARY = "mishu"
 POLL = "/投票 夜市延长到23点？| 支持 | 反对 | 弃权"
 
 
@@ -27,7 +32,7 @@ def wecom_settings(url: str, server: FakeWeComServer, **wecom: Any) -> Settings:
     return make_settings(
         url,
         platforms=PlatformSettings(wecom=WeComSettings(websocket_url=server.url, **wecom)),
-        roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"]),
+        roles=RoleSettings(moderators=[f"wecom:{MODERATOR}"], secretaries=[f"wecom:{SECRETARY}"]),
     )
 
 
@@ -392,3 +397,114 @@ async def test_a_press_on_the_digest_card_deals_the_next_statement_and_equals_th
     assert all(b["key"].endswith("-2") for b in mine["button_list"])  # its buttons mark #2
     await group.server.wait_for(replies_with("zhaoliu：你已赞同过 #1"))
     assert group.count("stance") == 1
+
+
+async def test_a_member_opening_a_chat_is_welcomed_in_answer_to_the_event(
+    group: WeComGroup,
+) -> None:
+    req_id = await group.server.member_enters("zhangsan")
+
+    [welcome] = await group.server.wait_for(lambda f: f["cmd"] == "aibot_respond_welcome_msg")
+
+    # Answered at once on the event's own req_id (WeCom takes no other, and only within 5 s),
+    # not queued behind the group's messages in the outbox.
+    assert welcome["headers"]["req_id"] == req_id
+    assert group.count("outbox") == 0
+    assert welcome["body"] == {"msgtype": "text", "text": {"content": WELCOME}}
+    assert "/帮助" in WELCOME
+
+
+async def test_the_minutes_follow_their_markdown_as_the_stored_word_file(
+    group: WeComGroup,
+) -> None:
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say(MODERATOR, "/协商 阶段 开展协商")
+    await group.say("zhangsan", "/意见 夜市延长到23点会影响周边居民休息")
+    await group.say("lisi", "/建议 设置降噪屏障并限制外放音响")
+    await group.say(SECRETARY, "/纪要")
+    await group.app.minutes.drain()
+    await group.outbox_sends()
+
+    [minutes] = await group.server.wait_for(replies_with("### 会议纪要"))
+    [(frame, name, content)] = group.server.files()
+    with group.app.engine.connect() as db:
+        [(docx,)] = db.exec_driver_sql("SELECT docx FROM minutes_version").all()
+    assert group.server.received.index(frame) > group.server.received.index(minutes)
+    assert name == "会议纪要-协商1-第1版.docx"
+    assert content == bytes(docx)
+    assert "影响周边居民休息" in "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    assert frame["body"]["msgtype"] == "file"
+
+
+async def test_a_reply_of_30000_bytes_arrives_as_two_messages_in_order(
+    group: WeComGroup,
+) -> None:
+    sentence = "夜市延长营业时间需要统筹考虑周边居民的休息、交通和环境卫生。"
+    long_suggestion = (sentence * 70)[:1990]
+    await group.say(MODERATOR, "/协商 开始 夜市延长营业时间")
+    await group.say(MODERATOR, "/协商 阶段 开展协商")
+    for number in range(1, 6):
+        await group.say(f"weiyuan{number}", f"/建议 {number}号：{long_suggestion}")
+    await group.say(MODERATOR, "/协商 阶段 报送意见")
+    await group.outbox_sends()
+    sent_before = len(group.server.received)
+
+    await group.say(SECRETARY, "/报送 #1 #2 #3 #4 #5 市民政局")
+    await group.outbox_sends()
+    with group.app.engine.connect() as db:
+        [(letter,)] = db.exec_driver_sql("SELECT markdown FROM referral_letter").all()
+    await group.server.wait_for(lambda f: f["body"].get("msgtype") == "file")
+
+    texts = [
+        (frame["body"].get("stream") or frame["body"].get("markdown"))["content"]
+        for frame in group.server.received[sent_before:]
+        if frame["cmd"] in ("aibot_respond_msg", "aibot_send_msg")
+        and frame["body"]["msgtype"] in ("stream", "markdown")
+    ]
+    notice, *letter_parts = texts
+    assert notice.startswith("报送 #1：#1–#5 已报送市民政局")
+    assert 20480 < len(letter.encode()) <= 2 * MAX_CONTENT_BYTES
+    assert len(letter_parts) == 2
+    assert all(len(part.encode()) <= MAX_CONTENT_BYTES for part in letter_parts)
+    first, second = letter_parts
+    assert first.startswith("协商报送〔2026〕1号")
+    assert second.endswith(letter.rsplit("\n", 1)[1])  # the letter's date, last
+    # Nothing lost, nothing twice: the two parts are the letter, cut at a line break.
+    assert (first + second).replace("\n", "") == letter.replace("\n", "")
+
+
+async def test_a_long_question_is_cut_to_what_the_card_shows_with_the_whole_text_beside(
+    group: WeComGroup,
+) -> None:
+    question = "是否支持将夜市的营业时间从晚上十点延长到晚上十一点半，并在周末再延长半小时？"
+    options = ["支持延长到十一点半并在周末再延长", "只在周末延长营业时间", "维持现状"]
+
+    card = await group.open_poll(f"/投票 {question} | {' | '.join(options)}")
+
+    [frame] = [f for f in group.server.received if "template_card" in f.get("body", {})]
+    texts = [o["text"] for o in card["checkbox"]["option_list"]]
+    assert len(card["main_title"]["title"]) <= TITLE_CHARS
+    assert card["main_title"]["title"].endswith("…")
+    assert len(card["main_title"]["desc"]) <= DESC_CHARS
+    assert all(len(text) <= OPTION_CHARS for text in texts)
+    assert texts[2] == "维持现状（0）"
+    # The card's message carries the poll's whole text: nothing is lost to the cut.
+    assert frame["body"]["msgtype"] == "stream_with_template_card"
+    whole = frame["body"]["stream"]["content"]
+    assert question in whole
+    assert all(option in whole for option in options)
+
+
+async def test_a_voice_message_is_kept_as_its_transcript_marked_as_voice(
+    group: WeComGroup,
+) -> None:
+    await group.server.push(
+        "aibot_msg_callback",
+        {"msgid": "voice-1", "chattype": "single", "from": {"userid": "zhangsan"}}
+        | {"msgtype": "voice", "voice": {"content": "建议夜市增设公共厕所"}},
+    )
+    await group.all_committed()
+
+    with group.app.engine.connect() as db:
+        kept = db.exec_driver_sql("SELECT text, voice FROM inbound_event").all()
+    assert [tuple(row) for row in kept] == [("建议夜市增设公共厕所", True)]

@@ -26,6 +26,46 @@ async def post_card(ctx: Context, args: NoArgs) -> None:
     ctx.post(f"{ctx.member_name}的卡片", markdown=True)
 
 
+long_replies = Router("long")
+PARAGRAPHS = ["第一段" + "甲" * 60, "第二段" + "乙" * 60, "第三段" + "丙" * 60]
+
+
+@long_replies.command("长文", usage="/长文", summary="发一篇三段的长文")
+async def post_long_text(ctx: Context, args: NoArgs) -> None:
+    """Post a reply longer than one message of a small platform."""
+    ctx.post("\n\n".join(PARAGRAPHS), markdown=True)
+
+
+async def test_a_reply_too_long_for_the_platform_goes_in_parts_in_order_none_twice(
+    group: Group, clock: ManualClock, sender: RecordingSender
+) -> None:
+    group.app.dispatcher.commands = CommandTable([*ROUTERS, long_replies])
+    sender.fits = lambda message: len(message.body) <= 100  # type: ignore[attr-defined]
+    take = sender.send
+    tries = 0
+
+    async def refuse_the_second(message: OutgoingMessage) -> SendResult:
+        nonlocal tries
+        tries += 1
+        if tries == 2:
+            return SendResult.retry("connection reset", after=30)
+        return await take(message)
+
+    sender.send = refuse_the_second  # type: ignore[method-assign]
+    await group.say(MODERATOR, "/长文")
+    first = await group.group_sees()
+    [(rest,)] = group.rows("SELECT body FROM outbox WHERE status = 'pending'")
+    clock.advance(timedelta(seconds=30))
+    later = await group.group_sees()
+
+    # The first part went, the second was refused: the row keeps the second and third in
+    # its place, and they follow in order; nothing is sent twice.
+    assert first == PARAGRAPHS[:1]
+    assert rest == "\n\n".join(PARAGRAPHS[1:])
+    assert later == PARAGRAPHS[1:]
+    assert group.count("outbox", "status = 'pending'") == 0
+
+
 async def test_a_busy_group_gets_at_most_twenty_messages_a_minute(
     group: Group, clock: ManualClock
 ) -> None:
