@@ -33,7 +33,7 @@ browser:
 	fi
 
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The local PostgreSQL of CI machines; without it the PostgreSQL rows are left out.
 XIESHANG_BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test

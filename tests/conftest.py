@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.runtime.app import App
 from minutes import E5Embedder
+from storage.engine import make_engine, upgrade_database
 from tests.support import Group, RecordingSender
 
 PG_ENV = "XIESHANG_TEST_DATABASE_URL"
@@ -39,15 +42,96 @@ def postgres_schema_url(base: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The same test on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on: every test that takes a database runs on both."""
+    if request.param == "postgres" and not os.environ.get(PG_ENV):
+        pytest.skip(f"{PG_ENV} is not set, so the PostgreSQL variant is skipped")
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database, on SQLite and on PostgreSQL (for tests of migrations and of how
+    the bot starts on a new database)."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'xieshang.db'}"
         return
+    yield from postgres_schema_url(os.environ[PG_ENV])
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest schema, made once: a copy is a new test's database,
+    where running every migration again cost most of a short test's time."""
+    path = tmp_path_factory.mktemp("template") / "xieshang.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str]:
+    """A PostgreSQL database at the newest schema, made once per test process, that each
+    test's database is created from (CREATE DATABASE … TEMPLATE copies it in a moment)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"{PG_ENV} is not set, so the PostgreSQL variant is skipped")
-    yield from postgres_schema_url(base)
+        yield ""
+        return
+    name = f"xieshang_template_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin(base) as admin:
+        admin.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_postgres_database(base, name))
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield name
+    finally:
+        with _postgres_admin(base) as admin:
+            admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _postgres_admin(base: str) -> Iterator[sa.Connection]:
+    """A connection to the test database outside any transaction (CREATE DATABASE needs it)."""
+    engine = sa.create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _postgres_database(base: str, name: str) -> str:
+    """The URL of another database on the server of `base`."""
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def ready_database_url(
+    backend: str,
+    tmp_path: Path,
+    _sqlite_template: Path,
+    _postgres_template: str,
+) -> Iterator[str]:
+    """A database already at the newest schema, on SQLite and on PostgreSQL, for tests of
+    what the bot does rather than of how its schema is made."""
+    if backend == "sqlite":
+        path = tmp_path / "xieshang.db"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    base = os.environ[PG_ENV]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin(base) as admin:
+        admin.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template}"')
+    try:
+        yield _postgres_database(base, name)
+    finally:
+        with _postgres_admin(base) as admin:
+            admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -112,9 +196,11 @@ async def running_app(
 
 
 @pytest.fixture
-async def app(database_url: str, clock: ManualClock, sender: RecordingSender) -> AsyncIterator[App]:
+async def app(
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
+) -> AsyncIterator[App]:
     """A started bot on the test database, with no web server and jobs fired by hand."""
-    async with running_app(make_settings(database_url), clock, sender) as bot:
+    async with running_app(make_settings(ready_database_url), clock, sender) as bot:
         yield bot
 
 

@@ -45,7 +45,6 @@ async def reminders_at(group: Group, clock: ManualClock, moment: datetime) -> li
 async def test_a_consultation_walks_through_all_seven_steps(
     group: Group,
     clock: ManualClock,
-    database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -150,7 +149,7 @@ async def test_a_consultation_walks_through_all_seven_steps(
     assert "评价 3 份，办理平均 3.7 分，结果平均 3.0 分" in stats
 
     # The secretary's exports open as real DOCX and XLSX files.
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", group.app.settings.database.url)
     workbook_path, letter_path = tmp_path / "统计.xlsx", tmp_path / "报送函.docx"
     assert (
         main(["stats", "--year", "2026", "--format", "xlsx", "--output", str(workbook_path)]) == 0

@@ -188,9 +188,9 @@ class ProcessSender(RecordingSender):
 
 
 async def test_two_processes_keep_one_groups_order_and_limit(
-    database_url: str, group: Group, clock: ManualClock
+    backend: str, group: Group, clock: ManualClock
 ) -> None:
-    if database_url.startswith("sqlite"):
+    if backend == "sqlite":
         pytest.skip("several processes share one database only on PostgreSQL")
     group.app.dispatcher.commands = CommandTable([*ROUTERS, cards])
     await group.app.outbox.stop()  # only the two processes below send
