@@ -28,6 +28,7 @@ from reports.letter import (
 )
 from storage.consultations import get_consultation
 from storage.enums import LetterKind, ReplyClass, Role, Stage
+from storage.groups import KnownMember, grant_role
 from storage.opinions import get_opinions
 from storage.referrals import (
     create_referral,
@@ -55,7 +56,7 @@ DEPARTMENT_LIMIT = 64
 CO_DEPARTMENT_LIMIT = 10
 _SEPARATORS = re.compile(r"[、，,;；\s]+")
 _REFS_HEAD = re.compile(r"\s*((?:[#＃]\s*\d+\s*[,，、]?\s*)+)")
-_KEYWORDS = re.compile(r"(协办|期限)")
+_KEYWORDS = re.compile(r"(协办|期限|联络员)")
 _DEADLINE_AT_END = re.compile(r"\s*期限\s*(\S+)\s*$")
 
 
@@ -124,12 +125,14 @@ def _departments(text: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class ReferralSpec:
-    """`#12 #15 市民政局 [协办 市财政局、市住建局] [期限 30天]`."""
+    """`#12 #15 市民政局 [协办 市财政局、市住建局] [期限 30天] [联络员 @李华]`."""
 
     numbers: tuple[int, ...]
     lead: str
     co: tuple[str, ...]
     deadline: DeadlineSpec | None
+    # The department's liaison as written after 联络员 (an @ names a member of the group).
+    liaison: str = ""
 
     @classmethod
     def parse(cls, raw: str) -> Self:
@@ -148,6 +151,7 @@ class ReferralSpec:
             raise UsageError("主办单位只能写一个，其他单位请写在「协办」之后。")
         co: list[str] = []
         deadline = None
+        liaison = ""
         seen: set[str] = set()
         for keyword, value in zip(pieces[1::2], pieces[2::2], strict=True):
             if keyword in seen:
@@ -157,17 +161,24 @@ class ReferralSpec:
                 co = [name for name in _departments(value) if name != lead[0]]
                 if not co:
                     raise UsageError("请在「协办」后写出协办单位。")
+            elif keyword == "联络员":
+                liaison = value.strip().lstrip("@＠").strip()
+                if not liaison or len(liaison) > DEPARTMENT_LIMIT:
+                    raise UsageError("请在「联络员」后 @ 部门联络员，如 联络员 @李华。")
             else:
                 deadline = DeadlineSpec.parse(value)
         if len(co) > CO_DEPARTMENT_LIMIT:
             raise UsageError(f"协办单位最多 {CO_DEPARTMENT_LIMIT} 个。")
-        return cls(numbers, lead[0], tuple(co), deadline)
+        return cls(numbers, lead[0], tuple(co), deadline, liaison)
 
 
 @router.command(
     "报送",
     "refer",
-    usage="/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天｜12月31日｜下周五]",
+    usage=(
+        "/报送 #编号… <主办单位> [协办 <单位、单位>] [期限 30天｜12月31日｜下周五]"
+        " [联络员 @姓名]"
+    ),
     summary="把意见建议报送部门办理，并生成报送函",
     roles=[Role.SECRETARY],
     stages=[Stage.REFER],
@@ -212,13 +223,39 @@ async def refer_suggestions(ctx: Context, args: ReferralSpec) -> None:
     assert referral.id is not None
     arm_next_reminder(ctx, referral)
     co = f"，{'、'.join(args.co)}协办" if args.co else ""
+    liaison = _appoint_liaison(ctx, args.liaison)
     ctx.post(
         f"报送 #{referral.number}：{format_refs(args.numbers)} 已报送{args.lead}{co}，"
         f"请于 {short_date(due_on)} 前答复。"
+        + (f"联络员 @{liaison.name} 可发送 /反馈 #{referral.number} 录入答复。" if liaison else ""),
+        mentions=(liaison.user_id,) if liaison else (),
     )
     letter = issue_letter(ctx, referral)
     ctx.post(letter.markdown, markdown=True)
     post_letter_file(ctx, referral, letter)
+
+
+def _appoint_liaison(ctx: Context, written: str) -> KnownMember | None:
+    """The department's liaison named with `联络员 @李华`, given the liaison's role in the
+    group (so they may record the reply); UserError when the @ names no member the group
+    knows (they must have written in it once)."""
+    if not written:
+        return None
+    member = next(
+        (m for m in ctx.mentioned_members() if m is not None and written in (m.name, m.user_id)),
+        None,
+    )
+    if member is None:
+        raise UserError(f"群里还没有「{written}」的发言记录：请联络员先在群里说一句话，再 @ 他。")
+    grant_role(
+        ctx.session,
+        member_id=member.id,
+        group_id=ctx.group_id,
+        role=Role.LIAISON,
+        granted_by=ctx.member_id,
+        now=ctx.now,
+    )
+    return member
 
 
 def issue_letter(

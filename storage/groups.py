@@ -165,3 +165,27 @@ def group_members(session: Session, *, group_id: int) -> list[KnownMember]:
         .order_by(col(Member.id))
     ).all()
     return [KnownMember(m.id, m.user_id, m.name) for m in rows if m.id is not None]
+
+
+def grant_role(
+    session: Session,
+    *,
+    member_id: int,
+    group_id: int,
+    role: Role,
+    granted_by: int | None,
+    now: datetime,
+) -> None:
+    """Give a member a role in one group (kept if they have it already)."""
+    statement = (
+        insert(session, MemberRole)
+        .values(
+            member_id=member_id,
+            group_id=group_id,
+            role=role,
+            granted_by=granted_by,
+            granted_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["member_id", "group_id", "role"])
+    )
+    session.execute(statement)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from docx import Document
 from sqlmodel import Session, col, select
 
 from bot.core.clock import ManualClock
+from bot.core.messages import Mention
 from bot.runtime.app import App
 from storage.engine import make_engine, upgrade_database
 from storage.enums import Role
@@ -474,3 +476,32 @@ async def test_letters_posted_before_the_upgrade_keep_their_number_date_and_dead
     assert "请于2027年1月6日前答复" in letters[0][4]
     assert letters[0][4].endswith("2026年12月7日")
     assert "请于2026年12月31日前答复" in letters[1][4]
+
+
+async def test_a_liaison_named_with_an_at_may_record_the_reply_and_is_told(
+    group: Group, sender: RecordingSender
+) -> None:
+    await ready_to_refer(group)
+    await group.say("李华", "大家好，我是市民政局联络员")
+    refer = replace(
+        group.message("秘书", "/报送 #1 市民政局 期限 30天 联络员 @李华", role=Role.SECRETARY),
+        mentions=(Mention(user_id="id-李华", name="李华"),),
+    )
+
+    await group.app.dispatcher.dispatch(refer)
+    await group.group_sees()
+    reply = await group.answer("李华", "/反馈 #1 A 已在试点社区设置降噪屏障")
+    stranger = replace(
+        group.message("秘书", "/报送 #2 市城管局 联络员 @王芳", role=Role.SECRETARY),
+        mentions=(Mention(name="王芳"),),
+    )
+    refused = await group.app.dispatcher.dispatch(stranger)
+
+    announcement = next(m for m in sender.sent if "报送 #1：" in m.body)
+    assert "联络员 @李华 可发送 /反馈 #1 录入答复" in announcement.body
+    assert "id-李华" in announcement.mentions
+    assert "仅限" not in reply  # the role came with the @
+    assert group.count("referral_reply") == 1
+    assert "王芳" in refused.replies[0]
+    assert "发言记录" in refused.replies[0]
+    assert group.count("referral") == 1
