@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from bot.core.files import FileRef
 from bot.core.text import clean_field, clean_member_text
@@ -191,11 +190,6 @@ class SendResult:
     def retry(cls, error: str, after: float | None = None) -> SendResult:
         """The platform refused for now (throttled, unreachable); the row stays queued."""
         return cls(ok=False, retry_after=after, error=error)
-
-
-def as_json_object(value: Any) -> dict[str, Any]:
-    """`value` if it is a JSON object, else an empty one (rows written by older code)."""
-    return value if isinstance(value, dict) else {}
 
 
 _MENTIONED = re.compile(r"[@＠]([^\s@＠，,：:。]+)")
