@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 
 class Role(StrEnum):
@@ -186,12 +187,12 @@ class UnitLevel(StrEnum):
     @property
     def label(self) -> str:
         """The Chinese name, as the CPPCC's tables write it."""
-        return _LEVEL_LABELS[self][0]
+        return _LEVEL_LABELS[self].label
 
     @property
     def short(self) -> str:
         """`县级`: short enough for a sheet's name."""
-        return _LEVEL_LABELS[self][1]
+        return _LEVEL_LABELS[self].short
 
     @property
     def rank(self) -> int:
@@ -208,11 +209,16 @@ class UnitLevel(StrEnum):
         return None
 
 
+class _LevelLabels(NamedTuple):
+    label: str
+    short: str
+
+
 _LEVEL_LABELS = {
-    UnitLevel.PROVINCE: ("省", "省级"),
-    UnitLevel.CITY: ("市", "市级"),
-    UnitLevel.COUNTY: ("县（市、区）", "县级"),
-    UnitLevel.TOWNSHIP: ("乡镇（街道）", "乡镇级"),
+    UnitLevel.PROVINCE: _LevelLabels("省", "省级"),
+    UnitLevel.CITY: _LevelLabels("市", "市级"),
+    UnitLevel.COUNTY: _LevelLabels("县（市、区）", "县级"),
+    UnitLevel.TOWNSHIP: _LevelLabels("乡镇（街道）", "乡镇级"),
 }
 _LEVEL_NAMES = {
     UnitLevel.PROVINCE: frozenset({"省", "省级"}),

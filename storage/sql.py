@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
@@ -69,6 +70,15 @@ def connection(session: Session) -> Connection:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Behind:
+    """Rows of one kind waiting to be written, keyed by what makes each unique, and the
+    function that writes them."""
+
+    writer: Callable[[Session, list[Any]], None]
+    rows: dict[Any, Any]
+
+
 def write_behind(
     session: Session, name: str, writer: Callable[[Session, list[Any]], None]
 ) -> dict[Any, Any]:
@@ -79,27 +89,26 @@ def write_behind(
     `flush_behind` writes them: before commit (a session hook), before anything reads that
     kind of row back in the same transaction, and at the end of each savepoint.
     """
-    behind: dict[str, tuple[Callable[[Session, list[Any]], None], dict[Any, Any]]]
-    behind = session.info.setdefault("behind", {})
+    behind: dict[str, _Behind] = session.info.setdefault("behind", {})
     if name not in behind:
-        behind[name] = (writer, {})
+        behind[name] = _Behind(writer, {})
     session.info["behind_added"] = session.info.get("behind_added", 0) + 1
-    return behind[name][1]
+    return behind[name].rows
 
 
 def flush_behind(session: Session) -> None:
     """Write every row waiting in `write_behind`, in the order of their keys (so two
     transactions writing the same keys take their locks in the same order)."""
-    behind = session.info.pop("behind", None)
-    for writer, rows in (behind or {}).values():
-        if rows:
-            writer(session, [rows[key] for key in sorted(rows)])
+    behind: dict[str, _Behind] = session.info.pop("behind", None) or {}
+    for kind in behind.values():
+        if kind.rows:
+            kind.writer(session, [kind.rows[key] for key in sorted(kind.rows)])
 
 
 def pending(session: Session, name: str) -> bool:
     """Whether rows of kind `name` wait to be written."""
-    behind = session.info.get("behind") or {}
-    return name in behind and bool(behind[name][1])
+    behind: dict[str, _Behind] = session.info.get("behind") or {}
+    return name in behind and bool(behind[name].rows)
 
 
 def drop_behind(session: Session) -> None:

@@ -210,7 +210,7 @@ class MinutesWorker:
             (request.platform, request.conversation_id): {kind for kind, _, _ in posts}
         }
         # What replay prints of a build: the Markdown (or the failure), as the group reads it.
-        body = posts[0][1]
+        _, body, _ = posts[0]
         return touched, Posted(request.platform, request.conversation_id, body, number)
 
     def _docx_post(

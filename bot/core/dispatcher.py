@@ -145,19 +145,27 @@ JobRunner = Callable[[ScheduledJob], None]
 Touched = dict[tuple[str, str], set[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """A batch the dispatcher committed: when, and how many messages it held."""
+
+    at: datetime
+    messages: int
+
+
 class LastSecond:
     """How many messages the dispatcher committed in the last second, by the app's clock:
     background work (sentence vectors) waits while members are busy."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._batches: deque[tuple[datetime, int]] = deque()
+        self._batches: deque[_Committed] = deque()
         self._messages = 0
 
     def add(self, messages: int) -> None:
         """A batch of `messages` was committed now."""
         now = self._clock.now()
-        self._batches.append((now, messages))
+        self._batches.append(_Committed(now, messages))
         self._messages += messages
         self._forget_before(now - timedelta(seconds=1))
 
@@ -167,8 +175,8 @@ class LastSecond:
         return self._messages
 
     def _forget_before(self, moment: datetime) -> None:
-        while self._batches and self._batches[0][0] <= moment:
-            self._messages -= self._batches.popleft()[1]
+        while self._batches and self._batches[0].at <= moment:
+            self._messages -= self._batches.popleft().messages
 
 
 class Dispatcher:
