@@ -72,10 +72,10 @@ async def test_statistics_count_the_same_members(group: Group) -> None:
 
 @pytest.fixture
 async def configured_app(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> AsyncIterator[App]:
     """A bot whose config names a secretary."""
-    settings = make_settings(database_url, roles=RoleSettings(secretaries=["test:id-刘秘书"]))
+    settings = make_settings(ready_database_url, roles=RoleSettings(secretaries=["test:id-刘秘书"]))
     async with running_app(settings, clock, sender) as bot:
         yield bot
 

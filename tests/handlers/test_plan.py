@@ -142,11 +142,11 @@ async def test_members_attach_research_notes_for_the_minutes(group: Group) -> No
 
 @pytest.fixture
 async def configured_app(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> AsyncIterator[App]:
     """A bot whose config knows sectors, a secretary and a leader."""
     settings = make_settings(
-        database_url,
+        ready_database_url,
         roles=RoleSettings(secretaries=["test:id-秘书"]),
         attendance=AttendanceSettings(
             sectors=[

@@ -376,9 +376,9 @@ def bot(url: str, clock: ManualClock, sender: RecordingSender) -> App:
 
 
 async def test_reminders_survive_a_restart_and_are_not_sent_twice(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    first = bot(database_url, clock, sender)
+    first = bot(ready_database_url, clock, sender)
     await first.start()
     group = Group(first, clock, sender)
     await ready_to_refer(group)
@@ -387,7 +387,7 @@ async def test_reminders_survive_a_restart_and_are_not_sent_twice(
     # As if the process died after posting but before the scheduler dropped the job.
     await first.stop()
 
-    second = bot(database_url, clock, sender)
+    second = bot(ready_database_url, clock, sender)
     await second.start()
     try:
         group = Group(second, clock, sender)

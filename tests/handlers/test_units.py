@@ -171,10 +171,10 @@ async def hold_two_years(app: App, clock: ManualClock, sender: RecordingSender) 
 
 @pytest.fixture
 async def xihu_only(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> AsyncIterator[Year]:
     """The bot with the tree of units, after 西湖's session alone."""
-    async with running_app(make_settings(database_url, units=UNITS), clock, sender) as app:
+    async with running_app(make_settings(ready_database_url, units=UNITS), clock, sender) as app:
         year = Year(app, clock, {"西湖": Group(app, clock, sender, "西湖")})
         await night_market_in_xihu(year)
         clock.set(at(2026, 1, 10))
@@ -183,10 +183,10 @@ async def xihu_only(
 
 @pytest.fixture
 async def year(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> AsyncIterator[Year]:
     """The bot with the tree of units, after two years of consultations."""
-    async with running_app(make_settings(database_url, units=UNITS), clock, sender) as app:
+    async with running_app(make_settings(ready_database_url, units=UNITS), clock, sender) as app:
         yield await hold_two_years(app, clock, sender)
 
 
@@ -303,12 +303,12 @@ HOME = {
 
 
 async def test_the_year_adds_up_at_every_level_meets_quotas_and_reads_back_the_same(
-    year: Year, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    year: Year, ready_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One scenario read three ways, since holding the two years is what takes the time.
     every_level_is_the_sum_of_its_children_and_of_the_records(year)
     await quota_progress_of_a_unit_with_five_and_one_with_seven_sessions(year)
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     the_year_table_reads_back_from_xlsx_and_json_with_the_same_numbers(year, tmp_path)
 
 

@@ -72,14 +72,14 @@ async def endpoint() -> AsyncIterator[FakeEmbeddings]:
 @pytest.fixture
 async def app(
     endpoint: FakeEmbeddings,
-    database_url: str,
+    ready_database_url: str,
     clock: ManualClock,
     sender: RecordingSender,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[App]:
     monkeypatch.setenv("XIESHANG_EMBEDDINGS_API_KEY", KEY)
     vectors = {"base_url": endpoint.url, "model": "fake-embed", "batch_size": 5}
-    settings = make_settings(database_url, minutes={"vectors": vectors})
+    settings = make_settings(ready_database_url, minutes={"vectors": vectors})
     bot = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
     await bot.start()
     yield bot
@@ -134,6 +134,9 @@ async def look_busy(app: App, clock: ManualClock, sender: RecordingSender) -> No
     await burst.deliver(
         [burst.message(f"委员{n}", "收到") for n in range(BUSY_MESSAGES_PER_SECOND + 1)]
     )
+    # The background loop, woken by a commit before the whole burst was in, may still be
+    # looking for statements: let it finish, or it would find the next ones.
+    await app.minutes.drain()
 
 
 async def test_vectors_wait_while_the_dispatcher_is_busy(

@@ -29,9 +29,11 @@ def stored_version(group: Group) -> tuple[str, dict[str, object], list[str]]:
 
 
 async def test_statements_get_vectors_once_and_the_minutes_use_them(
-    database_url: str, clock: ManualClock, sender: RecordingSender, bundled_model: E5Embedder
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender, bundled_model: E5Embedder
 ) -> None:
-    settings = make_settings(database_url, minutes={"vectors": {"enabled": True, "batch_size": 8}})
+    settings = make_settings(
+        ready_database_url, minutes={"vectors": {"enabled": True, "batch_size": 8}}
+    )
     app = App(settings, clock=clock, adapters=[sender], secret=b"k", serve_web=False)
     await app.start()
     try:
@@ -59,9 +61,9 @@ async def test_statements_get_vectors_once_and_the_minutes_use_them(
 
 
 async def test_minutes_asked_right_after_the_discussion_use_every_statements_vector(
-    database_url: str, clock: ManualClock, sender: RecordingSender, bundled_model: E5Embedder
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender, bundled_model: E5Embedder
 ) -> None:
-    settings = make_settings(database_url, minutes={"vectors": {"enabled": True}})
+    settings = make_settings(ready_database_url, minutes={"vectors": {"enabled": True}})
     group, seen = await night_market_minutes(settings, clock, sender)
 
     assert group.count("statement_vector") == len(NIGHT_MARKET)
@@ -71,14 +73,17 @@ async def test_minutes_asked_right_after_the_discussion_use_every_statements_vec
 
 
 async def test_minutes_come_on_words_alone_when_the_model_cannot_load_and_say_so(
-    database_url: str, clock: ManualClock, sender: RecordingSender, monkeypatch: pytest.MonkeyPatch
+    ready_database_url: str,
+    clock: ManualClock,
+    sender: RecordingSender,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     class Unloadable:
         def __init__(self, threads: int) -> None:
             raise OSError("model file missing")
 
     monkeypatch.setattr("workers.vectors.E5Embedder", Unloadable)
-    settings = make_settings(database_url, minutes={"vectors": {"enabled": True}})
+    settings = make_settings(ready_database_url, minutes={"vectors": {"enabled": True}})
     group, seen = await night_market_minutes(settings, clock, sender)
 
     assert group.rows("SELECT number, method FROM minutes_version") == [(1, "tfidf")]
@@ -92,9 +97,9 @@ async def test_minutes_come_on_words_alone_when_the_model_cannot_load_and_say_so
 
 
 async def test_minutes_with_vectors_turned_off_say_they_used_words_alone(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    group, seen = await night_market_minutes(make_settings(database_url), clock, sender)
+    group, seen = await night_market_minutes(make_settings(ready_database_url), clock, sender)
 
     assert group.count("statement_vector") == 0
     markdown, body, paragraphs = stored_version(group)

@@ -47,11 +47,11 @@ TEMPLATE = "xieshang-poll.schema"
 STATEMENT_TEMPLATE = "xieshang-statement.schema"
 
 
-def bot_env(dingtalk: FakeDingTalk, database_url: str, **settings: str) -> dict[str, str]:
+def bot_env(dingtalk: FakeDingTalk, url: str, **settings: str) -> dict[str, str]:
     """What `xieshang run` needs to use the fake DingTalk and the test's database."""
     return {
         **dingtalk.env(),
-        "XIESHANG_DATABASE__URL": database_url,
+        "XIESHANG_DATABASE__URL": url,
         "XIESHANG_PLATFORMS__DINGTALK__THROTTLED_RETRY_SECONDS": "0.5",
         **{f"XIESHANG_{key.upper()}": value for key, value in settings.items()},
     }
@@ -460,13 +460,13 @@ def test_a_message_the_database_refused_is_not_acknowledged_and_comes_again(
 
 
 def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
-    database_url: str, tmp_path: Path
+    ready_database_url: str, tmp_path: Path
 ) -> None:
     rng = random.Random(20261124)
     choices = {f"委员{i:03d}": rng.randint(1, 3) for i in range(200)}
     delivered_twice = set(rng.sample(sorted(choices), 10))
     with FakeDingTalk() as dingtalk:
-        bot = BotProcess(tmp_path, bot_env(dingtalk, database_url)).start()
+        bot = BotProcess(tmp_path, bot_env(dingtalk, ready_database_url)).start()
         try:
             dingtalk.wait_connected()
             group = dingtalk.group()
@@ -496,7 +496,7 @@ def test_two_hundred_members_vote_at_once_through_a_dropped_socket(
             raise
         finally:
             bot.stop()
-    engine = sa.create_engine(normalize_url(database_url))
+    engine = sa.create_engine(normalize_url(ready_database_url))
     with engine.connect() as connection:
         ballots = connection.execute(sa.text("SELECT count(*) FROM ballot")).scalar_one()
     engine.dispose()

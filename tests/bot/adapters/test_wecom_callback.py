@@ -207,9 +207,9 @@ async def test_a_card_submit_is_answered_with_the_members_updated_card(
 
 
 async def test_two_hundred_members_vote_through_cards_and_the_command(
-    database_url: str, clock: ManualClock, wecom: FakeWeComCallbacks
+    ready_database_url: str, clock: ManualClock, wecom: FakeWeComCallbacks
 ) -> None:
-    bot = await start_bot(database_url, clock, wecom)
+    bot = await start_bot(ready_database_url, clock, wecom)
     try:
         card = await bot.open_poll()
         rng = random.Random(24)

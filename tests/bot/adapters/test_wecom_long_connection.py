@@ -164,9 +164,9 @@ async def test_the_mention_is_removed_and_a_member_cannot_open_a_poll(group: WeC
 
 
 async def test_two_hundred_members_vote_through_cards_and_the_command(
-    database_url: str, clock: ManualClock, server: FakeWeComServer
+    ready_database_url: str, clock: ManualClock, server: FakeWeComServer
 ) -> None:
-    bot = await start_bot(database_url, clock, server)
+    bot = await start_bot(ready_database_url, clock, server)
     try:
         card = await bot.open_poll()
         assert card["card_type"] == "vote_interaction"

@@ -78,7 +78,7 @@ Cli = Callable[..., Ran]
 
 @pytest.fixture
 def cli(
-    database_url: str,
+    ready_database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -90,7 +90,7 @@ def cli(
         if name.startswith("XIESHANG_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     # Set as several processes on PostgreSQL must set it (a key file is for SQLite alone).
     monkeypatch.setenv("XIESHANG_BALLOT_SECRET", "test-ballot-key")
 
@@ -105,9 +105,9 @@ def cli(
 
 
 @pytest.fixture
-def rows(database_url: str) -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
+def rows(ready_database_url: str) -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
     """Rows of a SQL query on the test database."""
-    engine = make_engine(database_url)
+    engine = make_engine(ready_database_url)
 
     def query(sql: str) -> list[tuple[object, ...]]:
         with engine.connect() as connection:

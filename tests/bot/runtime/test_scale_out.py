@@ -28,11 +28,11 @@ ELECTED = "this process now fires scheduled jobs"
 
 
 @pytest.fixture
-def postgres_url(database_url: str) -> str:
+def postgres_url(ready_database_url: str) -> str:
     """The test's PostgreSQL schema (several processes share a database only there)."""
-    if database_url.startswith("sqlite"):
+    if ready_database_url.startswith("sqlite"):
         pytest.skip("several bot processes share one database only on PostgreSQL")
-    return database_url
+    return ready_database_url
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ def bot(url: str, clock: ManualClock | SystemClock, sender: RecordingSender, *, 
 
 
 async def test_a_poll_deadline_survives_a_restart(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    first = bot(database_url, clock, sender, fire=False)
+    first = bot(ready_database_url, clock, sender, fire=False)
     await first.start()
     group = Group(first, clock, sender)
     await group.say(MODERATOR, "/协商 开始 夜市")
@@ -39,7 +39,7 @@ async def test_a_poll_deadline_survives_a_restart(
     await group.say("张三", "/投 1")
     await first.stop()
 
-    second = bot(database_url, clock, sender, fire=False)
+    second = bot(ready_database_url, clock, sender, fire=False)
     await second.start()
     try:
         assert second.scheduler.job_ids() == ["poll-close-1"]
@@ -53,9 +53,9 @@ async def test_a_poll_deadline_survives_a_restart(
 
 
 async def test_a_lost_job_is_rearmed_at_start(
-    database_url: str, clock: ManualClock, sender: RecordingSender
+    ready_database_url: str, clock: ManualClock, sender: RecordingSender
 ) -> None:
-    first = bot(database_url, clock, sender, fire=False)
+    first = bot(ready_database_url, clock, sender, fire=False)
     await first.start()
     group = Group(first, clock, sender)
     await group.say(MODERATOR, "/协商 开始 夜市")
@@ -65,7 +65,7 @@ async def test_a_lost_job_is_rearmed_at_start(
         connection.exec_driver_sql("DELETE FROM apscheduler_jobs")
     await first.stop()
 
-    second = bot(database_url, clock, sender, fire=False)
+    second = bot(ready_database_url, clock, sender, fire=False)
     await second.start()
     try:
         # The poll's closing job, and the reminder of non-voters half an hour before it.

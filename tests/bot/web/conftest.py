@@ -13,12 +13,12 @@ from tests.support import RecordingSender
 
 @pytest.fixture
 async def console(
-    database_url: str,
+    ready_database_url: str,
     clock: ManualClock,
     sender: RecordingSender,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Console]:
     """The bot with its web server on a free port and two console users from config."""
     users_in_environment(monkeypatch)
-    async with serving(console_settings(database_url), clock, sender) as served:
+    async with serving(console_settings(ready_database_url), clock, sender) as served:
         yield served

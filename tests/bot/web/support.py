@@ -32,7 +32,7 @@ class Console:
     base: str
 
 
-def console_settings(database_url: str, **overrides: object) -> Settings:
+def console_settings(url: str, **overrides: object) -> Settings:
     """A bot serving its web pages on a free port, with 王秘书 (secretary) and 李主任
     (leader) from config; their tokens must be in the environment (`users_in_environment`)."""
     overrides.setdefault("web", WebSettings(port=0))
@@ -46,7 +46,7 @@ def console_settings(database_url: str, **overrides: object) -> Settings:
             sign_in_failures_per_minute=3,
         ),
     )
-    return make_settings(database_url, **overrides)
+    return make_settings(url, **overrides)
 
 
 def users_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -236,11 +236,11 @@ async def test_a_bad_year_gets_a_chinese_answer(console: Console) -> None:
 
 async def test_a_user_added_on_the_command_line_signs_in_until_removed(
     console: Console,
-    database_url: str,
+    ready_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     assert cli_main(["user", "add", "赵秘书", "--role", "leader"]) == 0
     printed = capsys.readouterr().out
     token = printed.strip().splitlines()[-1]
@@ -262,11 +262,11 @@ async def test_a_user_added_on_the_command_line_signs_in_until_removed(
 
 async def test_a_leader_reads_but_cannot_remove_users_and_a_secretary_can(
     console: Console,
-    database_url: str,
+    ready_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     assert cli_main(["user", "add", "赵秘书"]) == 0
     capsys.readouterr()
     async with browser() as leader, browser() as secretary:

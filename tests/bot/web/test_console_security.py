@@ -145,13 +145,15 @@ async def test_a_page_under_a_foreign_host_name_is_refused(console: Console) -> 
 
 
 async def test_a_configured_public_origin_signs_in_behind_its_proxy(
-    database_url: str,
+    ready_database_url: str,
     clock: ManualClock,
     sender: RecordingSender,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     users_in_environment(monkeypatch)
-    settings = console_settings(database_url, web=WebSettings(port=0, public_origins=[PUBLIC]))
+    settings = console_settings(
+        ready_database_url, web=WebSettings(port=0, public_origins=[PUBLIC])
+    )
     proxied = {"Host": "xieshang.example.gov.cn"}
     async with serving(settings, clock, sender) as console, browser() as session:
         csrf = await csrf_of_with(session, f"{console.base}/console/login", proxied)
@@ -213,7 +215,7 @@ async def test_a_session_ends_when_its_hours_are_over(console: Console, clock: M
 
 @pytest.fixture
 async def behind_proxy(
-    database_url: str,
+    ready_database_url: str,
     clock: ManualClock,
     sender: RecordingSender,
     monkeypatch: pytest.MonkeyPatch,
@@ -221,7 +223,7 @@ async def behind_proxy(
     """The console behind nginx on this machine, which it trusts to name the visitor."""
     users_in_environment(monkeypatch)
     settings = console_settings(
-        database_url, web=WebSettings(port=0, trusted_proxies=["127.0.0.1"])
+        ready_database_url, web=WebSettings(port=0, trusted_proxies=["127.0.0.1"])
     )
     async with serving(settings, clock, sender) as console:
         yield console

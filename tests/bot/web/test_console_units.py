@@ -25,7 +25,7 @@ TREE = [
 
 @pytest.fixture
 async def console(
-    database_url: str,
+    ready_database_url: str,
     clock: ManualClock,
     sender: RecordingSender,
     monkeypatch: pytest.MonkeyPatch,
@@ -33,7 +33,7 @@ async def console(
     """The bot with its web server, a leader's console account and two units."""
     monkeypatch.setenv(LI, LEADER_TOKEN)
     settings = make_settings(
-        database_url,
+        ready_database_url,
         web=WebSettings(port=0),
         console=ConsoleSettings(
             users=[ConsoleUserEntry(name="李主任", role="leader", token_env=LI)]

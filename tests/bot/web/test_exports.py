@@ -73,14 +73,14 @@ def assert_no_formula_starts(cells: list[str], where: str) -> None:
 
 async def test_every_export_holds_the_seeds_as_text_and_no_formula(
     console: Console,
-    database_url: str,
+    ready_database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     await hold_a_hostile_consultation(console)
     files = await console_files(console)
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     assert (
         cli_main(
             ["stats", "--year", "2026", "--format", "xlsx", "--output", str(tmp_path / "s.xlsx")]

@@ -57,11 +57,11 @@ def docx_text(data: bytes) -> str:
 
 def cli_letter(
     number: int,
-    database_url: str,
+    ready_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> str:
-    monkeypatch.setenv("XIESHANG_DATABASE__URL", database_url)
+    monkeypatch.setenv("XIESHANG_DATABASE__URL", ready_database_url)
     capsys.readouterr()
     assert cli_main(["letter", str(number), "--format", "md"]) == 0
     return capsys.readouterr().out
@@ -70,7 +70,7 @@ def cli_letter(
 async def test_one_deadline_is_one_date_in_chat_letter_console_and_exports(
     console: Console,
     clock: ManualClock,
-    database_url: str,
+    ready_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -89,7 +89,7 @@ async def test_one_deadline_is_one_date_in_chat_letter_console_and_exports(
         )
     )
     letter_docx = docx_text(await download(console, "consultations/1/referrals/1/letter.docx"))
-    letter_cli = cli_letter(1, database_url, monkeypatch, capsys)
+    letter_cli = cli_letter(1, ready_database_url, monkeypatch, capsys)
 
     # 30 days from 12月7日, the last day included: 1月6日, and nowhere 1月7日 00:00.
     assert "请于 1月6日 前答复。" in said
@@ -141,7 +141,7 @@ async def test_a_reply_on_the_last_day_is_on_time_and_the_next_day_late(
 async def test_letter_one_reads_the_same_before_and_after_a_reopening(
     console: Console,
     clock: ManualClock,
-    database_url: str,
+    ready_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -153,7 +153,7 @@ async def test_letter_one_reads_the_same_before_and_after_a_reopening(
     await group.say(MODERATOR, "/协商 阶段 办理反馈")
     before = (
         await download(console, "consultations/1/referrals/1/letter.docx"),
-        cli_letter(1, database_url, monkeypatch, capsys),
+        cli_letter(1, ready_database_url, monkeypatch, capsys),
     )
     clock.set(at(2026, 12, 20, 15))
     await group.say("联络员", "/反馈 #1 C 列入明年计划", role=Role.LIAISON)
@@ -162,10 +162,10 @@ async def test_letter_one_reads_the_same_before_and_after_a_reopening(
     reopened = await as_secretary(group, "/重办 #1 委员认为应今年解决 期限 15天")
     after = (
         await download(console, "consultations/1/referrals/1/letter.docx"),
-        cli_letter(1, database_url, monkeypatch, capsys),
+        cli_letter(1, ready_database_url, monkeypatch, capsys),
     )
     second = docx_text(await download(console, "consultations/1/letters/2.docx"))
-    second_cli = cli_letter(2, database_url, monkeypatch, capsys)
+    second_cli = cli_letter(2, ready_database_url, monkeypatch, capsys)
     listing = await page(console, "consultations/1")
 
     def rewrite_first(session: Session) -> bool:
@@ -174,7 +174,7 @@ async def test_letter_one_reads_the_same_before_and_after_a_reopening(
         return fill_letter(session, letter=letter, number="改", markdown="改", docx=b"changed")
 
     rewritten = await console.app.database.run(rewrite_first)
-    after_attempt = cli_letter(1, database_url, monkeypatch, capsys)
+    after_attempt = cli_letter(1, ready_database_url, monkeypatch, capsys)
 
     assert after == before
     assert not rewritten  # the repository never writes over an issued letter
