@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from storage.attendance import consultation_attendance
-from storage.enums import DocumentIssuer, OpinionKind, ReplyClass, Stage
+from storage.enums import OpinionKind, ReplyClass, Stage
 from storage.models import Consultation, Opinion
 from storage.step_tables import (
     LeaderSignoff,
@@ -54,6 +54,27 @@ class PrincipalRule:
 K = TypeVar("K")
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedDocument:
+    """What makes two records of 发文 one document: its 文号, which names the issuing organ
+    (杭委发〔2025〕3号); without one, issuer, title and date, since two cities may well give
+    their documents the same title. A document recorded against two consultations (a policy
+    that answers both) is counted once by every unit above them."""
+
+    party: bool
+    identity: tuple[str, ...]
+
+    @classmethod
+    def of(cls, document: PolicyDocument) -> IssuedDocument:
+        number = "".join(document.doc_number.split())
+        identity = (
+            (number,)
+            if number
+            else (document.issuer.value, document.title, document.issued_on.isoformat())
+        )
+        return cls(party=document.issuer.party, identity=identity)
+
+
 def _sum_by_key(first: dict[K, int], second: dict[K, int]) -> dict[K, int]:
     return {key: first.get(key, 0) + second.get(key, 0) for key in first.keys() | second.keys()}
 
@@ -61,7 +82,8 @@ def _sum_by_key(first: dict[K, int], second: dict[K, int]) -> dict[K, int]:
 @dataclass(frozen=True, slots=True)
 class Figures:
     """Figures of some consultations that add up: those of two sets of consultations are
-    the sum of each (members are kept by id, so one who took part in both counts once)."""
+    the sum of each (members are kept by id, so one who took part in both counts once, and
+    documents by `IssuedDocument`)."""
 
     consultations: int = 0
     open_consultations: int = 0
@@ -82,9 +104,7 @@ class Figures:
     result_points: int = 0
     leaders_present: int = 0
     signoffs: int = 0
-    # Documents issued by the party committee or its office (党委（办）发文), and all of them.
-    party_documents: int = 0
-    documents: int = 0
+    issued: frozenset[IssuedDocument] = frozenset()
     # Consultations with a principal leader (党委政府一把手) present.
     principal_sessions: int = 0
 
@@ -104,6 +124,16 @@ class Figures:
     def participants(self) -> int:
         """Members who took part, each once."""
         return len(self.member_ids)
+
+    @property
+    def documents(self) -> int:
+        """Documents issued (发文), each once."""
+        return len(self.issued)
+
+    @property
+    def party_documents(self) -> int:
+        """Documents issued by the party committee or its office (党委（办）发文)."""
+        return sum(1 for document in self.issued if document.party)
 
     def stage_count(self, stage: Stage) -> int:
         """Consultations in (or ended in) `stage`."""
@@ -217,13 +247,11 @@ def consultation_figures(
             .group_by(col(LeaderSignoff.consultation_id))
         ).all()
     )
-    documents: defaultdict[int, dict[DocumentIssuer, int]] = defaultdict(dict)
-    for consultation_id, issuer, count in session.exec(
-        select(PolicyDocument.consultation_id, PolicyDocument.issuer, func.count())
-        .where(col(PolicyDocument.consultation_id).in_(ids))
-        .group_by(col(PolicyDocument.consultation_id), col(PolicyDocument.issuer))
-    ).all():
-        documents[consultation_id][DocumentIssuer(issuer)] = count
+    documents: defaultdict[int, set[IssuedDocument]] = defaultdict(set)
+    for document in session.exec(
+        select(PolicyDocument).where(col(PolicyDocument.consultation_id).in_(ids))
+    ):
+        documents[document.consultation_id].add(IssuedDocument.of(document))
 
     referral_figures: defaultdict[int, Figures] = defaultdict(Figures)
     for referral in referrals:
@@ -250,7 +278,6 @@ def consultation_figures(
             principal.matches(name=g.name, department=g.department, title=g.title)
             for g in attendance.guests
         )
-        issued = documents.get(cid, {})
         result_by_id[cid] = referral_figures[cid] + Figures(
             consultations=1,
             open_consultations=int(consultation.closed_at is None),
@@ -261,8 +288,7 @@ def consultation_figures(
             suggestions=kinds[cid].get(OpinionKind.SUGGESTION, 0),
             leaders_present=len(attendance.guests),
             signoffs=signoffs.get(cid, 0),
-            party_documents=sum(n for issuer, n in issued.items() if issuer.party),
-            documents=sum(issued.values()),
+            issued=frozenset(documents.get(cid, ())),
             principal_sessions=int(principal_present),
         )
     return result_by_id

@@ -249,17 +249,23 @@ def records_behind(year: Year, conversations: set[str], in_year: int = 2025) -> 
             return int(session.exec(statement).one())
 
         live = col(Opinion.retracted_at).is_(None)
+        # One document recorded against two consultations is one document: its 文号 says
+        # which, or without one its issuer, title and date.
+        issued = {
+            (d.doc_number,) if d.doc_number else (d.issuer, d.title, d.issued_on): d.issuer
+            for d in session.exec(
+                select(PolicyDocument).where(col(PolicyDocument.consultation_id).in_(ids))
+            )
+        }
+        party = (DocumentIssuer.PARTY, DocumentIssuer.PARTY_OFFICE)
         return Records(
             consultations=len(ids),
             opinions=count(Opinion, Opinion.kind == OpinionKind.OPINION, live),
             suggestions=count(Opinion, Opinion.kind == OpinionKind.SUGGESTION, live),
             referrals=count(Referral),
             signoffs=count(LeaderSignoff),
-            documents=count(PolicyDocument),
-            party_documents=count(
-                PolicyDocument,
-                col(PolicyDocument.issuer).in_([DocumentIssuer.PARTY, DocumentIssuer.PARTY_OFFICE]),
-            ),
+            documents=len(issued),
+            party_documents=sum(1 for issuer in issued.values() if issuer in party),
         )
 
 
@@ -438,6 +444,29 @@ async def test_a_group_moved_to_another_unit_moves_its_figures(year: Year) -> No
     # A group config names stays where config puts it.
     refused = await year.secretary("西湖", "/本群 单位 杭州市")
     assert refused == "秘书：本群在 config.yaml 中归属西湖区，如需改归杭州市，请修改配置文件。"
+
+
+async def test_a_document_answering_two_consultations_counts_once_above_them(
+    year: Year,
+) -> None:
+    # 杭州's 背街小巷 document also answers 西湖's night market; the district counts it, the
+    # city and the province still count it once. A document of the same title another unit
+    # issues on another day without a 文号 is another document.
+    before = {row.unit.name: row.total.documents for row in year.table().rows}
+    await year.secretary(
+        "西湖", "/发文 党委 杭委发〔2025〕3号 《关于背街小巷改造的意见》 2025-07-10"
+    )
+    await year.secretary("桐乡", "/发文 政府办 《分水镇乡村公交优化方案》 2025-09-20")
+    table = year.table()
+    after = {row.unit.name: row.total.documents for row in table.rows}
+
+    changed = {name: after[name] - before[name] for name in after if after[name] != before[name]}
+    assert changed == {"西湖区": 1, "桐乡市": 1, "嘉兴市": 1, "浙江省": 1}
+    assert table.total.documents == 3
+    assert table.total.party_documents == 1
+    sums_of_children(table)
+    for row in table.rows:
+        assert figures_of(row) == records_behind(year, groups_under(row.unit.name, HOME))
 
 
 async def test_signoffs_and_documents_are_the_secretarys_shown_in_the_minutes_and_counted_once(
