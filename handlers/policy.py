@@ -1,6 +1,7 @@
 """/签批 /发文: the loop from suggestion to policy. A secretary records a leader's written
 instruction (签批) and the document issued because of a consultation or a referral (发文);
-both show in the minutes' follow-up, the console and the year's table."""
+both show in the minutes' follow-up, the console and the year's table. One recorded in error
+is withdrawn (/签批 撤销, /发文 撤销) and recorded again."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Self
 
+from bot.core.args import Refs
 from bot.core.context import Context
 from bot.core.dates import Day
 from bot.core.errors import UsageError, UserError
 from bot.core.router import Router
-from bot.core.text import fold, one_line
+from bot.core.text import fold, format_refs, one_line
 from storage.consultations import get_consultation, last_closed_consultation
 from storage.enums import DocumentIssuer, Role, Stage
-from storage.followup import find_document, find_signoff, record_document, record_signoff
+from storage.followup import (
+    Recorded,
+    find_document,
+    find_signoff,
+    numbered_in_group,
+    record_document,
+    record_signoff,
+    remove_recorded,
+)
 from storage.models import Consultation
 from storage.referrals import find_referral
-from storage.step_tables import Referral
+from storage.step_tables import LeaderSignoff, PolicyDocument, Referral
 
 router = Router("policy")
 
@@ -293,4 +303,53 @@ async def record_policy_document(ctx: Context, args: DocumentSpec) -> None:
     ctx.post(
         f"发文 #{document.number}：{args.issuer.label}{_day_text(issued_on, today)}印发"
         f"《{args.title}》{number}，源自{_about(consultation, referral)}。"
+    )
+
+
+# A record made in error (the wrong leader, a mistyped title) would count in the year's table
+# for good: its secretary takes it out and records it again.
+@router.command(
+    "签批 撤销",
+    "signoff withdraw",
+    usage="/签批 撤销 #签批编号",
+    summary="撤销记错的签批",
+    roles=[Role.SECRETARY],
+)
+async def withdraw_signoffs(ctx: Context, args: Refs) -> None:
+    """Take 签批 recorded in error out of the record, all or none, and tell the group."""
+    signoffs = _numbered(ctx, LeaderSignoff, args.numbers, "签批")
+    remove_recorded(ctx.session, signoffs)
+    _tell_withdrawn(ctx, "签批", [f"#{s.number} {s.leader}（{s.title}）的批示" for s in signoffs])
+
+
+@router.command(
+    "发文 撤销",
+    "document withdraw",
+    usage="/发文 撤销 #发文编号",
+    summary="撤销记错的发文",
+    roles=[Role.SECRETARY],
+)
+async def withdraw_documents(ctx: Context, args: Refs) -> None:
+    """Take documents recorded in error out of the record, all or none, and tell the group."""
+    documents = _numbered(ctx, PolicyDocument, args.numbers, "发文")
+    remove_recorded(ctx.session, documents)
+    _tell_withdrawn(ctx, "发文", [f"#{d.number}《{d.title}》" for d in documents])
+
+
+def _numbered(
+    ctx: Context, kind: type[Recorded], numbers: tuple[int, ...], label: str
+) -> list[Recorded]:
+    """The group's records of these numbers, in the order written; none if one is missing."""
+    found = numbered_in_group(ctx.session, kind, group_id=ctx.group_id, numbers=numbers)
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise UserError(
+            f"本群没有{label} {format_refs(missing)}，请核对编号（记录时回复的 {label} #N）。"
+        )
+    return [found[n] for n in numbers]
+
+
+def _tell_withdrawn(ctx: Context, label: str, what: list[str]) -> None:
+    ctx.post(
+        f"已撤销{label} {'；'.join(what)}。统计和之后的纪要不再计入；已生成的纪要版本保持原样。"
     )

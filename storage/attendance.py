@@ -116,6 +116,8 @@ STAFF_COMMANDS: dict[str, frozenset[Role]] = {
     "纪要": frozenset({_S}),
     "签批": frozenset({_S}),
     "发文": frozenset({_S}),
+    "签批 撤销": frozenset({_S}),
+    "发文 撤销": frozenset({_S}),
     "本群 单位": frozenset({_S}),
     "反馈": frozenset({_S, _L}),
 }

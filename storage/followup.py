@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -12,6 +13,8 @@ from storage.enums import DocumentIssuer
 from storage.models import Consultation
 from storage.sequences import next_in_group
 from storage.step_tables import LeaderSignoff, PolicyDocument, Referral
+
+Recorded = TypeVar("Recorded", LeaderSignoff, PolicyDocument)
 
 
 def _group_of(session: Session, consultation_id: int) -> int:
@@ -115,6 +118,26 @@ def record_document(
     session.add(document)
     session.flush()
     return document
+
+
+def numbered_in_group(
+    session: Session, kind: type[Recorded], *, group_id: int, numbers: tuple[int, ...]
+) -> dict[int, Recorded]:
+    """The group's 签批 (or documents) of these numbers, by number; missing ones left out."""
+    rows = session.exec(
+        select(kind)
+        .join(Consultation, col(Consultation.id) == col(kind.consultation_id))
+        .where(Consultation.group_id == group_id, col(kind.number).in_(numbers))
+    )
+    return {row.number: row for row in rows}
+
+
+def remove_recorded(session: Session, rows: list[Recorded]) -> None:
+    """Take 签批 or documents recorded in error out of the record. Their numbers are not given
+    again, and minutes versions already issued keep them as they were."""
+    for row in rows:
+        session.delete(row)
+    session.flush()
 
 
 @dataclass(frozen=True, slots=True)

@@ -526,6 +526,58 @@ async def test_signoffs_and_documents_are_the_secretarys_shown_in_the_minutes_an
     assert counted == dict.fromkeys(("西湖区", "杭州市", "浙江省"), (1, 1, 1))
 
 
+async def test_a_signoff_or_document_recorded_in_error_is_withdrawn_by_the_secretary(
+    xihu_only: Year,
+) -> None:
+    year = xihu_only
+    xihu = year.groups["西湖"]
+    await year.secretary("西湖", "/签批 #1 王铭 区委书记 2025-06-20 请总结推广")
+    await year.secretary("西湖", "/发文 #1 党委办 《关于规范夜市经营的实施意建》 2025-06-25")
+    await year.secretary("西湖", "/发文 #1 党委办 《关于夜市噪声的通知》 2025-06-26")
+    await xihu.group_sees()
+    await year.secretary("西湖", "/纪要")
+    await year.app.minutes.drain()
+    [(first_version,)] = xihu.rows("SELECT markdown FROM minutes_version")
+
+    by_member = await xihu.answer("张三", "/发文 撤销 #1")
+    unknown = await year.secretary("西湖", "/发文 撤销 #1 #9")
+    kept = (xihu.count("leader_signoff"), xihu.count("policy_document"))
+    withdrawn = await year.secretary("西湖", "/签批 撤销 #1")
+    also_withdrawn = await year.secretary("西湖", "/发文 撤销 #1")
+    signed = await year.secretary("西湖", "/签批 #1 王明 区委书记 2025-06-20 请总结推广")
+    issued = await year.secretary(
+        "西湖", "/发文 #1 党委办 《关于规范夜市经营的实施意见》 2025-06-25"
+    )
+    await xihu.group_sees()
+    await year.secretary("西湖", "/纪要")
+    await year.app.minutes.drain()
+    latest = (await xihu.group_sees())[-2]
+
+    assert by_member.startswith("张三：/发文 撤销 仅限秘书使用。")
+    assert unknown == "秘书：本群没有发文 #9，请核对编号（记录时回复的 发文 #N）。"
+    assert kept == (1, 2)
+    assert withdrawn == (
+        "已撤销签批 #1 王铭（区委书记）的批示。统计和之后的纪要不再计入；已生成的纪要版本保持原样。"
+    )
+    assert also_withdrawn.startswith("已撤销发文 #1《关于规范夜市经营的实施意建》。")
+    # Numbers are not given again: the corrected records are #2 and #3.
+    assert signed.startswith("签批 #2：王明（区委书记）")
+    assert issued.startswith("发文 #3：党委办2025年6月25日印发《关于规范夜市经营的实施意见》")
+    assert "王铭" not in latest
+    assert "实施意建" not in latest
+    assert "王明（区委书记）" in latest
+    assert "《关于规范夜市经营的实施意见》" in latest
+    # The version issued before keeps what it said.
+    assert xihu.rows("SELECT markdown FROM minutes_version ORDER BY number")[0] == (first_version,)
+    assert "王铭" in first_version
+    counted = {
+        row.unit.name: (row.total.signoffs, row.total.documents, row.total.party_documents)
+        for row in year.table().rows
+        if row.total.signoffs or row.total.documents
+    }
+    assert counted == dict.fromkeys(("西湖区", "杭州市", "浙江省"), (1, 2, 2))
+
+
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
