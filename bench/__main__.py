@@ -24,6 +24,7 @@ BENCHMARKS = [
     "wecom_card_latency",
     "minutes_quality",
     "minutes_speed",
+    "year_table",
 ]
 
 

@@ -4,7 +4,7 @@ leaders and department representatives who attended."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.enums import Role
-from storage.groups import get_group
-from storage.models import Consultation, InboundEvent, Member, MemberRole
+from storage.models import ChatGroup, Consultation, InboundEvent, Member, MemberRole
 from storage.sql import insert
 from storage.step_tables import GuestAttendance, MemberProfile
 
@@ -158,29 +157,103 @@ class Attendance:
 
 
 def consultation_attendance(session: Session, *, consultation_id: int) -> Attendance:
-    """Who took part while the consultation was open. Members who spoke, proposed,
-    researched, seconded, marked, voted or rated are its participants; whoever holds a
-    staff role (from config, granted, opening it, or shown by a staff command that
-    succeeded) and did anything is staff instead; asking, and being refused, is not
-    taking part. Leaders are those recorded with /出席 and those config names who wrote."""
+    """Who took part while the consultation was open (see `attendances`)."""
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise LookupError(f"no consultation {consultation_id}")
-    group = get_group(session, group_id=consultation.group_id)
-    window: list[sa.ColumnElement[bool]] = [
-        col(InboundEvent.platform) == group.platform,
-        col(InboundEvent.conversation_id) == group.conversation_id,
-        col(InboundEvent.received_at) >= consultation.opened_at,
-        col(InboundEvent.outcome) != "ignored",
-    ]
-    if consultation.closed_at is not None:
-        window.append(col(InboundEvent.received_at) <= consultation.closed_at)
-    rows = session.exec(
-        select(
+    return attendances(session, [consultation])[consultation_id]
+
+
+# Consultations looked at in one query: a province's year holds thousands.
+_CHUNK = 500
+
+
+def attendances(session: Session, consultations: Sequence[Consultation]) -> dict[int, Attendance]:
+    """Who took part in each consultation while it was open, by id. Members who spoke,
+    proposed, researched, seconded, marked, voted or rated are its participants; whoever
+    holds a staff role (from config, granted, opening it, or shown by a staff command that
+    succeeded) and did anything is staff instead; asking, and being refused, is not taking
+    part. Leaders are those recorded with /出席 and those config names who wrote. A few
+    queries for all of them, not a few for each (a year's table asks for thousands)."""
+    by_id = {c.id: c for c in consultations if c.id is not None}
+    session.flush()  # the events are read on the connection, past the session's autoflush
+    done: defaultdict[int, defaultdict[int, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    guest_records: defaultdict[int, list[GuestAttendance]] = defaultdict(list)
+    for chunk in _chunks(list(by_id)):
+        for consultation_id, member_id, command, outcome, count in session.connection().execute(
+            _events_in_window(chunk)
+        ):
+            assert consultation_id is not None
+            assert member_id is not None
+            commands = done[consultation_id][member_id]  # everyone who wrote
+            if outcome == "ok" and command is not None:
+                commands[command] = commands.get(command, 0) + int(count)
+        for guest in session.exec(
+            select(GuestAttendance)
+            .where(col(GuestAttendance.consultation_id).in_(chunk))
+            .order_by(col(GuestAttendance.id))
+        ):
+            guest_records[guest.consultation_id].append(guest)
+    people: dict[int, tuple[Member, MemberProfile | None]] = {}
+    writers = sorted({m for members in done.values() for m in members})
+    for chunk in _chunks(writers):
+        for member, profile in session.exec(
+            select(Member, MemberProfile)
+            .outerjoin(
+                MemberProfile,
+                sa.and_(
+                    col(MemberProfile.platform) == col(Member.platform),
+                    col(MemberProfile.user_id) == col(Member.user_id),
+                ),
+            )
+            .where(col(Member.id).in_(chunk))
+        ):
+            assert member.id is not None
+            people[member.id] = (member, profile)
+    granted = _granted_roles(session, group_ids={c.group_id for c in by_id.values()})
+    return {
+        cid: _attendance(
+            consultation,
+            done[cid],
+            [people[m] for m in sorted(done[cid])],
+            granted[consultation.group_id],
+            guest_records[cid],
+        )
+        for cid, consultation in by_id.items()
+    }
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    return (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK))
+
+
+def _events_in_window(
+    consultation_ids: list[int],
+) -> sa.Select[int | None, int | None, str | None, str, int]:
+    """(consultation, member, command, outcome, count) of the events of each consultation's
+    group while it was open, the ignored ones left out."""
+    return (
+        sa.select(
+            col(Consultation.id),
             col(Member.id),
-            InboundEvent.command,
-            InboundEvent.outcome,
+            col(InboundEvent.command),
+            col(InboundEvent.outcome),
             sa.func.count(col(InboundEvent.id)),
+        )
+        .join(ChatGroup, col(ChatGroup.id) == col(Consultation.group_id))
+        .join(
+            InboundEvent,
+            sa.and_(
+                col(InboundEvent.platform) == col(ChatGroup.platform),
+                col(InboundEvent.conversation_id) == col(ChatGroup.conversation_id),
+                col(InboundEvent.received_at) >= col(Consultation.opened_at),
+                sa.or_(
+                    col(Consultation.closed_at).is_(None),
+                    col(InboundEvent.received_at) <= col(Consultation.closed_at),
+                ),
+            ),
         )
         .join(
             Member,
@@ -189,33 +262,26 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
                 col(Member.user_id) == col(InboundEvent.sender_id),
             ),
         )
-        .where(*window)
-        .group_by(col(Member.id), col(InboundEvent.command), col(InboundEvent.outcome))
-    ).all()
-    done: defaultdict[int, dict[str, int]] = defaultdict(dict)
-    for member_id, command, outcome, count in rows:
-        assert member_id is not None
-        commands = done[member_id]  # everyone who wrote, even if nothing they sent did
-        if outcome == "ok" and command is not None:
-            commands[command] = commands.get(command, 0) + int(count)
-    people = session.exec(
-        select(Member, MemberProfile)
-        .outerjoin(
-            MemberProfile,
-            sa.and_(
-                col(MemberProfile.platform) == col(Member.platform),
-                col(MemberProfile.user_id) == col(Member.user_id),
-            ),
+        .where(col(Consultation.id).in_(consultation_ids), col(InboundEvent.outcome) != "ignored")
+        .group_by(
+            col(Consultation.id),
+            col(Member.id),
+            col(InboundEvent.command),
+            col(InboundEvent.outcome),
         )
-        .where(col(Member.id).in_(list(done)))
-        .order_by(col(Member.id))
-    ).all()
-    granted = _granted_roles(session, group_id=consultation.group_id)
-    guest_records = session.exec(
-        select(GuestAttendance)
-        .where(GuestAttendance.consultation_id == consultation_id)
-        .order_by(col(GuestAttendance.id))
-    ).all()
+    )
+
+
+def _attendance(
+    consultation: Consultation,
+    done: Mapping[int, dict[str, int]],
+    people: Sequence[tuple[Member, MemberProfile | None]],
+    granted: Mapping[int, set[Role]],
+    guest_records: Sequence[GuestAttendance],
+) -> Attendance:
+    """One consultation's attendance from what its members did (`done`: member id to the
+    commands that succeeded, with how often), who they are, the roles granted in its group
+    and the guests recorded."""
     # Members recorded as guests (/出席 @王明) speak as leaders, not as committee members.
     guest_members = {g.person_id for g in guest_records if g.person_id is not None}
     participants: list[Participant] = []
@@ -230,7 +296,7 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
         if member_id in guest_members:
             continue
         commands = done[member_id]
-        roles = {Role.MEMBER, *granted[member_id]}
+        roles = {Role.MEMBER, *granted.get(member_id, ())}
         if member_id == consultation.opened_by:
             # Whoever opened it was its moderator, even if only the platform said so.
             roles.add(Role.MODERATOR)
@@ -268,10 +334,16 @@ def _roles_shown_by(commands: Iterable[str], *, known: set[Role]) -> set[Role]:
     return shown
 
 
-def _granted_roles(session: Session, *, group_id: int) -> dict[int, set[Role]]:
-    granted: defaultdict[int, set[Role]] = defaultdict(set)
-    for member_id, role in session.exec(
-        select(MemberRole.member_id, MemberRole.role).where(MemberRole.group_id == group_id)
-    ):
-        granted[member_id].add(Role(role))
+def _granted_roles(
+    session: Session, *, group_ids: set[int]
+) -> defaultdict[int, defaultdict[int, set[Role]]]:
+    """Roles granted in each group: group id to member id to roles."""
+    granted: defaultdict[int, defaultdict[int, set[Role]]] = defaultdict(lambda: defaultdict(set))
+    for chunk in _chunks(sorted(group_ids)):
+        for group_id, member_id, role in session.exec(
+            select(MemberRole.group_id, MemberRole.member_id, MemberRole.role).where(
+                col(MemberRole.group_id).in_(chunk)
+            )
+        ):
+            granted[group_id][member_id].add(Role(role))
     return granted

@@ -185,7 +185,13 @@ class InboundEvent(SQLModel, table=True):
     """Every message the bot took from a platform, once: the dedupe key of the design."""
 
     __tablename__ = "inbound_event"
-    __table_args__ = (sa.UniqueConstraint("platform", "message_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "message_id"),
+        # A consultation's attendance: its group's events while it was open.
+        sa.Index(
+            "ix_inbound_event_conversation_time", "platform", "conversation_id", "received_at"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)

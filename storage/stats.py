@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from storage.attendance import consultation_attendance
+from storage.attendance import attendances
 from storage.enums import OpinionKind, ReplyClass, Stage
 from storage.models import Consultation, Opinion
 from storage.step_tables import (
@@ -270,10 +270,11 @@ def consultation_figures(
             result_points=result,
         )
     result_by_id: dict[int, Figures] = {}
+    attended = attendances(session, consultations)
     for consultation in consultations:
         assert consultation.id is not None
         cid = consultation.id
-        attendance = consultation_attendance(session, consultation_id=cid)
+        attendance = attended[cid]
         principal_present = any(
             principal.matches(name=g.name, department=g.department, title=g.title)
             for g in attendance.guests

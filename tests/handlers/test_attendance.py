@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core.clock import ManualClock
 from bot.core.router import CommandTable
 from bot.core.settings import RoleSettings
 from bot.runtime.app import App
 from handlers import ROUTERS
-from storage.attendance import STAFF_COMMANDS, TAKING_PART, consultation_attendance
+from storage.attendance import (
+    STAFF_COMMANDS,
+    TAKING_PART,
+    attendances,
+    consultation_attendance,
+)
 from storage.enums import Role
+from storage.models import Consultation
 from tests.conftest import make_settings, running_app
 from tests.support import MODERATOR, Group, RecordingSender
 
@@ -59,6 +66,46 @@ async def test_attendance_counts_members_who_took_part_and_lists_staff_with_role
         ("主持人", (Role.MEMBER, Role.MODERATOR)),
         ("秘书", (Role.MEMBER, Role.SECRETARY)),
         ("联络员", (Role.MEMBER, Role.LIAISON)),
+    ]
+
+
+async def test_each_consultation_of_a_group_has_its_own_attendance_read_all_at_once(
+    group: Group, clock: ManualClock
+) -> None:
+    # Three sessions of one group, the last still open: whoever spoke in one is not counted
+    # in the others, and reading them together (as a year's table does) gives the same.
+    await a_consultation_with_staff_and_onlookers(group)
+    await group.say(MODERATOR, "/协商 结束")
+    clock.advance(timedelta(days=7))
+    await group.say(MODERATOR, "/协商 开始 社区食堂")
+    await group.say("吴九", "/意见 要照顾老人口味")
+    await secretary(group, "/出席 刘洋 区政府 副区长")
+    await group.say(MODERATOR, "/协商 结束")
+    clock.advance(timedelta(days=7))
+    await group.say("郑十", "在两场协商之间说的话")
+    await group.say(MODERATOR, "/协商 开始 公交站点")
+    await group.say("钱一", "/建议 增设站点")
+
+    with Session(group.app.engine) as session:
+        consultations = list(session.exec(select(Consultation).order_by(col(Consultation.id))))
+        together = attendances(session, consultations)
+        apart = {
+            c.id: consultation_attendance(session, consultation_id=c.id)
+            for c in consultations
+            if c.id is not None
+        }
+
+    assert together == apart
+    assert [[p.name for p in apart[n].participants] for n in (1, 2, 3)] == [
+        ["张三", "李四", "王五", "赵六"],
+        ["吴九"],
+        ["钱一"],
+    ]
+    assert [[g.name for g in apart[n].guests] for n in (1, 2, 3)] == [["王明"], ["刘洋"], []]
+    assert [[p.name for p in apart[n].staff] for n in (1, 2, 3)] == [
+        ["主持人", "秘书", "联络员"],
+        ["主持人", "秘书"],
+        ["主持人"],
     ]
 
 
