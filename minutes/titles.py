@@ -6,7 +6,8 @@ up to four words (jieba's parts of speech: nouns, verbal nouns, adjectives, a ve
 as in "果园改造"), beginning and ending on a word that can name a matter, found in at least two
 of the theme's statements. Phrases are ranked by the distinctiveness of their words (each
 word's share of the theme's Kullback-Leibler divergence from the whole discussion, the measure
-the keywords use; words of the topic, which every reader knows, count nothing), times the
+the keywords use; words of the topic, which every reader knows, count nothing, and so do
+words that are part of one or hold one: "湖州" of "湖州市", "养老院" of "养老"), times the
 square root of the number of statements using the phrase. A second phrase on another matter
 joins the first with "与", as headings of 纪要 do ("楼层系数与分摊方案"), when it scores at least
 a third as well. Titles are given to the largest themes first, and no phrase heads
@@ -99,7 +100,9 @@ def ranked_phrases(theme: ThemeText, topic_words: set[str]) -> list[tuple[float,
             continue
         # A phrase several members use names the theme better than one two of them happen to
         # share; the square root keeps a frequent bare word from beating every phrase.
-        distinct = sum(theme.word_scores.get(w, 0.0) for w in set(phrase) if w not in topic_words)
+        distinct = sum(
+            theme.word_scores.get(w, 0.0) for w in set(phrase) if not _of_topic(w, topic_words)
+        )
         score = distinct * math.sqrt(count)
         if score > 0:
             ranked.append((score, "".join(phrase), phrase))
@@ -143,3 +146,11 @@ def choose_titles(
 def _overlaps(a: Phrase, b: Phrase, a_text: str, b_text: str) -> bool:
     """Whether two phrases speak of the same thing: a shared word or one inside the other."""
     return bool(set(a) & set(b)) or a_text in b_text or b_text in a_text
+
+
+def _of_topic(word: str, topic_words: set[str]) -> bool:
+    """Whether a word names the topic: one of its words, or part of one or containing one
+    ("湖州" of "湖州市", "养老院" of "养老")."""
+    return word in topic_words or any(
+        len(word) >= 2 and len(t) >= 2 and (word in t or t in word) for t in topic_words
+    )

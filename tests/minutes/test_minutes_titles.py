@@ -59,3 +59,12 @@ def test_two_themes_never_share_a_title() -> None:
     themes = [ThemeText(said, {"停车位": 1.0, "规划": 0.2}) for _ in range(2)]
     first, second = choose_titles(themes, set(), ["甲", "乙"])
     assert first != second
+
+
+def test_a_word_that_is_part_of_the_topic_or_holds_it_names_no_theme() -> None:
+    # The topic is 湖州市老字号: "湖州" (part of 湖州市) and "老字号店" (holding 老字号) say
+    # nothing the reader does not know; the theme is about the stories told.
+    said = ["湖州老字号店的故事要讲好", "老字号店的故事拍成短视频", "湖州的故事进课堂"] * 2
+    scores = {"湖州": 2.0, "老字号店": 1.5, "故事": 1.0, "短视频": 0.2, "课堂": 0.2}
+    [title] = choose_titles([ThemeText(said, scores)], {"湖州市", "老字号"}, ["甲"])
+    assert title == "故事"
