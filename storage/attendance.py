@@ -181,9 +181,13 @@ def attendances(session: Session, consultations: Sequence[Consultation]) -> dict
         lambda: defaultdict(dict)
     )
     guest_records: defaultdict[int, list[GuestAttendance]] = defaultdict(list)
-    for chunk in _chunks(list(by_id)):
+    # A chunk holds the consultations of a few groups, so each query reads those groups'
+    # events and no others, whatever plan the database picks.
+    in_group_order = sorted(by_id, key=lambda cid: (by_id[cid].group_id, cid))
+    for chunk in _chunks(in_group_order):
+        groups = sorted({by_id[cid].group_id for cid in chunk})
         for consultation_id, member_id, command, outcome, count in session.connection().execute(
-            _events_in_window(chunk)
+            _events_in_window(chunk, groups)
         ):
             assert consultation_id is not None
             assert member_id is not None
@@ -230,10 +234,10 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 
 def _events_in_window(
-    consultation_ids: list[int],
+    consultation_ids: list[int], group_ids: list[int]
 ) -> sa.Select[int | None, int | None, str | None, str, int]:
     """(consultation, member, command, outcome, count) of the events of each consultation's
-    group while it was open, the ignored ones left out."""
+    group (one of `group_ids`, theirs) while it was open, the ignored ones left out."""
     return (
         sa.select(
             col(Consultation.id),
@@ -262,7 +266,11 @@ def _events_in_window(
                 col(Member.user_id) == col(InboundEvent.sender_id),
             ),
         )
-        .where(col(Consultation.id).in_(consultation_ids), col(InboundEvent.outcome) != "ignored")
+        .where(
+            col(Consultation.id).in_(consultation_ids),
+            col(ChatGroup.id).in_(group_ids),
+            col(InboundEvent.outcome) != "ignored",
+        )
         .group_by(
             col(Consultation.id),
             col(Member.id),
