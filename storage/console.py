@@ -8,13 +8,14 @@ engine so they never wait for, or hold up, the dispatcher's writes.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from storage.consultations import consultation_counts, stage_history
+from storage.consultations import counts_of, stage_history
 from storage.enums import LetterKind, OpinionKind, PollStatus, ReplyClass, Stage
 from storage.followup import follow_up
 from storage.groups import get_group, member_names
@@ -42,29 +43,50 @@ class ConsultationOverview:
     referrals: int
 
 
-def _overview(
-    session: Session, consultation: Consultation, group: ChatGroup
-) -> ConsultationOverview:
-    assert consultation.id is not None
-    counts = consultation_counts(session, consultation_id=consultation.id)
-    referrals = session.exec(
-        select(func.count()).where(Referral.consultation_id == consultation.id)
-    ).one()
-    return ConsultationOverview(
-        id=consultation.id,
-        group_title=group.title or group.conversation_id,
-        platform=group.platform,
-        conversation_id=group.conversation_id,
-        topic=consultation.topic,
-        stage=consultation.stage,
-        opened_at=consultation.opened_at,
-        closed_at=consultation.closed_at,
-        opinions=counts.opinions,
-        suggestions=counts.suggestions,
-        participants=counts.participants,
-        polls=counts.polls,
-        referrals=int(referrals),
-    )
+def _overviews(
+    session: Session, rows: Sequence[tuple[Consultation, ChatGroup]]
+) -> list[ConsultationOverview]:
+    """Each consultation with what it has gathered, in the order given (a few queries for
+    all of them: the list holds a province's thousands)."""
+    ids = [consultation.id for consultation, _ in rows if consultation.id is not None]
+    counts = counts_of(session, ids)
+    referrals = _referral_counts(session, ids)
+    overviews = []
+    for consultation, group in rows:
+        assert consultation.id is not None
+        gathered = counts[consultation.id]
+        overviews.append(
+            ConsultationOverview(
+                id=consultation.id,
+                group_title=group.title or group.conversation_id,
+                platform=group.platform,
+                conversation_id=group.conversation_id,
+                topic=consultation.topic,
+                stage=consultation.stage,
+                opened_at=consultation.opened_at,
+                closed_at=consultation.closed_at,
+                opinions=gathered.opinions,
+                suggestions=gathered.suggestions,
+                participants=gathered.participants,
+                polls=gathered.polls,
+                referrals=referrals.get(consultation.id, 0),
+            )
+        )
+    return overviews
+
+
+def _referral_counts(session: Session, consultation_ids: list[int]) -> dict[int, int]:
+    """Referrals made in each consultation, by id (none: left out)."""
+    counted: dict[int, int] = {}
+    for start in range(0, len(consultation_ids), 500):
+        counted.update(
+            session.exec(
+                select(Referral.consultation_id, func.count())
+                .where(col(Referral.consultation_id).in_(consultation_ids[start : start + 500]))
+                .group_by(col(Referral.consultation_id))
+            ).all()
+        )
+    return counted
 
 
 def list_consultation_overviews(session: Session) -> list[ConsultationOverview]:
@@ -74,7 +96,7 @@ def list_consultation_overviews(session: Session) -> list[ConsultationOverview]:
         .join(ChatGroup, col(ChatGroup.id) == col(Consultation.group_id))
         .order_by(col(Consultation.id).desc())
     ).all()
-    return [_overview(session, consultation, group) for consultation, group in rows]
+    return _overviews(session, rows)
 
 
 def consultation_overview(session: Session, *, consultation_id: int) -> ConsultationOverview | None:
@@ -82,7 +104,10 @@ def consultation_overview(session: Session, *, consultation_id: int) -> Consulta
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         return None
-    return _overview(session, consultation, get_group(session, group_id=consultation.group_id))
+    [overview] = _overviews(
+        session, [(consultation, get_group(session, group_id=consultation.group_id))]
+    )
+    return overview
 
 
 def latest_consultation_of(session: Session, *, platform: str, conversation_id: str) -> int | None:
@@ -468,14 +493,10 @@ def group_figures(session: Session, *, zone: ZoneInfo, year: int | None) -> list
             col(Consultation.opened_at) < datetime(year + 1, 1, 1, tzinfo=zone),
         )
     figures: dict[str, list[int]] = {}
-    for consultation, group in session.exec(statement).all():
-        assert consultation.id is not None
-        counts = consultation_counts(session, consultation_id=consultation.id)
-        referrals = session.exec(
-            select(func.count()).where(Referral.consultation_id == consultation.id)
-        ).one()
-        totals = figures.setdefault(group.title or group.conversation_id, [0, 0, 0, 0])
-        for index, value in enumerate((1, counts.opinions, counts.suggestions, int(referrals))):
+    for overview in _overviews(session, session.exec(statement).all()):
+        totals = figures.setdefault(overview.group_title, [0, 0, 0, 0])
+        gathered = (1, overview.opinions, overview.suggestions, overview.referrals)
+        for index, value in enumerate(gathered):
             totals[index] += value
     return [
         PeriodFigures(title, totals[0], totals[1], totals[2], totals[3])

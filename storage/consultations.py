@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -130,31 +132,52 @@ class ConsultationCounts:
 
 def consultation_counts(session: Session, *, consultation_id: int) -> ConsultationCounts:
     """Counts for the status line of a consultation."""
+    return counts_of(session, [consultation_id])[consultation_id]
+
+
+# Consultations counted in one query: the console lists a province's thousands.
+_CHUNK = 500
+
+
+def counts_of(session: Session, consultation_ids: Sequence[int]) -> dict[int, ConsultationCounts]:
+    """What each consultation has gathered, by id: a few queries for all of them."""
     flush_behind(session)  # opinions kept earlier in this transaction count too
-    live = (Opinion.consultation_id == consultation_id, col(Opinion.retracted_at).is_(None))
-    by_kind = dict(
-        session.exec(
-            select(Opinion.kind, func.count()).where(*live).group_by(col(Opinion.kind))
-        ).all()
-    )
-    participants = session.exec(
-        select(func.count(func.distinct(Opinion.member_id))).where(*live)
-    ).one()
-    polls = dict(
-        session.exec(
-            select(Poll.status, func.count())
-            .where(Poll.consultation_id == consultation_id)
-            .group_by(col(Poll.status))
-        ).all()
-    )
-    return ConsultationCounts(
-        opinions=by_kind.get(OpinionKind.OPINION, 0),
-        suggestions=by_kind.get(OpinionKind.SUGGESTION, 0),
-        remarks=by_kind.get(OpinionKind.REMARK, 0),
-        participants=participants,
-        open_polls=polls.get(PollStatus.OPEN, 0),
-        polls=sum(polls.values()),
-    )
+    by_kind: defaultdict[int, dict[OpinionKind, int]] = defaultdict(dict)
+    participants: dict[int, int] = {}
+    polls: defaultdict[int, dict[PollStatus, int]] = defaultdict(dict)
+    ids = list(dict.fromkeys(consultation_ids))
+    for chunk in (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)):
+        live = (col(Opinion.consultation_id).in_(chunk), col(Opinion.retracted_at).is_(None))
+        for cid, kind, count in session.exec(
+            select(Opinion.consultation_id, Opinion.kind, func.count())
+            .where(*live)
+            .group_by(col(Opinion.consultation_id), col(Opinion.kind))
+        ):
+            by_kind[cid][OpinionKind(kind)] = count
+        participants.update(
+            session.exec(
+                select(Opinion.consultation_id, func.count(func.distinct(Opinion.member_id)))
+                .where(*live)
+                .group_by(col(Opinion.consultation_id))
+            ).all()
+        )
+        for cid, status, count in session.exec(
+            select(Poll.consultation_id, Poll.status, func.count())
+            .where(col(Poll.consultation_id).in_(chunk))
+            .group_by(col(Poll.consultation_id), col(Poll.status))
+        ):
+            polls[cid][PollStatus(status)] = count
+    return {
+        cid: ConsultationCounts(
+            opinions=by_kind[cid].get(OpinionKind.OPINION, 0),
+            suggestions=by_kind[cid].get(OpinionKind.SUGGESTION, 0),
+            remarks=by_kind[cid].get(OpinionKind.REMARK, 0),
+            participants=participants.get(cid, 0),
+            open_polls=polls[cid].get(PollStatus.OPEN, 0),
+            polls=sum(polls[cid].values()),
+        )
+        for cid in ids
+    }
 
 
 def change_stage(
