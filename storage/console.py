@@ -89,14 +89,29 @@ def _referral_counts(session: Session, consultation_ids: list[int]) -> dict[int,
     return counted
 
 
-def list_consultation_overviews(session: Session) -> list[ConsultationOverview]:
-    """Every consultation, newest first, with what it has gathered."""
-    rows = session.exec(
+def list_consultation_overviews(
+    session: Session, *, group_id: int | None = None, offset: int = 0, limit: int | None = None
+) -> list[ConsultationOverview]:
+    """The consultations (of one group, when given), newest first, with what they have
+    gathered: `limit` of them after the first `offset`, or all."""
+    statement = (
         select(Consultation, ChatGroup)
         .join(ChatGroup, col(ChatGroup.id) == col(Consultation.group_id))
         .order_by(col(Consultation.id).desc())
-    ).all()
-    return _overviews(session, rows)
+        .offset(offset)
+        .limit(limit)
+    )
+    if group_id is not None:
+        statement = statement.where(Consultation.group_id == group_id)
+    return _overviews(session, session.exec(statement).all())
+
+
+def count_consultations(session: Session, *, group_id: int | None = None) -> int:
+    """How many consultations there are (in one group, when given)."""
+    statement = select(func.count()).select_from(Consultation)
+    if group_id is not None:
+        statement = statement.where(Consultation.group_id == group_id)
+    return int(session.exec(statement).one())
 
 
 def consultation_overview(session: Session, *, consultation_id: int) -> ConsultationOverview | None:

@@ -97,6 +97,8 @@ WRONG_TOKEN = "令牌不对，请检查后重试。"
 TOO_MANY = "登录失败次数过多，请 {seconds} 秒后再试。"
 # Ids in paths: ASCII digits, few enough for a database integer (a longer one names nothing).
 ID = "[0-9]{1,9}"
+# Consultations on one page of the list.
+LIST_PAGE_SIZE = 50
 
 
 class Console:
@@ -333,9 +335,27 @@ class Console:
         return web.Response(text=page, content_type="text/html", status=status)
 
     async def list_page(self, request: web.Request) -> web.StreamResponse:
-        """Every consultation with its stage and counts."""
-        rows = await self.read(queries.list_consultation_overviews)
-        return await self.render(request, "consultations.html", consultations=rows)
+        """The consultations with their stage and counts, newest first, a page at a time,
+        of one group or all (a province's console holds thousands)."""
+        group_id = _query_number(request, "group", what="群")
+        page = _query_number(request, "page", what="页") or 1
+
+        def gather(session: Session) -> dict[str, Any]:
+            total = queries.count_consultations(session, group_id=group_id)
+            pages = max(1, -(-total // LIST_PAGE_SIZE))
+            shown = min(page, pages)
+            return {
+                "consultations": queries.list_consultation_overviews(
+                    session,
+                    group_id=group_id,
+                    offset=(shown - 1) * LIST_PAGE_SIZE,
+                    limit=LIST_PAGE_SIZE,
+                ),
+                "groups": queries.group_ids(session),
+                "pager": {"page": shown, "pages": pages, "total": total, "group": group_id},
+            }
+
+        return await self.render(request, "consultations.html", **await self.read(gather))
 
     async def consultation_page(self, request: web.Request) -> web.StreamResponse:
         """One consultation: timeline, opinions (filtered), polls, minutes and referrals."""

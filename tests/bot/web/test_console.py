@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 
 import pytest
@@ -28,6 +29,7 @@ from tests.bot.web.support import (
     hold_consultation,
     sign_in,
 )
+from tests.support import MODERATOR, Group
 
 
 async def test_a_signed_out_visitor_is_sent_to_sign_in_and_downloads_are_refused(
@@ -124,6 +126,50 @@ async def test_a_secretary_reads_a_consultation_and_filters_its_opinions(console
     assert "待答复" in whole
     assert "设置夜市分区" in suggestions
     assert "夜市噪音影响居民休息" not in suggestions
+
+
+async def test_the_list_comes_a_page_at_a_time_and_by_group(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five sessions, three in 群1 and two in 社区群, two to a page.
+    monkeypatch.setattr("bot.web.console.LIST_PAGE_SIZE", 2)
+    community = Group(console.app, console.group.clock, console.group.sender, "社区群")
+    for number, group in enumerate([console.group, community] * 2 + [console.group], start=1):
+        await group.say(MODERATOR, f"/协商 开始 第{number}场")
+        await group.say(MODERATOR, "/协商 结束")
+    async with browser() as session:
+        await sign_in(session, console.base, SECRETARY_TOKEN)
+        pages = []
+        for query in (
+            {},
+            {"page": "2"},
+            {"page": "9"},
+            {"group": "2"},
+            {"group": "2", "page": "2"},
+        ):
+            async with session.get(f"{console.base}/console/", params=query) as page:
+                pages.append(await page.text())
+        async with session.get(f"{console.base}/console/", params={"page": "二"}) as page:
+            refused = (page.status, await page.text())
+
+    def topics(page: str) -> list[str]:
+        return re.findall(r"第(\d)场", page)
+
+    assert [topics(page) for page in pages] == [
+        ["5", "4"],
+        ["3", "2"],
+        ["1"],
+        ["4", "2"],
+        ["4", "2"],
+    ]
+    assert "第 1 / 3 页，共 5 场" in pages[0]
+    assert 'href="/console/?page=2" rel="next"' in pages[0]
+    assert "上一页" not in pages[0]
+    assert 'href="/console/?page=1" rel="prev"' in pages[1]
+    assert "第 3 / 3 页，共 5 场" in pages[2]  # past the last page: the last page, as for 社区群
+    assert "第 1 / 1 页，共 2 场" in pages[3]
+    assert '<option value="2" selected>社区群</option>' in pages[3]
+    assert refused == (400, "页编号应为数字，而不是「二」。")
 
 
 async def test_downloads_hold_the_opinions_ballots_and_referrals(console: Console) -> None:
