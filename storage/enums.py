@@ -23,9 +23,10 @@ class Role(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order roles are listed in."""
-        return list(Role).index(self)
+        return _ROLE_RANKS[self]
 
 
+_ROLE_RANKS = {role: rank for rank, role in enumerate(Role)}
 _ROLE_LABELS = {
     Role.MEMBER: "委员",
     Role.MODERATOR: "主持人",
