@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage.enums import Role
 from storage.models import ChatGroup, Consultation, InboundEvent, Member, MemberRole
-from storage.sql import insert
+from storage.sql import chunks, insert
 from storage.step_tables import GuestAttendance, MemberProfile
 
 
@@ -164,10 +164,6 @@ def consultation_attendance(session: Session, *, consultation_id: int) -> Attend
     return attendances(session, [consultation])[consultation_id]
 
 
-# Consultations looked at in one query: a province's year holds thousands.
-_CHUNK = 500
-
-
 def attendances(session: Session, consultations: Sequence[Consultation]) -> dict[int, Attendance]:
     """Who took part in each consultation while it was open, by id. Members who spoke,
     proposed, researched, seconded, marked, voted or rated are its participants; whoever
@@ -184,7 +180,7 @@ def attendances(session: Session, consultations: Sequence[Consultation]) -> dict
     # A chunk holds the consultations of a few groups, so each query reads those groups'
     # events and no others, whatever plan the database picks.
     in_group_order = sorted(by_id, key=lambda cid: (by_id[cid].group_id, cid))
-    for chunk in _chunks(in_group_order):
+    for chunk in chunks(in_group_order):
         groups = sorted({by_id[cid].group_id for cid in chunk})
         for consultation_id, member_id, command, outcome, count in session.connection().execute(
             _events_in_window(chunk, groups)
@@ -202,7 +198,7 @@ def attendances(session: Session, consultations: Sequence[Consultation]) -> dict
             guest_records[guest.consultation_id].append(guest)
     people: dict[int, tuple[Member, MemberProfile | None]] = {}
     writers = sorted({m for members in done.values() for m in members})
-    for chunk in _chunks(writers):
+    for chunk in chunks(writers):
         for member, profile in session.exec(
             select(Member, MemberProfile)
             .outerjoin(
@@ -227,10 +223,6 @@ def attendances(session: Session, consultations: Sequence[Consultation]) -> dict
         )
         for cid, consultation in by_id.items()
     }
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    return (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK))
 
 
 def _events_in_window(
@@ -347,7 +339,7 @@ def _granted_roles(
 ) -> defaultdict[int, defaultdict[int, set[Role]]]:
     """Roles granted in each group: group id to member id to roles."""
     granted: defaultdict[int, defaultdict[int, set[Role]]] = defaultdict(lambda: defaultdict(set))
-    for chunk in _chunks(sorted(group_ids)):
+    for chunk in chunks(sorted(group_ids)):
         for group_id, member_id, role in session.exec(
             select(MemberRole.group_id, MemberRole.member_id, MemberRole.role).where(
                 col(MemberRole.group_id).in_(chunk)

@@ -21,6 +21,7 @@ from storage.followup import follow_up
 from storage.groups import get_group, member_names
 from storage.models import Ballot, ChatGroup, Consultation, Member, Opinion, Poll, Second
 from storage.polls import Tally, tally
+from storage.sql import chunks
 from storage.step_tables import Referral, ReferralItem, ReferralLetter, ReferralReply
 
 
@@ -78,11 +79,11 @@ def _overviews(
 def _referral_counts(session: Session, consultation_ids: list[int]) -> dict[int, int]:
     """Referrals made in each consultation, by id (none: left out)."""
     counted: dict[int, int] = {}
-    for start in range(0, len(consultation_ids), 500):
+    for chunk in chunks(consultation_ids):
         counted.update(
             session.exec(
                 select(Referral.consultation_id, func.count())
-                .where(col(Referral.consultation_id).in_(consultation_ids[start : start + 500]))
+                .where(col(Referral.consultation_id).in_(chunk))
                 .group_by(col(Referral.consultation_id))
             ).all()
         )

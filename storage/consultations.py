@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.enums import OpinionKind, PollStatus, Stage
 from storage.models import Consultation, Opinion, Poll, StageChange
-from storage.sql import connection, flush_behind, memo
+from storage.sql import chunks, connection, flush_behind, memo
 
 
 def current_consultation(session: Session, *, group_id: int) -> Consultation | None:
@@ -135,10 +135,6 @@ def consultation_counts(session: Session, *, consultation_id: int) -> Consultati
     return counts_of(session, [consultation_id])[consultation_id]
 
 
-# Consultations counted in one query: the console lists a province's thousands.
-_CHUNK = 500
-
-
 def counts_of(session: Session, consultation_ids: Sequence[int]) -> dict[int, ConsultationCounts]:
     """What each consultation has gathered, by id: a few queries for all of them."""
     flush_behind(session)  # opinions kept earlier in this transaction count too
@@ -146,7 +142,7 @@ def counts_of(session: Session, consultation_ids: Sequence[int]) -> dict[int, Co
     participants: dict[int, int] = {}
     polls: defaultdict[int, dict[PollStatus, int]] = defaultdict(dict)
     ids = list(dict.fromkeys(consultation_ids))
-    for chunk in (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)):
+    for chunk in chunks(ids):
         live = (col(Opinion.consultation_id).in_(chunk), col(Opinion.retracted_at).is_(None))
         for cid, kind, count in session.exec(
             select(Opinion.consultation_id, Opinion.kind, func.count())

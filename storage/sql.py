@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -15,6 +15,16 @@ from sqlmodel import Session
 T = TypeVar("T")
 
 _BUILT: dict[tuple[object, str], Any] = {}
+
+# Values bound in one `IN (…)`: a province's years list thousands of consultations, and a
+# statement stays small and within SQLite's limit of bound values (32,766) however many.
+IN_CHUNK = 500
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, in order, for one `IN (…)` each."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def insert(session: Session, table: Any) -> Any:
